@@ -1,0 +1,25 @@
+# The network layer and the executable (the pure layer is declared in the top-level CMakeLists.txt).
+add_library(gatehouse_net STATIC
+  src/log/event_log.cpp
+  src/balancer/balancer.cpp
+  src/balancer/round_robin.cpp
+  src/model/snapshot.cpp
+  src/proxy/head_scan.cpp
+  src/proxy/request_checks.cpp
+  src/proxy/forward_headers.cpp
+  src/proxy/error_response.cpp
+  src/proxy/client_session.cpp
+  src/upstream/connection_pool.cpp
+  src/server/worker.cpp
+  src/server/server.cpp
+  src/demo/demo_upstream.cpp
+)
+target_compile_options(gatehouse_net PRIVATE ${GATEHOUSE_WARNINGS})
+target_link_libraries(gatehouse_net PUBLIC gatehouse_core gatehouse_asio)
+target_precompile_headers(gatehouse_net PRIVATE
+  <boost/asio.hpp> <boost/beast/core.hpp> <boost/beast/http.hpp>)
+
+add_executable(gatehouse src/main.cpp)
+target_compile_options(gatehouse PRIVATE ${GATEHOUSE_WARNINGS})
+target_compile_definitions(gatehouse PRIVATE GATEHOUSE_VERSION="${PROJECT_VERSION}")
+target_link_libraries(gatehouse PRIVATE gatehouse_net CLI11::CLI11)

@@ -1,0 +1,66 @@
+// The validated configuration of one gatehouse process: plain values, no TOML, no Asio.
+#pragma once
+
+#include <gatehouse/config/cidr.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace gatehouse::config {
+
+using duration = std::chrono::milliseconds;
+
+/// A numeric socket address: host names are resolved when the file is loaded.
+struct socket_address {
+    std::string text;   ///< as written in the file, e.g. "[::]:8080" or "node1.local:13000"
+    std::string ip;     ///< numeric form, e.g. "0.0.0.0", "::1"
+    std::uint16_t port = 0;
+    bool is_v6 = false;
+};
+
+enum class balance_policy { round_robin };
+
+struct node_config {
+    std::string name;
+    socket_address address;
+    unsigned weight = 1;
+};
+
+struct proxy_config {
+    std::vector<socket_address> listen;  ///< at least one
+    unsigned workers = 0;                ///< 0 = one per CPU core
+    std::vector<cidr> trusted_proxies;   ///< peers whose X-Forwarded-* headers are believed
+};
+
+struct upstream_config {
+    balance_policy balance = balance_policy::round_robin;
+    std::vector<node_config> nodes;      ///< at least one, unique names
+    unsigned tries = 2;                  ///< nodes tried per request (>= 1)
+    unsigned keepalive = 32;             ///< idle pooled connections kept per node per worker
+};
+
+struct timeouts_config {
+    duration client_header{std::chrono::seconds(10)};
+    duration client_idle{std::chrono::seconds(60)};
+    duration upstream_connect{std::chrono::seconds(3)};
+    duration upstream_response{std::chrono::seconds(600)};
+    duration upstream_idle{std::chrono::seconds(4)};
+    duration shutdown_drain{std::chrono::seconds(30)};
+};
+
+struct limits_config {
+    std::uint64_t max_request_head = 16 * 1024;            ///< bytes of request line + headers
+    std::uint64_t max_request_body = 1024ull * 1024 * 1024; ///< 0 = unlimited
+};
+
+struct config {
+    std::string source;   ///< file the configuration was read from ("" for inline text)
+    proxy_config proxy;
+    upstream_config upstream;
+    timeouts_config timeouts;
+    limits_config limits;
+};
+
+}  // namespace gatehouse::config

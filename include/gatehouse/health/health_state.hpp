@@ -1,0 +1,43 @@
+// Rise/fall hysteresis of one node's active health checks: a pure state machine, no I/O, no clock.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace gatehouse::health {
+
+/// What a node is, as far as active checks tell.
+enum class node_health : std::uint8_t {
+    unknown,   ///< no check has passed yet: takes no traffic
+    starting,  ///< answers NocoBase's 503 "maintaining" (starting, upgrading): takes no traffic, not a failure
+    up,        ///< `rise` consecutive passes
+    down,      ///< `fall` consecutive failures
+};
+
+const char* to_string(node_health h) noexcept;
+
+/// The outcome of one check.
+enum class check_result : std::uint8_t { pass, starting, fail };
+
+/// Counts consecutive results and says when the node's health changes.
+/// A node leaves `unknown` on its first passing check (one pass is enough for a node nobody has seen up) or
+/// goes down after `fall` failures; afterwards `rise` passes bring it up and `fall` failures take it down.
+/// A `starting` answer moves the node to `starting` at once and resets both counters.
+class health_state {
+public:
+    health_state(unsigned rise, unsigned fall) noexcept : rise_(rise ? rise : 1), fall_(fall ? fall : 1) {}
+
+    /// Records one check; returns true when health() changed.
+    bool observe(check_result r) noexcept;
+
+    node_health health() const noexcept { return health_; }
+    unsigned consecutive_passes() const noexcept { return passes_; }
+    unsigned consecutive_failures() const noexcept { return failures_; }
+
+private:
+    unsigned rise_, fall_;
+    unsigned passes_ = 0, failures_ = 0;
+    node_health health_ = node_health::unknown;
+};
+
+}  // namespace gatehouse::health

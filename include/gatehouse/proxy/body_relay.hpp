@@ -1,0 +1,128 @@
+// Streaming a message body from one connection to another through a bounded buffer, never holding it whole.
+#pragma once
+
+#include <gatehouse/net.hpp>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+
+#include <array>
+#include <charconv>
+#include <cstdint>
+#include <memory>
+
+namespace gatehouse::proxy {
+
+/// Largest piece read from one side before it is written to the other.
+inline constexpr std::size_t relay_piece = 64 * 1024;
+
+enum class relay_side { none, source, destination };
+
+struct relay_result {
+    error_code ec;
+    relay_side failed = relay_side::none;  ///< which connection the error came from
+    std::uint64_t bytes = 0;               ///< body bytes written to the destination
+    bool too_large = false;                ///< stopped because the body passed `max_body`
+};
+
+/// Copies exactly `remaining` body bytes: first what `buffered` already holds, then straight from `source`.
+/// Never reads past the body, so a pipelined next message stays in `buffered`. `progress()` is called before each
+/// wait so the caller can push its inactivity deadline.
+template <class Source, class Destination, class Progress>
+net::awaitable<relay_result> relay_content_length(Source& source, beast::flat_buffer& buffered, Destination& destination,
+                                                  std::uint64_t remaining, Progress progress) {
+    relay_result r;
+    while (remaining > 0) {
+        if (buffered.size() == 0) {
+            progress();
+            const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, relay_piece));
+            auto [ec, n] = co_await source.async_read_some(buffered.prepare(want), use_tuple);
+            if (ec) {
+                r.ec = ec == net::error::eof ? make_error_code(http::error::partial_message) : ec;
+                r.failed = relay_side::source;
+                co_return r;
+            }
+            buffered.commit(n);
+        }
+        const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, buffered.size()));
+        progress();
+        auto [ec, n] = co_await net::async_write(destination, net::buffer(buffered.data().data(), take), use_tuple);
+        if (ec) {
+            r.ec = ec;
+            r.failed = relay_side::destination;
+            co_return r;
+        }
+        buffered.consume(take);
+        remaining -= take;
+        r.bytes += take;
+    }
+    co_return r;
+}
+
+/// How a parsed (chunked or close-delimited) body is written out.
+enum class relay_output { chunked, raw };
+
+/// Relays the body of `parser` (its head already read) from `source` to `destination`, re-framed as `output`:
+/// chunk extensions and trailers are dropped; a chunked output ends with the last-chunk. `max_body` = 0: no limit.
+template <class Source, class Parser, class Destination, class Progress>
+net::awaitable<relay_result> relay_parsed_body(Source& source, beast::flat_buffer& buffered, Parser& parser,
+                                               Destination& destination, relay_output output, std::uint64_t max_body,
+                                               Progress progress) {
+    relay_result r;
+    auto piece = std::make_unique<char[]>(relay_piece);
+    while (!parser.is_done()) {
+        parser.get().body().data = piece.get();
+        parser.get().body().size = relay_piece;
+        progress();
+        auto [ec, n] = co_await http::async_read_some(source, buffered, parser, use_tuple);
+        if (ec == http::error::need_buffer) ec = {};
+        if (ec) {
+            r.ec = ec;
+            r.failed = relay_side::source;
+            co_return r;
+        }
+        const std::size_t produced = relay_piece - parser.get().body().size;
+        if (produced == 0) continue;  // only framing was consumed; writing an empty piece would end the chunked body
+        r.bytes += produced;
+        if (max_body != 0 && r.bytes > max_body) {
+            r.too_large = true;
+            r.failed = relay_side::source;
+            co_return r;
+        }
+        progress();
+        error_code wec;
+        if (output == relay_output::chunked) {
+            std::array<char, 20> size_line;
+            auto [end, cec] = std::to_chars(size_line.data(), size_line.data() + 16, produced, 16);
+            (void)cec;
+            *end++ = '\r';
+            *end++ = '\n';
+            const std::array<net::const_buffer, 3> pieces{
+                net::buffer(size_line.data(), static_cast<std::size_t>(end - size_line.data())),
+                net::buffer(piece.get(), produced), net::buffer("\r\n", 2)};
+            std::tie(wec, std::ignore) = co_await net::async_write(destination, pieces, use_tuple);
+        } else {
+            std::tie(wec, std::ignore) = co_await net::async_write(destination, net::buffer(piece.get(), produced), use_tuple);
+        }
+        if (wec) {
+            r.ec = wec;
+            r.failed = relay_side::destination;
+            co_return r;
+        }
+    }
+    if (output == relay_output::chunked) {
+        progress();
+        auto [ec, n] = co_await net::async_write(destination, net::buffer("0\r\n\r\n", 5), use_tuple);
+        if (ec) {
+            r.ec = ec;
+            r.failed = relay_side::destination;
+        }
+    }
+    co_return r;
+}
+
+}  // namespace gatehouse::proxy

@@ -1,0 +1,17 @@
+// The short answers gatehouse gives itself (400, 408, 413, 414, 431, 502, 504, ...).
+#pragma once
+
+#include <gatehouse/net.hpp>
+
+#include <boost/beast/http/status.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace gatehouse::proxy {
+
+/// A complete HTTP/1.1 response: status line, text/plain body "<code> <reason>: <detail>\n", X-Request-Id when
+/// known, and "Connection: close" unless `keep_alive`.
+std::string error_response(http::status status, std::string_view detail, std::string_view request_id, bool keep_alive);
+
+}  // namespace gatehouse::proxy

@@ -1,0 +1,33 @@
+// What a worker knows of each client connection it owns: a deadline and a way to stop it.
+#pragma once
+
+#include <boost/intrusive/list_hook.hpp>
+
+#include <cstdint>
+#include <limits>
+
+namespace gatehouse::server {
+
+/// Base of every client session. Lives on one worker thread; linked into that worker's session list for the
+/// deadline sweep and for shutdown. Unlinks itself when destroyed.
+class session_base
+    : public boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+public:
+    virtual ~session_base() = default;
+
+    /// Called by the worker's tick when now >= deadline_ms().
+    virtual void on_deadline(std::int64_t now_ms) = 0;
+
+    /// Called once when the worker starts draining: an idle connection closes now, a busy one after its response.
+    virtual void on_shutdown() = 0;
+
+    /// Called when the drain time is over: close everything now.
+    virtual void on_force_close() = 0;
+
+    std::int64_t deadline_ms() const noexcept { return deadline_ms_; }
+
+protected:
+    std::int64_t deadline_ms_ = std::numeric_limits<std::int64_t>::max();
+};
+
+}  // namespace gatehouse::server

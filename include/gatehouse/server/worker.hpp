@@ -1,0 +1,83 @@
+// One data-plane thread: its io_context, SO_REUSEPORT acceptors, sessions, upstream pools and balancer.
+#pragma once
+
+#include <gatehouse/balancer/balancer.hpp>
+#include <gatehouse/model/snapshot.hpp>
+#include <gatehouse/net.hpp>
+#include <gatehouse/server/session_base.hpp>
+#include <gatehouse/upstream/connection_pool.hpp>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive/list.hpp>
+
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace gatehouse::server {
+
+/// A worker owns everything its connections touch, so the request path takes no lock. Other threads talk to it
+/// only through the post_* calls, which queue work on its io_context.
+class worker {
+public:
+    /// Opens one SO_REUSEPORT acceptor per address (throws std::system_error naming the address on failure).
+    worker(std::size_t id, model::snapshot_ptr snapshot, const std::vector<tcp::endpoint>& listen);
+    ~worker();
+    worker(const worker&) = delete;
+    worker& operator=(const worker&) = delete;
+
+    /// Starts the thread; it runs until stop() or until drained after post_shutdown().
+    void start();
+    void join();
+
+    /// Any thread: replaces the snapshot; the next request uses it.
+    void post_snapshot(model::snapshot_ptr snapshot);
+    /// Any thread: stops accepting, closes idle connections, lets busy ones finish; calls `drained` (on this
+    /// worker's thread) once no connection is left.
+    void post_shutdown(std::function<void()> drained);
+    /// Any thread: closes every connection and ends the thread.
+    void post_force_stop();
+
+    // --- for sessions, on this worker's thread only ---
+    net::io_context& context() noexcept { return context_; }
+    const model::snapshot_ptr& snapshot() const noexcept { return snapshot_; }
+    balancer::balancer& balancer() noexcept { return *balancer_; }
+    upstream::connection_pool& pool() noexcept { return pool_; }
+    bool draining() const noexcept { return draining_; }
+    std::size_t id() const noexcept { return id_; }
+    void link(session_base& s) noexcept { sessions_.push_back(s); }
+    void unlinked() noexcept;  ///< a session ended (called from its destructor)
+    /// Writes a fresh 32-hex-digit request id into `out`.
+    void next_request_id(char (&out)[32]) noexcept;
+
+private:
+    using session_list =
+        boost::intrusive::list<session_base, boost::intrusive::constant_time_size<false>>;
+
+    net::awaitable<void> accept_loop(tcp::acceptor& acceptor);
+    net::awaitable<void> tick_loop();
+    void apply_snapshot(model::snapshot_ptr snapshot);
+    void check_drained();
+
+    // Declared before context_ so they outlive it: destroying the context destroys the sessions still queued in
+    // it, and their destructors unlink from this list.
+    session_list sessions_;
+    bool draining_ = false;
+    std::function<void()> drained_;
+
+    std::size_t id_;
+    net::io_context context_{1};
+    net::executor_work_guard<net::io_context::executor_type> work_;
+    std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+    net::steady_timer tick_;
+    model::snapshot_ptr snapshot_;
+    std::unique_ptr<balancer::balancer> balancer_;
+    upstream::connection_pool pool_;
+    std::uint64_t id_prefix_;
+    std::uint64_t id_counter_ = 0;
+    std::thread thread_;
+};
+
+}  // namespace gatehouse::server

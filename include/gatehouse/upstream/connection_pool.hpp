@@ -1,0 +1,49 @@
+// Idle keep-alive connections to the nodes, one pool per worker (never shared across threads).
+#pragma once
+
+#include <gatehouse/net.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <vector>
+
+namespace gatehouse::upstream {
+
+/// Idle connections per node, newest last. A connection is handed out only after a non-blocking peek shows the
+/// node has not closed it (nor sent stray bytes), and is dropped once it has been idle past its expiry.
+class connection_pool {
+public:
+    /// @param max_idle_per_node idle connections kept per node; 0 disables reuse.
+    explicit connection_pool(std::size_t max_idle_per_node) : max_idle_(max_idle_per_node) {}
+
+    /// Makes room for `nodes` nodes, dropping every idle connection (a new node list means new endpoints).
+    void reset(std::size_t nodes);
+
+    /// Takes the newest live idle connection to `node`, or nullopt.
+    std::optional<tcp::socket> take(std::size_t node);
+
+    /// Parks `socket` (at the end of a complete exchange, nothing unread) until `expires_ms` (coarse clock).
+    void put(std::size_t node, tcp::socket&& socket, std::int64_t expires_ms);
+
+    /// Closes the connections whose expiry has passed. Called from the worker's periodic tick.
+    void expire(std::int64_t now_ms);
+
+    /// Closes every idle connection (shutdown).
+    void clear();
+
+    std::size_t idle(std::size_t node) const { return node < nodes_.size() ? nodes_[node].size() : 0; }
+
+private:
+    struct idle_connection {
+        tcp::socket socket;
+        std::int64_t expires_ms;
+    };
+    std::size_t max_idle_;
+    std::vector<std::deque<idle_connection>> nodes_;
+};
+
+/// True when the peer has neither closed `socket` nor sent anything on it (one recv(MSG_PEEK|MSG_DONTWAIT)).
+bool still_open_and_quiet(tcp::socket& socket) noexcept;
+
+}  // namespace gatehouse::upstream

@@ -1,0 +1,488 @@
+// Reads a gatehouse TOML file into a validated config, collecting every problem with its place and key.
+#include <gatehouse/config/load.hpp>
+#include <gatehouse/config/units.hpp>
+
+#include <toml++/toml.h>
+
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <initializer_list>
+#include <limits>
+#include <map>
+#include <memory>
+#include <thread>
+#include <tuple>
+#include <utility>
+
+namespace gatehouse::config {
+
+std::string config_problem::to_string() const {
+    std::string out = file;
+    if (line != 0) out += ':' + std::to_string(line) + (column != 0 ? ':' + std::to_string(column) : "");
+    return out + ": " + (key.empty() ? "" : key + ": ") + message;
+}
+
+namespace {
+
+std::string join_problems(const std::vector<config_problem>& problems) {
+    std::string out;
+    for (const auto& p : problems) out += (out.empty() ? "" : "\n") + p.to_string();
+    return out;
+}
+
+}  // namespace
+
+config_error::config_error(std::vector<config_problem> problems)
+    : std::runtime_error(join_problems(problems)), problems_(std::move(problems)) {}
+
+namespace {
+
+// ---- small text helpers ----
+
+std::string type_name(toml::node_type type) {
+    static constexpr const char* names[] = {"nothing", "table",   "array", "string", "integer",
+                                            "float",   "boolean", "date",  "time",   "date-time"};
+    const auto index = static_cast<std::size_t>(type);
+    return index < std::size(names) ? names[index] : "unknown";
+}
+
+std::string child_path(std::string_view path, std::string_view key) {
+    return path.empty() ? std::string(key) : std::string(path) + "." + std::string(key);
+}
+
+std::string index_path(std::string_view path, std::size_t index) {
+    return std::string(path) + "[" + std::to_string(index) + "]";
+}
+
+std::string comma_list(std::initializer_list<std::string_view> names) {
+    std::string out;
+    for (auto name : names) out += (out.empty() ? "" : ", ") + std::string(name);
+    return out;
+}
+
+/// 16384 -> "16KiB"; sizes that are not whole KiB/MiB/GiB stay in bytes.
+std::string size_text(std::uint64_t bytes) {
+    static constexpr std::pair<std::uint64_t, std::string_view> units[] = {
+        {1ull << 30, "GiB"}, {1ull << 20, "MiB"}, {1ull << 10, "KiB"}};
+    for (auto [factor, suffix] : units)
+        if (bytes != 0 && bytes % factor == 0) return std::to_string(bytes / factor) + std::string(suffix);
+    return std::to_string(bytes);
+}
+
+// ---- addresses ----
+
+struct addrinfo_deleter {
+    void operator()(addrinfo* list) const noexcept { freeaddrinfo(list); }
+};
+
+/// Fills out.ip/is_v6 from an IP literal or a host name (first IPv4 result, else first IPv6); a bracketed
+/// host must be an IPv6 literal. Returns an error message or "".
+std::string resolve_host(const std::string& host, bool bracketed, socket_address& out) {
+    addrinfo hints{};
+    hints.ai_family = bracketed ? AF_INET6 : AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = bracketed ? AI_NUMERICHOST : 0;
+    addrinfo* raw = nullptr;
+    const int rc = getaddrinfo(host.c_str(), nullptr, &hints, &raw);
+    std::unique_ptr<addrinfo, addrinfo_deleter> list(raw);
+    if (rc != 0 && bracketed) return "'" + host + "' is not an IPv6 address";
+    if (rc != 0) return "cannot resolve host '" + host + "': " + gai_strerror(rc);
+    for (int family : {AF_INET, AF_INET6}) {
+        for (const addrinfo* a = list.get(); a != nullptr; a = a->ai_next) {
+            char numeric[NI_MAXHOST] = {};
+            if (a->ai_family != family ||
+                getnameinfo(a->ai_addr, a->ai_addrlen, numeric, sizeof numeric, nullptr, 0, NI_NUMERICHOST) != 0)
+                continue;
+            out.ip = numeric;
+            out.is_v6 = family == AF_INET6;
+            return "";
+        }
+    }
+    return "cannot resolve host '" + host + "': no IPv4 or IPv6 address";
+}
+
+/// Parses "host:port" ("1.2.3.4:80", "[::1]:80", "name:80"); returns an error message or "".
+std::string parse_address(std::string_view text, socket_address& out) {
+    const std::string quoted = "'" + std::string(text) + "'";
+    const std::string expected = " (expected host:port, e.g. \"127.0.0.1:13000\" or \"[::1]:13000\")";
+    std::string_view host, port;
+    const bool bracketed = text.starts_with('[');
+    if (bracketed) {
+        const auto close = text.find(']');
+        if (close == std::string_view::npos) return "missing ']' in " + quoted + expected;
+        host = text.substr(1, close - 1);
+        if (text.substr(close + 1, 1) != ":") return "missing port in " + quoted + expected;
+        port = text.substr(close + 2);
+    } else {
+        const auto colon = text.rfind(':');
+        if (colon == std::string_view::npos) return "missing port in " + quoted + expected;
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos)
+            return "an IPv6 address needs brackets: " + quoted + expected;
+    }
+    if (host.empty()) return "missing host in " + quoted + expected;
+
+    unsigned number = 0;  // from_chars into unsigned rejects "", "-1" and "+1"
+    const char* port_end = port.data() + port.size();
+    auto [end, ec] = std::from_chars(port.data(), port_end, number);
+    if (ec != std::errc{} || end != port_end || number < 1 || number > 65535)
+        return "invalid port '" + std::string(port) + "' in " + quoted + " (expected 1-65535)";
+
+    out = socket_address{std::string(text), "", static_cast<std::uint16_t>(number), bracketed};
+    return resolve_host(std::string(host), bracketed, out);
+}
+
+// ---- the reader ----
+
+enum class presence { optional, required };
+
+/// Walks TOML tables for one origin, converting values and accumulating every problem found.
+class reader {
+public:
+    explicit reader(std::string origin) : origin_(std::move(origin)) {}
+
+    /// Records a problem at `where` (line 0 when the region has no position).
+    void problem(const toml::source_region& where, std::string key, std::string message) {
+        problems_.push_back({origin_, where.begin.line, where.begin.column, std::move(key), std::move(message)});
+    }
+
+    /// Throws config_error with every problem, in file order, if there is any.
+    void finish() {
+        if (problems_.empty()) return;
+        std::stable_sort(problems_.begin(), problems_.end(), [](const auto& a, const auto& b) {
+            return std::tuple(a.line == 0, a.line, a.column) < std::tuple(b.line == 0, b.line, b.column);
+        });
+        throw config_error(std::move(problems_));
+    }
+
+    /// `value` as a table whose keys must all be in `allowed`; nullptr (reported) when it is not a table.
+    const toml::table* table(const toml::node& value, const std::string& path,
+                             std::initializer_list<std::string_view> allowed) {
+        const auto* t = value.as_table();
+        if (!t) {
+            wrong_type(value, path, "a table");
+            return nullptr;
+        }
+        for (const auto& [key, item] : *t) {
+            if (std::find(allowed.begin(), allowed.end(), key.str()) != allowed.end()) continue;
+            const bool top = path.empty();
+            problem(key.source().begin.line != 0 ? key.source() : item.source(), child_path(path, key.str()),
+                    std::string("unknown ") + (top && item.is_table() ? "table" : "key") + " '" +
+                        std::string(key.str()) + "' (allowed " + (top ? "at the top level" : "here") + ": " +
+                        comma_list(allowed) + ")");
+        }
+        return t;
+    }
+
+    /// The sub-table `key` of `parent` (see above), or nullptr when absent.
+    const toml::table* table(const toml::table& parent, std::string_view key, std::string_view path,
+                             std::initializer_list<std::string_view> allowed) {
+        const auto* value = find(parent, key, path, presence::optional);
+        return value ? table(*value, child_path(path, key), allowed) : nullptr;
+    }
+
+    /// The top-level table `name` (see above), or nullptr when absent.
+    const toml::table* section(const toml::table& root, std::string_view name,
+                               std::initializer_list<std::string_view> allowed) {
+        return table(root, name, "", allowed);
+    }
+
+    /// The array `key` of `parent`, or nullptr when absent or (reported) not an array.
+    const toml::array* array(const toml::table& parent, std::string_view key, std::string_view path,
+                             std::string_view expected = "an array") {
+        const auto* value = find(parent, key, path, presence::optional);
+        if (value && !value->is_array()) wrong_type(*value, child_path(path, key), expected);
+        return value ? value->as_array() : nullptr;
+    }
+
+    std::optional<std::string> string(const toml::table& t, std::string_view key, std::string_view path,
+                                      presence need = presence::optional) {
+        const auto* value = find(t, key, path, need);
+        return value ? string_value(*value, child_path(path, key)) : std::nullopt;
+    }
+
+    /// An integer within [min, max].
+    std::optional<std::int64_t> integer(const toml::table& t, std::string_view key, std::string_view path,
+                                        std::int64_t min, std::int64_t max) {
+        const auto* value = find(t, key, path, presence::optional);
+        if (!value) return std::nullopt;
+        if (!value->is_integer()) return wrong_type(*value, child_path(path, key), "an integer");
+        const std::int64_t n = value->as_integer()->get();
+        if (n >= min && n <= max) return n;
+        return invalid(*value, child_path(path, key),
+                       "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " +
+                           std::to_string(n));
+    }
+
+    /// One of `choices`, written as its name.
+    template <class E>
+    std::optional<E> choice(const toml::table& t, std::string_view key, std::string_view path,
+                            std::initializer_list<std::pair<std::string_view, E>> choices) {
+        auto text = string(t, key, path);
+        if (!text) return std::nullopt;
+        std::string names;
+        for (const auto& [name, value] : choices) {
+            if (name == *text) return value;
+            names += (names.empty() ? "" : ", ") + std::string(name);
+        }
+        return invalid(*t.get(key), child_path(path, key), "unknown value '" + *text + "' (allowed: " + names + ")");
+    }
+
+    /// A duration string; `positive` rejects "0".
+    std::optional<gatehouse::config::duration> duration(const toml::table& t, std::string_view key,
+                                                        std::string_view path, bool positive = false) {
+        const auto* value = find(t, key, path, presence::optional);
+        if (!value) return std::nullopt;
+        auto parsed = parsed_value(*value, child_path(path, key), parse_duration, "duration",
+                                   "an integer with ms, s, m or h, e.g. \"10s\"");
+        if (parsed && positive && parsed->count() == 0)
+            return invalid(*value, child_path(path, key), "must be greater than 0");
+        return parsed;
+    }
+
+    /// A size string within [min, max] bytes.
+    std::optional<std::uint64_t> size(const toml::table& t, std::string_view key, std::string_view path,
+                                      std::uint64_t min = 0,
+                                      std::uint64_t max = std::numeric_limits<std::uint64_t>::max()) {
+        const auto* value = find(t, key, path, presence::optional);
+        if (!value) return std::nullopt;
+        auto parsed = parsed_value(*value, child_path(path, key), parse_size, "size",
+                                   "e.g. \"512\", \"16KiB\", \"1MiB\", \"1GiB\"");
+        if (parsed && (*parsed < min || *parsed > max))
+            return invalid(*value, child_path(path, key),
+                           "must be between " + size_text(min) + " and " + size_text(max) + ", got '" +
+                               *value->value<std::string>() + "'");
+        return parsed;
+    }
+
+    /// A "host:port" string, resolved to a numeric address.
+    std::optional<socket_address> address(const toml::table& t, std::string_view key, std::string_view path,
+                                          presence need = presence::optional) {
+        const auto* value = find(t, key, path, need);
+        return value ? address_value(*value, child_path(path, key)) : std::nullopt;
+    }
+
+    /// An array of "host:port" strings.
+    std::optional<std::vector<socket_address>> addresses(const toml::table& t, std::string_view key,
+                                                         std::string_view path) {
+        return list<socket_address>(t, key, path, &reader::address_value);
+    }
+
+    /// An array of CIDR strings.
+    std::optional<std::vector<cidr>> cidrs(const toml::table& t, std::string_view key, std::string_view path) {
+        return list<cidr>(t, key, path, &reader::cidr_value);
+    }
+
+private:
+    /// `parent[key]`; a missing required key is reported at the enclosing table (line 0 for the top level).
+    const toml::node* find(const toml::table& parent, std::string_view key, std::string_view path, presence need) {
+        const toml::node* value = parent.get(key);
+        if (!value && need == presence::required)
+            problem(path.empty() ? toml::source_region{} : parent.source(), child_path(path, key), "is required");
+        return value;
+    }
+
+    /// Reports `message` at `value`; returns nullopt so callers can `return invalid(...)`.
+    std::nullopt_t invalid(const toml::node& value, const std::string& path, std::string message) {
+        problem(value.source(), path, std::move(message));
+        return std::nullopt;
+    }
+
+    std::nullopt_t wrong_type(const toml::node& value, const std::string& path, std::string_view expected) {
+        return invalid(value, path, "expected " + std::string(expected) + ", got " + type_name(value.type()));
+    }
+
+    std::optional<std::string> string_value(const toml::node& value, const std::string& path) {
+        if (const auto* s = value.as_string()) return s->get();
+        return wrong_type(value, path, "a string");
+    }
+
+    /// A string converted by `parse`; a malformed one is reported as "invalid <what> '<text>' (expected <hint>)".
+    template <class Parse>
+    auto parsed_value(const toml::node& value, const std::string& path, Parse parse, std::string_view what,
+                      std::string_view hint) -> decltype(parse(std::string_view{})) {
+        auto text = string_value(value, path);
+        if (!text) return std::nullopt;
+        if (auto parsed = parse(*text)) return parsed;
+        return invalid(value, path, "invalid " + std::string(what) + " '" + *text + "' (expected " +
+                                        std::string(hint) + ")");
+    }
+
+    std::optional<cidr> cidr_value(const toml::node& value, const std::string& path) {
+        return parsed_value(value, path, parse_cidr, "CIDR", "e.g. \"10.0.0.0/8\", \"fd00::/8\" or \"192.0.2.7\"");
+    }
+
+    std::optional<socket_address> address_value(const toml::node& value, const std::string& path) {
+        auto text = string_value(value, path);
+        if (!text) return std::nullopt;
+        socket_address out;
+        if (auto error = parse_address(*text, out); !error.empty()) return invalid(value, path, std::move(error));
+        return out;
+    }
+
+    template <class T>
+    std::optional<std::vector<T>> list(const toml::table& t, std::string_view key, std::string_view path,
+                                       std::optional<T> (reader::*item)(const toml::node&, const std::string&)) {
+        const auto* items = array(t, key, path);
+        if (!items) return std::nullopt;
+        std::vector<T> out;
+        for (std::size_t i = 0; i < items->size(); ++i)
+            if (auto v = (this->*item)(*items->get(i), index_path(child_path(path, key), i))) out.push_back(*v);
+        return out;
+    }
+
+    std::string origin_;
+    std::vector<config_problem> problems_;
+};
+
+// ---- sections ----
+
+void read_proxy(reader& r, const toml::table& root, proxy_config& out) {
+    out.listen = {socket_address{"0.0.0.0:8080", "0.0.0.0", 8080, false}};
+    const std::string path = "proxy";
+    const auto* t = r.section(root, path, {"listen", "workers", "trusted_proxies"});
+    if (!t) return;
+    if (auto v = r.addresses(*t, "listen", path)) {
+        if (t->get("listen")->as_array()->empty())
+            r.problem(t->get("listen")->source(), "proxy.listen", "at least one listen address is required");
+        out.listen = std::move(*v);
+    }
+    if (auto v = r.integer(*t, "workers", path, 0, 256)) out.workers = static_cast<unsigned>(*v);
+    if (auto v = r.cidrs(*t, "trusted_proxies", path)) out.trusted_proxies = std::move(*v);
+}
+
+/// One [[upstream.node]] table; `first_line` maps names already seen to the line that defined them.
+void read_node(reader& r, const toml::table& t, const std::string& path, std::map<std::string, unsigned>& first_line,
+               std::vector<node_config>& out) {
+    node_config node;
+    auto name = r.string(t, "name", path, presence::required);
+    auto address = r.address(t, "address", path, presence::required);
+    if (auto v = r.integer(t, "weight", path, 1, 1000)) node.weight = static_cast<unsigned>(*v);
+    if (name) {
+        constexpr std::string_view name_chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
+        const auto& where = t.get("name")->source();
+        if (name->empty()) {
+            r.problem(where, path + ".name", "must not be empty");
+        } else if (name->find_first_not_of(name_chars) != std::string::npos) {
+            r.problem(where, path + ".name",
+                      "invalid node name '" + *name + "' (allowed characters: A-Z a-z 0-9 . _ -)");
+        } else if (auto [it, fresh] = first_line.emplace(*name, where.begin.line); !fresh) {
+            r.problem(where, path + ".name",
+                      "duplicate node name '" + *name + "' (first defined at line " + std::to_string(it->second) + ")");
+        }
+        node.name = std::move(*name);
+    }
+    if (address) node.address = std::move(*address);
+    out.push_back(std::move(node));
+}
+
+void read_upstream(reader& r, const toml::table& root, upstream_config& out) {
+    const std::string path = "upstream";
+    const auto* t = r.section(root, path, {"balance", "tries", "keepalive", "node"});
+    const toml::array* nodes = nullptr;
+    if (t) {
+        if (auto v = r.choice<balance_policy>(*t, "balance", path, {{"round_robin", balance_policy::round_robin}}))
+            out.balance = *v;
+        if (auto v = r.integer(*t, "tries", path, 1, 16)) out.tries = static_cast<unsigned>(*v);
+        if (auto v = r.integer(*t, "keepalive", path, 0, 4096)) out.keepalive = static_cast<unsigned>(*v);
+        nodes = r.array(*t, "node", path, "an array of tables ([[upstream.node]])");
+    }
+    const bool reported = t ? (t->contains("node") && !nodes) : root.contains(path);  // already a type problem
+    if (!nodes || nodes->empty()) {
+        if (!reported)
+            r.problem(nodes ? nodes->source() : t ? t->source() : toml::source_region{}, "upstream.node",
+                      "at least one [[upstream.node]] is required");
+        return;
+    }
+    std::map<std::string, unsigned> first_line;
+    for (std::size_t i = 0; i < nodes->size(); ++i) {
+        const std::string node_path = index_path("upstream.node", i);
+        if (const auto* node = r.table(*nodes->get(i), node_path, {"name", "address", "weight"}))
+            read_node(r, *node, node_path, first_line, out.nodes);
+    }
+}
+
+void read_timeouts(reader& r, const toml::table& root, timeouts_config& out) {
+    const std::string path = "timeouts";
+    const auto* t = r.section(root, path, {"client_header", "client_idle", "upstream_connect", "upstream_response",
+                                           "upstream_idle", "shutdown_drain"});
+    if (!t) return;
+    const auto read = [&](std::string_view key, duration& field, bool positive) {
+        if (auto v = r.duration(*t, key, path, positive)) field = *v;
+    };
+    read("client_header", out.client_header, true);
+    read("client_idle", out.client_idle, true);
+    read("upstream_connect", out.upstream_connect, true);
+    read("upstream_response", out.upstream_response, true);
+    read("upstream_idle", out.upstream_idle, false);
+    read("shutdown_drain", out.shutdown_drain, false);
+}
+
+void read_limits(reader& r, const toml::table& root, limits_config& out) {
+    const std::string path = "limits";
+    const auto* t = r.section(root, path, {"max_request_head", "max_request_body"});
+    if (!t) return;
+    if (auto v = r.size(*t, "max_request_head", path, 1024, 64 * 1024)) out.max_request_head = *v;
+    if (auto v = r.size(*t, "max_request_body", path)) out.max_request_body = *v;
+}
+
+struct file_closer {
+    void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+};
+
+[[noreturn]] void throw_unreadable(const std::string& path, int error) {
+    throw config_error({config_problem{path, 0, 0, "", std::string("cannot read file: ") + std::strerror(error)}});
+}
+
+}  // namespace
+
+config parse_config(std::string_view text, std::string_view origin) {
+    const std::string file(origin);
+    toml::table root;
+    try {
+        root = toml::parse(text, std::string_view(file));
+    } catch (const toml::parse_error& e) {
+        throw config_error({config_problem{file, e.source().begin.line, e.source().begin.column, "",
+                                           std::string(e.description())}});
+    }
+    reader r(file);
+    config c;
+    c.source = file;
+    r.table(root, "", {"proxy", "upstream", "timeouts", "limits"});
+    read_proxy(r, root, c.proxy);
+    read_upstream(r, root, c.upstream);
+    read_timeouts(r, root, c.timeouts);
+    read_limits(r, root, c.limits);
+    r.finish();
+    return c;
+}
+
+config load_config(const std::string& path) {
+    std::unique_ptr<std::FILE, file_closer> file(std::fopen(path.c_str(), "rb"));
+    if (!file) throw_unreadable(path, errno);
+    std::string contents;
+    char buffer[64 * 1024];
+    while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, file.get())) contents.append(buffer, n);
+    if (std::ferror(file.get())) throw_unreadable(path, errno);
+    return parse_config(contents, path);
+}
+
+std::vector<std::string> config_warnings(const config& c) {
+    std::vector<std::string> out;
+    const unsigned cores = std::thread::hardware_concurrency();
+    if (cores != 0 && c.proxy.workers > cores)
+        out.push_back("proxy.workers = " + std::to_string(c.proxy.workers) + " is more than the " +
+                      std::to_string(cores) + " CPU cores");
+    if (c.upstream.keepalive == 0)
+        out.push_back("upstream.keepalive = 0: every request opens a new connection to a node");
+    return out;
+}
+
+}  // namespace gatehouse::config

@@ -1,0 +1,125 @@
+// The gatehouse command: argv in, exit code out. Subcommands: serve, check, demo, upstream.
+#include <gatehouse/config/load.hpp>
+#include <gatehouse/demo/demo_upstream.hpp>
+#include <gatehouse/log/event_log.hpp>
+#include <gatehouse/server/server.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#ifndef GATEHOUSE_VERSION
+#define GATEHOUSE_VERSION "dev"
+#endif
+
+namespace {
+
+using namespace gatehouse;
+
+constexpr const char* version_text = "gatehouse " GATEHOUSE_VERSION;
+
+/// Loads the file or prints every problem; nullopt means "exit 1".
+std::optional<config::config> load_or_report(const std::string& path) {
+    try {
+        return config::load_config(path);
+    } catch (const config::config_error& e) {
+        std::cerr << e.what() << "\n";
+        return std::nullopt;
+    }
+}
+
+int serve(config::config cfg, std::unique_ptr<demo::demo_upstreams> demo_nodes = nullptr) {
+    try {
+        for (const auto& w : config::config_warnings(cfg)) log::warning(w);
+        server::server s(std::move(cfg));
+        if (demo_nodes) demo_nodes->start();
+        const int code = s.run();
+        if (demo_nodes) demo_nodes->stop();
+        return code;
+    } catch (const std::exception& e) {
+        log::error(std::string("cannot start: ") + e.what());
+        return 1;
+    }
+}
+
+int demo_mode(const std::string& path) {
+    auto cfg = load_or_report(path);
+    if (!cfg) return 1;
+    std::vector<demo::demo_node> nodes;
+    for (const auto& n : cfg->upstream.nodes) {
+        const auto address = net::ip::make_address(n.address.ip);
+        if (!address.is_loopback()) {
+            log::error("demo: node " + n.name + " (" + n.address.text +
+                       ") is not a loopback address; demo nodes only run on this machine");
+            return 1;
+        }
+        nodes.push_back({n.name, tcp::endpoint(address, n.address.port)});
+    }
+    try {
+        auto demo_nodes = std::make_unique<demo::demo_upstreams>(std::move(nodes));
+        log::info("demo: " + std::to_string(cfg->upstream.nodes.size()) + " built-in demo node(s) started");
+        return serve(std::move(*cfg), std::move(demo_nodes));
+    } catch (const std::exception& e) {
+        log::error(std::string("cannot start: ") + e.what());
+        return 1;
+    }
+}
+
+int upstream_mode(const std::string& listen, const std::string& name) {
+    try {
+        auto cfg = config::parse_config("[[upstream.node]]\nname = \"" + name + "\"\naddress = \"" + listen + "\"\n",
+                                        "--listen");
+        const auto& a = cfg.upstream.nodes.front().address;
+        demo::demo_upstreams nodes({{name, tcp::endpoint(net::ip::make_address(a.ip), a.port)}});
+        log::info("demo node " + name + " listening on " + a.text);
+        nodes.run();
+        return 0;
+    } catch (const std::exception& e) {
+        std::cerr << e.what() << "\n";
+        return 1;
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"gatehouse: a Layer-7 load balancer for NocoBase clusters"};
+    app.set_version_flag("--version", version_text);
+    app.require_subcommand(1);
+    std::string config_path = "conf/gatehouse.toml";
+
+    auto* serve_cmd = app.add_subcommand("serve", "Run the proxy on a configuration file");
+    serve_cmd->add_option("-c,--config", config_path, "Configuration file")->capture_default_str();
+    serve_cmd->set_version_flag("--version", version_text);
+
+    auto* check_cmd = app.add_subcommand("check", "Validate a configuration file (like nginx -t)");
+    check_cmd->add_option("-c,--config", config_path, "Configuration file")->capture_default_str();
+    check_cmd->set_version_flag("--version", version_text);
+
+    auto* demo_cmd = app.add_subcommand("demo", "Run the proxy plus built-in demo nodes on the configured node addresses");
+    demo_cmd->add_option("-c,--config", config_path, "Configuration file")->capture_default_str();
+    demo_cmd->set_version_flag("--version", version_text);
+
+    std::string listen = "127.0.0.1:13001", name = "node1";
+    auto* upstream_cmd = app.add_subcommand("upstream", "Run one built-in demo node (for benchmarks and tests)");
+    upstream_cmd->add_option("--listen", listen, "Address to listen on")->capture_default_str();
+    upstream_cmd->add_option("--name", name, "Node name it reports")->capture_default_str();
+    upstream_cmd->set_version_flag("--version", version_text);
+
+    CLI11_PARSE(app, argc, argv);
+
+    if (*serve_cmd) {
+        auto cfg = load_or_report(config_path);
+        return cfg ? serve(std::move(*cfg)) : 1;
+    }
+    if (*check_cmd) {
+        auto cfg = load_or_report(config_path);
+        if (!cfg) return 1;
+        for (const auto& w : config::config_warnings(*cfg)) std::cout << "warning: " << w << "\n";
+        std::cout << "configuration OK\n";
+        return 0;
+    }
+    if (*demo_cmd) return demo_mode(config_path);
+    if (*upstream_cmd) return upstream_mode(listen, name);
+    return 1;
+}

@@ -1,0 +1,97 @@
+// Request framing, Host and target checks that Beast 1.81 does not make.
+#include <gatehouse/proxy/request_checks.hpp>
+
+#include <boost/beast/core/string.hpp>
+#include <charconv>
+
+namespace gatehouse::proxy {
+namespace {
+
+std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+request_verdict reject(http::status status, std::string_view reason) noexcept {
+    request_verdict v;
+    v.status = status;
+    v.reason = reason;
+    return v;
+}
+
+bool valid_target(std::string_view target, http::verb method) noexcept {
+    if (target == "*") return method == http::verb::options;
+    if (target.empty() || target.front() != '/') return false;
+    for (unsigned char c : target)
+        if (c <= 0x20 || c >= 0x7f || c == '#') return false;
+    return true;
+}
+
+}  // namespace
+
+request_verdict check_request(const http::request_header<>& head, std::uint64_t max_body) noexcept {
+    if (head.method() == http::verb::connect) return reject(http::status::method_not_allowed, "CONNECT is not supported");
+    if (head.method() == http::verb::unknown) return reject(http::status::not_implemented, "unknown method");
+    if (!valid_target(head.target(), head.method())) return reject(http::status::bad_request, "invalid request target");
+
+    const auto hosts = head.count(http::field::host);
+    if (head.version() == 11 && hosts != 1) return reject(http::status::bad_request, "HTTP/1.1 needs exactly one Host header");
+    if (hosts > 1) return reject(http::status::bad_request, "more than one Host header");
+
+    const auto te_count = head.count(http::field::transfer_encoding);
+    const auto cl_range = head.equal_range(http::field::content_length);
+    const bool has_cl = cl_range.first != cl_range.second;
+
+    request_verdict ok;
+    if (te_count > 0) {
+        if (te_count > 1) return reject(http::status::bad_request, "more than one Transfer-Encoding header");
+        if (has_cl) return reject(http::status::bad_request, "both Content-Length and Transfer-Encoding");
+        if (head.version() < 11) return reject(http::status::bad_request, "Transfer-Encoding in an HTTP/1.0 request");
+        if (!beast::iequals(trim(head[http::field::transfer_encoding]), "chunked"))
+            return reject(http::status::bad_request, "transfer coding other than chunked");
+        ok.framing = body_framing::chunked;
+        return ok;
+    }
+    if (has_cl) {
+        // Beast already refused differing values; identical duplicates ("5, 5" or two lines) collapse to one.
+        std::uint64_t length = 0;
+        bool first = true;
+        for (auto it = cl_range.first; it != cl_range.second; ++it) {
+            std::string_view value = it->value();
+            while (!value.empty()) {
+                const auto comma = value.find(',');
+                const auto item = trim(value.substr(0, comma));
+                std::uint64_t n = 0;
+                const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
+                if (ec != std::errc{} || end != item.data() + item.size() || item.empty())
+                    return reject(http::status::bad_request, "invalid Content-Length");
+                if (!first && n != length) return reject(http::status::bad_request, "conflicting Content-Length values");
+                length = n;
+                first = false;
+                if (comma == std::string_view::npos) break;
+                value.remove_prefix(comma + 1);
+            }
+        }
+        if (max_body != 0 && length > max_body) return reject(http::status::payload_too_large, "request body too large");
+        ok.framing = length > 0 ? body_framing::content_length : body_framing::none;
+        ok.content_length = length;
+    }
+    return ok;
+}
+
+bool is_idempotent(http::verb method) noexcept {
+    switch (method) {
+    case http::verb::get:
+    case http::verb::head:
+    case http::verb::options:
+    case http::verb::trace:
+    case http::verb::put:
+    case http::verb::delete_:
+        return true;
+    default:
+        return false;
+    }
+}
+
+}  // namespace gatehouse::proxy

@@ -1,0 +1,190 @@
+// A data-plane worker thread.
+#include <gatehouse/server/worker.hpp>
+
+#include <gatehouse/log/event_log.hpp>
+#include <gatehouse/proxy/client_session.hpp>
+#include <gatehouse/util/coarse_clock.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/socket_base.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+
+#include <random>
+#include <system_error>
+
+namespace gatehouse::server {
+namespace {
+
+using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+constexpr auto tick_period = std::chrono::milliseconds(100);
+constexpr auto accept_backoff = std::chrono::milliseconds(200);
+
+std::string describe(const tcp::endpoint& ep) {
+    const auto a = ep.address();
+    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+}
+
+void log_escaped(std::exception_ptr e, const char* what) {
+    if (!e) return;
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+        log::error(std::string("bug: exception escaped ") + what + ": " + ex.what());
+    }
+}
+
+}  // namespace
+
+worker::worker(std::size_t id, model::snapshot_ptr snapshot, const std::vector<tcp::endpoint>& listen)
+    : id_(id), work_(context_.get_executor()), tick_(context_), pool_(snapshot->config->upstream.keepalive) {
+    for (const auto& ep : listen) {
+        auto acceptor = std::make_unique<tcp::acceptor>(context_);
+        error_code ec;
+        acceptor->open(ep.protocol(), ec);
+        if (!ec) acceptor->set_option(net::socket_base::reuse_address(true), ec);
+        if (!ec) acceptor->set_option(reuse_port(true), ec);
+        if (!ec && ep.address().is_v6()) acceptor->set_option(net::ip::v6_only(true), ec);
+        if (!ec) acceptor->bind(ep, ec);
+        if (!ec) acceptor->listen(net::socket_base::max_listen_connections, ec);
+        if (ec) throw std::system_error(ec, "cannot listen on " + describe(ep));
+        acceptors_.push_back(std::move(acceptor));
+    }
+    std::random_device rd;
+    id_prefix_ = (std::uint64_t(rd()) << 32) ^ rd() ^ (std::uint64_t(id) << 56);
+    apply_snapshot(std::move(snapshot));
+}
+
+worker::~worker() {
+    if (thread_.joinable()) {
+        post_force_stop();
+        thread_.join();
+    }
+    drained_ = nullptr;  // sessions destroyed with the context must not report a drain any more
+    draining_ = false;
+}
+
+void worker::start() {
+    for (auto& a : acceptors_)
+        net::co_spawn(context_, accept_loop(*a), [](std::exception_ptr e) { log_escaped(e, "accept loop"); });
+    net::co_spawn(context_, tick_loop(), [](std::exception_ptr e) { log_escaped(e, "tick"); });
+    thread_ = std::thread([this] {
+        context_.run();
+        // Sessions still queued are destroyed with the context; idle pooled sockets close here.
+        pool_.clear();
+    });
+}
+
+void worker::join() {
+    if (thread_.joinable()) thread_.join();
+}
+
+void worker::post_snapshot(model::snapshot_ptr snapshot) {
+    net::post(context_, [this, s = std::move(snapshot)]() mutable { apply_snapshot(std::move(s)); });
+}
+
+void worker::apply_snapshot(model::snapshot_ptr snapshot) {
+    const bool nodes_changed = !snapshot_ || snapshot_->nodes.size() != snapshot->nodes.size() ||
+        !std::equal(snapshot_->nodes.begin(), snapshot_->nodes.end(), snapshot->nodes.begin(),
+                    [](const model::node& a, const model::node& b) {
+                        return a.name == b.name && a.endpoint == b.endpoint && a.weight == b.weight;
+                    });
+    if (nodes_changed) {
+        std::vector<unsigned> weights;
+        for (const auto& n : snapshot->nodes) weights.push_back(n.weight);
+        balancer_ = balancer::make_balancer(snapshot->config->upstream.balance, weights);
+        pool_.reset(snapshot->nodes.size());
+    }
+    // Requests copy snapshot_ to keep it alive. Re-rooting it in a control block of this worker's own keeps those
+    // reference-count writes on this core instead of bouncing one shared cache line between workers.
+    const auto* raw = snapshot.get();
+    snapshot_ = model::snapshot_ptr(raw, [global = std::move(snapshot)](const model::snapshot*) mutable { global.reset(); });
+}
+
+void worker::post_shutdown(std::function<void()> drained) {
+    net::post(context_, [this, drained = std::move(drained)]() mutable {
+        draining_ = true;
+        drained_ = std::move(drained);
+        for (auto& a : acceptors_) {
+            error_code ignored;
+            a->close(ignored);
+        }
+        pool_.clear();
+        // on_shutdown may end sessions later (through their coroutines), never synchronously.
+        for (auto& s : sessions_) s.on_shutdown();
+        check_drained();
+    });
+}
+
+void worker::post_force_stop() {
+    net::post(context_, [this] {
+        for (auto& s : sessions_) s.on_force_close();
+        for (auto& a : acceptors_) {
+            error_code ignored;
+            a->close(ignored);
+        }
+        pool_.clear();
+        tick_.cancel();
+        work_.reset();
+        context_.stop();
+    });
+}
+
+void worker::unlinked() noexcept {
+    if (draining_ && drained_) check_drained();
+}
+
+void worker::check_drained() {
+    if (!draining_ || !sessions_.empty() || !drained_) return;
+    auto done = std::move(drained_);
+    drained_ = nullptr;
+    tick_.cancel();
+    work_.reset();
+    done();
+}
+
+void worker::next_request_id(char (&out)[32]) noexcept {
+    static constexpr char hex[] = "0123456789abcdef";
+    const std::uint64_t parts[2] = {id_prefix_, ++id_counter_};
+    for (int p = 0; p < 2; ++p)
+        for (int i = 0; i < 16; ++i) out[p * 16 + i] = hex[(parts[p] >> (60 - 4 * i)) & 0xf];
+}
+
+net::awaitable<void> worker::accept_loop(tcp::acceptor& acceptor) {
+    net::steady_timer backoff(context_);
+    std::int64_t last_logged = -1'000'000;
+    for (;;) {
+        auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+        if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
+        if (ec) {
+            // EMFILE/ENFILE/ENOBUFS: keep serving the connections we have; retrying at once would spin.
+            const auto now = util::coarse_now_ms();
+            if (now - last_logged >= 5000) {
+                log::error("accept failed on worker " + std::to_string(id_) + ": " + ec.message() +
+                           " (backing off)");
+                last_logged = now;
+            }
+            backoff.expires_after(accept_backoff);
+            co_await backoff.async_wait(use_tuple);
+            continue;
+        }
+        error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
+        proxy::start_client_session(*this, std::move(socket));
+    }
+}
+
+net::awaitable<void> worker::tick_loop() {
+    for (;;) {
+        tick_.expires_after(tick_period);
+        auto [ec] = co_await tick_.async_wait(use_tuple);
+        if (ec || (draining_ && !drained_ && sessions_.empty())) co_return;
+        const auto now = util::coarse_now_ms();
+        pool_.expire(now);
+        for (auto& s : sessions_)
+            if (s.deadline_ms() <= now) s.on_deadline(now);
+    }
+}
+
+}  // namespace gatehouse::server

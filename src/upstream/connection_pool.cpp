@@ -1,0 +1,66 @@
+// Per-worker idle connection pools to the nodes.
+#include <gatehouse/upstream/connection_pool.hpp>
+
+#include <cerrno>
+#include <sys/socket.h>
+
+namespace gatehouse::upstream {
+
+bool still_open_and_quiet(tcp::socket& socket) noexcept {
+    char byte;
+    const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+void connection_pool::reset(std::size_t nodes) {
+    clear();
+    nodes_.clear();
+    nodes_.resize(nodes);
+}
+
+std::optional<tcp::socket> connection_pool::take(std::size_t node) {
+    if (node >= nodes_.size()) return std::nullopt;
+    auto& idle = nodes_[node];
+    while (!idle.empty()) {
+        tcp::socket s = std::move(idle.back().socket);
+        idle.pop_back();
+        if (still_open_and_quiet(s)) return s;
+        error_code ignored;
+        s.close(ignored);
+    }
+    return std::nullopt;
+}
+
+void connection_pool::put(std::size_t node, tcp::socket&& socket, std::int64_t expires_ms) {
+    error_code ignored;
+    if (node >= nodes_.size() || max_idle_ == 0) {
+        socket.close(ignored);
+        return;
+    }
+    auto& idle = nodes_[node];
+    if (idle.size() >= max_idle_) {
+        idle.front().socket.close(ignored);
+        idle.pop_front();
+    }
+    idle.push_back({std::move(socket), expires_ms});
+}
+
+void connection_pool::expire(std::int64_t now_ms) {
+    error_code ignored;
+    for (auto& idle : nodes_) {
+        while (!idle.empty() && idle.front().expires_ms <= now_ms) {
+            idle.front().socket.close(ignored);
+            idle.pop_front();
+        }
+    }
+}
+
+void connection_pool::clear() {
+    error_code ignored;
+    for (auto& idle : nodes_) {
+        for (auto& c : idle) c.socket.close(ignored);
+        idle.clear();
+    }
+}
+
+}  // namespace gatehouse::upstream

@@ -1,0 +1,24 @@
+// gatehouse's own error answers.
+#include <gatehouse/proxy/error_response.hpp>
+
+#include <gtest/gtest.h>
+
+using namespace gatehouse;
+
+// An error answer is a complete response with a short body whose length matches Content-Length.
+TEST(ErrorResponse, IsCompleteAndShort) {
+    const auto r = proxy::error_response(http::status::bad_gateway, "cannot connect to node1", "rid", false);
+    EXPECT_EQ(r.rfind("HTTP/1.1 502 Bad Gateway\r\n", 0), 0u);
+    const auto body = r.substr(r.find("\r\n\r\n") + 4);
+    EXPECT_EQ(body, "502 Bad Gateway: cannot connect to node1\n");
+    EXPECT_NE(r.find("Content-Length: " + std::to_string(body.size()) + "\r\n"), std::string::npos);
+    EXPECT_NE(r.find("Connection: close\r\n"), std::string::npos);
+    EXPECT_NE(r.find("X-Request-Id: rid\r\n"), std::string::npos);
+}
+
+// A keep-alive error answer does not announce a close.
+TEST(ErrorResponse, KeepAliveOmitsClose) {
+    const auto r = proxy::error_response(http::status::bad_gateway, "", "", true);
+    EXPECT_EQ(r.find("Connection: close"), std::string::npos);
+    EXPECT_EQ(r.find("X-Request-Id"), std::string::npos);
+}
