@@ -1,8 +1,6 @@
 # The network layer and the executable (the pure layer is declared in the top-level CMakeLists.txt).
 add_library(gatehouse_net STATIC
   src/log/event_log.cpp
-  src/balancer/balancer.cpp
-  src/balancer/round_robin.cpp
   src/model/snapshot.cpp
   src/proxy/head_scan.cpp
   src/proxy/request_checks.cpp

@@ -1,15 +1,18 @@
 // The balancer factory: the one place that maps a configured policy to its algorithm.
 #include <gatehouse/balancer/balancer.hpp>
+#include <gatehouse/balancer/ip_hash.hpp>
+#include <gatehouse/balancer/least_request.hpp>
 #include <gatehouse/balancer/round_robin.hpp>
 
 namespace gatehouse::balancer {
 
-std::unique_ptr<balancer> make_balancer(config::balance_policy policy, std::span<const unsigned> weights) {
+std::unique_ptr<balancer> make_balancer(config::balance_policy policy, std::span<const node_entry> nodes) {
     switch (policy) {
-    case config::balance_policy::round_robin:
-        return std::make_unique<round_robin>(weights);
+    case config::balance_policy::ip_hash: return std::make_unique<ip_hash>(nodes);
+    case config::balance_policy::least_request: return std::make_unique<least_request>(nodes);
+    case config::balance_policy::round_robin: break;
     }
-    return std::make_unique<round_robin>(weights);
+    return std::make_unique<round_robin>(nodes);
 }
 
 }  // namespace gatehouse::balancer

@@ -2,18 +2,25 @@
 // counter and subtracts the eligible total from it. Weights 5,1,1 give a a b a c a a, never a long run.
 #include <gatehouse/balancer/round_robin.hpp>
 
+#include <algorithm>
+
 namespace gatehouse::balancer {
 
-round_robin::round_robin(std::span<const unsigned> weights)
-    : weights_(weights.begin(), weights.end()), current_(weights.size(), 0) {}
+round_robin::round_robin(std::span<const node_entry> nodes) : current_(nodes.size(), 0) {
+    for (const auto& n : nodes) weights_.push_back(std::int64_t(n.weight) * 1000);
+}
 
-std::optional<std::size_t> round_robin::pick(const node_set& excluded, std::uint64_t) {
+std::optional<std::size_t> round_robin::pick(const pick_context& ctx) {
     std::int64_t total = 0;
     std::optional<std::size_t> best;
     for (std::size_t i = 0; i < weights_.size(); ++i) {
-        if (excluded.test(i)) continue;
-        current_[i] += weights_[i];
-        total += weights_[i];
+        if (ctx.excluded.test(i)) continue;
+        // Slow start scales a node's weight; weights are kept x1000 so a factor of 0.1 still counts.
+        const std::int64_t w = ctx.weight_factor.empty()
+                                   ? weights_[i]
+                                   : std::max<std::int64_t>(1, static_cast<std::int64_t>(weights_[i] * ctx.weight_factor[i]));
+        current_[i] += w;
+        total += w;
         if (!best || current_[i] > current_[*best]) best = i;
     }
     if (best) current_[*best] -= total;

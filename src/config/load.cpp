@@ -32,7 +32,7 @@ namespace {
 
 std::string join_problems(const std::vector<config_problem>& problems) {
     std::string out;
-    for (const auto& p : problems) out += (out.empty() ? "" : "\n") + p.to_string();
+    for (const auto& p : problems) out.append(out.empty() ? "" : "\n").append(p.to_string());
     return out;
 }
 
@@ -62,7 +62,7 @@ std::string index_path(std::string_view path, std::size_t index) {
 
 std::string comma_list(std::initializer_list<std::string_view> names) {
     std::string out;
-    for (auto name : names) out += (out.empty() ? "" : ", ") + std::string(name);
+    for (auto name : names) out.append(out.empty() ? "" : ", ").append(name);
     return out;
 }
 
@@ -230,7 +230,7 @@ public:
         std::string names;
         for (const auto& [name, value] : choices) {
             if (name == *text) return value;
-            names += (names.empty() ? "" : ", ") + std::string(name);
+            names.append(names.empty() ? "" : ", ").append(name);
         }
         return invalid(*t.get(key), child_path(path, key), "unknown value '" + *text + "' (allowed: " + names + ")");
     }
@@ -388,7 +388,7 @@ void read_upstream(reader& r, const toml::table& root, upstream_config& out) {
     const auto* t = r.section(root, path, {"balance", "tries", "keepalive", "node"});
     const toml::array* nodes = nullptr;
     if (t) {
-        if (auto v = r.choice<balance_policy>(*t, "balance", path, {{"round_robin", balance_policy::round_robin}}))
+        if (auto v = r.choice<balance_policy>(*t, "balance", path, {{"round_robin", balance_policy::round_robin}, {"ip_hash", balance_policy::ip_hash}, {"least_request", balance_policy::least_request}}))
             out.balance = *v;
         if (auto v = r.integer(*t, "tries", path, 1, 16)) out.tries = static_cast<unsigned>(*v);
         if (auto v = r.integer(*t, "keepalive", path, 0, 4096)) out.keepalive = static_cast<unsigned>(*v);

@@ -2,6 +2,7 @@
 // One code path for every stream type (plain TCP now, TLS later): client_session<Stream>.
 #include <gatehouse/proxy/client_session.hpp>
 
+#include <gatehouse/balancer/hash_key.hpp>
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/proxy/body_relay.hpp>
 #include <gatehouse/proxy/error_response.hpp>
@@ -58,6 +59,20 @@ std::optional<std::uint64_t> parse_length(std::string_view text) {
 /// The outcome of one try at one node.
 enum class attempt { answered, retry_fresh, retry_other, failed };
 
+/// Counts one request in flight to one node for as long as it lives (least_request reads the counts).
+class in_flight_mark {
+public:
+    in_flight_mark(server::worker& w, std::size_t node) : worker_(w), node_(node), generation_(w.request_started(node)) {}
+    ~in_flight_mark() { worker_.request_finished(node_, generation_); }
+    in_flight_mark(const in_flight_mark&) = delete;
+    in_flight_mark& operator=(const in_flight_mark&) = delete;
+
+private:
+    server::worker& worker_;
+    std::size_t node_;
+    std::uint64_t generation_;
+};
+
 template <class Stream>
 class client_session final : public server::session_base,
                              public std::enable_shared_from_this<client_session<Stream>> {
@@ -65,6 +80,7 @@ public:
     client_session(server::worker& owner, Stream&& stream)
         : owner_(owner), stream_(std::move(stream)), upstream_(owner.context()) {
         peer_ip_ = peer_address(beast::get_lowest_layer(stream_));
+        if (const auto ip = config::parse_ip(peer_ip_)) peer_key_ = balancer::client_key(*ip);
         owner_.link(*this);
     }
 
@@ -106,6 +122,7 @@ private:
         char generated_id[32];
         std::string failure;         // why the last try failed, for the log and the 502 body
         const model::node* node = nullptr;
+        std::optional<in_flight_mark> in_flight;  // counts this request against `node` until it ends
     };
 
     net::awaitable<bool> serve_request();
@@ -161,6 +178,7 @@ private:
     phase phase_ = phase::idle;
     bool timed_out_ = false;
     bool first_request_ = true;
+    std::uint64_t peer_key_ = 0;  // ip_hash key of the socket peer
 };
 
 template <class Stream>
@@ -301,12 +319,16 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
     }
     x.body_consumed = x.held;
 
+    std::uint64_t key = peer_key_;
+    if (fwd.client_ip.data() != peer_ip_.data()) {
+        if (const auto ip = config::parse_ip(fwd.client_ip)) key = balancer::client_key(*ip);
+    }
     balancer::node_set excluded;
     unsigned tries_left = cfg.upstream.tries;
     unsigned stale_retries = 0;
     bool fresh_only = false;
     for (;;) {
-        const auto picked = owner_.balancer().pick(excluded, 0);
+        const auto picked = owner_.balancer().pick({excluded, key, owner_.in_flight()});
         if (!picked) {
             if (x.held) in_.consume(x.verdict.content_length);
             co_await respond_error(http::status::bad_gateway,
@@ -322,6 +344,7 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
                 reused = true;
             }
         }
+        x.in_flight.emplace(owner_, x.node->index);
         const attempt outcome = co_await try_node(x, cfg, reused);
         if (outcome == attempt::answered) break;
         if (outcome == attempt::failed) co_return false;

@@ -91,10 +91,13 @@ void worker::apply_snapshot(model::snapshot_ptr snapshot) {
                         return a.name == b.name && a.endpoint == b.endpoint && a.weight == b.weight;
                     });
     if (nodes_changed) {
-        std::vector<unsigned> weights;
-        for (const auto& n : snapshot->nodes) weights.push_back(n.weight);
-        balancer_ = balancer::make_balancer(snapshot->config->upstream.balance, weights);
+        std::vector<balancer::node_entry> entries;
+        for (const auto& n : snapshot->nodes) entries.push_back({n.name, n.weight});
+        balancer_ = balancer::make_balancer(snapshot->config->upstream.balance, entries);
         pool_.reset(snapshot->nodes.size());
+        // In-flight counts are by node index, so a new node list starts again from zero.
+        in_flight_.assign(snapshot->nodes.size(), 0);
+        ++nodes_generation_;
     }
     // Requests copy snapshot_ to keep it alive. Re-rooting it in a control block of this worker's own keeps those
     // reference-count writes on this core instead of bouncing one shared cache line between workers.

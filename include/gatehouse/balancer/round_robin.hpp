@@ -9,8 +9,8 @@ namespace gatehouse::balancer {
 
 class round_robin final : public balancer {
 public:
-    explicit round_robin(std::span<const unsigned> weights);
-    std::optional<std::size_t> pick(const node_set& excluded, std::uint64_t key) override;
+    explicit round_robin(std::span<const node_entry> nodes);
+    std::optional<std::size_t> pick(const pick_context& ctx) override;
 
 private:
     std::vector<std::int64_t> weights_;

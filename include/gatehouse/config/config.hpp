@@ -20,7 +20,7 @@ struct socket_address {
     bool is_v6 = false;
 };
 
-enum class balance_policy { round_robin };
+enum class balance_policy { round_robin, ip_hash, least_request };
 
 struct node_config {
     std::string name;
@@ -56,7 +56,7 @@ struct limits_config {
 };
 
 struct config {
-    std::string source;   ///< file the configuration was read from ("" for inline text)
+    std::string source;   ///< file the configuration was read from ("<inline>" or the origin given for text)
     proxy_config proxy;
     upstream_config upstream;
     timeouts_config timeouts;

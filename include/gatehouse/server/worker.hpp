@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -48,6 +49,17 @@ public:
     bool draining() const noexcept { return draining_; }
     std::size_t id() const noexcept { return id_; }
     void link(session_base& s) noexcept { sessions_.push_back(s); }
+    /// Requests this worker has in flight per node (least_request reads it; /api/status will sum it).
+    std::span<const std::uint32_t> in_flight() const noexcept { return in_flight_; }
+    /// Counts a request in flight to `node`; returns the node-list generation to hand back to request_finished.
+    std::uint64_t request_started(std::size_t node) noexcept {
+        ++in_flight_[node];
+        return nodes_generation_;
+    }
+    /// Ends what request_started counted (ignored when the node list changed in between).
+    void request_finished(std::size_t node, std::uint64_t generation) noexcept {
+        if (generation == nodes_generation_ && in_flight_[node] > 0) --in_flight_[node];
+    }
     void unlinked() noexcept;  ///< a session ended (called from its destructor)
     /// Writes a fresh 32-hex-digit request id into `out`.
     void next_request_id(char (&out)[32]) noexcept;
@@ -75,6 +87,8 @@ private:
     model::snapshot_ptr snapshot_;
     std::unique_ptr<balancer::balancer> balancer_;
     upstream::connection_pool pool_;
+    std::vector<std::uint32_t> in_flight_;
+    std::uint64_t nodes_generation_ = 0;
     std::uint64_t id_prefix_;
     std::uint64_t id_counter_ = 0;
     std::thread thread_;
