@@ -6,6 +6,9 @@ add_library(gatehouse_net STATIC
   src/proxy/request_checks.cpp
   src/proxy/forward_headers.cpp
   src/proxy/error_response.cpp
+  src/proxy/unavailable_response.cpp
+  src/health/http_probe.cpp
+  src/health/health_checker.cpp
   src/proxy/client_session.cpp
   src/upstream/connection_pool.cpp
   src/server/worker.cpp
@@ -13,7 +16,7 @@ add_library(gatehouse_net STATIC
   src/demo/demo_upstream.cpp
 )
 target_compile_options(gatehouse_net PRIVATE ${GATEHOUSE_WARNINGS})
-target_link_libraries(gatehouse_net PUBLIC gatehouse_core gatehouse_asio)
+target_link_libraries(gatehouse_net PUBLIC gatehouse_core gatehouse_asio Boost::json)
 target_precompile_headers(gatehouse_net PRIVATE
   <boost/asio.hpp> <boost/beast/core.hpp> <boost/beast/http.hpp>)
 

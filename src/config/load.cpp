@@ -221,6 +221,48 @@ public:
                            std::to_string(n));
     }
 
+    std::optional<bool> boolean(const toml::table& t, std::string_view key, std::string_view path) {
+        const auto* value = find(t, key, path, presence::optional);
+        if (!value) return std::nullopt;
+        if (!value->is_boolean()) return wrong_type(*value, child_path(path, key), "a boolean");
+        return value->as_boolean()->get();
+    }
+
+    /// An array of HTTP statuses: integers (200) or "low-high" strings ("200-399").
+    std::optional<std::vector<status_range>> status_ranges(const toml::table& t, std::string_view key,
+                                                           std::string_view path) {
+        const auto* list = array(t, key, path);
+        if (!list) return std::nullopt;
+        std::vector<status_range> out;
+        for (std::size_t i = 0; i < list->size(); ++i) {
+            const auto& item = *list->get(i);
+            const std::string item_path = child_path(path, key) + "[" + std::to_string(i) + "]";
+            unsigned low = 0, high = 0;
+            if (const auto* n = item.as_integer()) {
+                low = high = static_cast<unsigned>(std::clamp<std::int64_t>(n->get(), 0, 1000));
+            } else if (const auto* text = item.as_string()) {
+                const std::string& v = text->get();
+                const auto dash = v.find('-');
+                try {
+                    low = static_cast<unsigned>(std::stoul(v.substr(0, dash)));
+                    high = dash == std::string::npos ? low : static_cast<unsigned>(std::stoul(v.substr(dash + 1)));
+                } catch (const std::exception&) {
+                    low = high = 0;
+                }
+            } else {
+                wrong_type(item, item_path, "a status (200) or a range (\"200-399\")");
+                continue;
+            }
+            if (low < 100 || high > 599 || low > high) {
+                invalid(item, item_path, "must be a status or range between 100 and 599");
+                continue;
+            }
+            out.push_back({low, high});
+        }
+        if (out.empty() && list->empty()) invalid(*t.get(key), child_path(path, key), "must not be empty");
+        return out;
+    }
+
     /// One of `choices`, written as its name.
     template <class E>
     std::optional<E> choice(const toml::table& t, std::string_view key, std::string_view path,
@@ -385,13 +427,14 @@ void read_node(reader& r, const toml::table& t, const std::string& path, std::ma
 
 void read_upstream(reader& r, const toml::table& root, upstream_config& out) {
     const std::string path = "upstream";
-    const auto* t = r.section(root, path, {"balance", "tries", "keepalive", "node"});
+    const auto* t = r.section(root, path, {"balance", "tries", "keepalive", "slow_start", "node"});
     const toml::array* nodes = nullptr;
     if (t) {
         if (auto v = r.choice<balance_policy>(*t, "balance", path, {{"round_robin", balance_policy::round_robin}, {"ip_hash", balance_policy::ip_hash}, {"least_request", balance_policy::least_request}}))
             out.balance = *v;
         if (auto v = r.integer(*t, "tries", path, 1, 16)) out.tries = static_cast<unsigned>(*v);
         if (auto v = r.integer(*t, "keepalive", path, 0, 4096)) out.keepalive = static_cast<unsigned>(*v);
+        if (auto v = r.duration(*t, "slow_start", path)) out.slow_start = *v;
         nodes = r.array(*t, "node", path, "an array of tables ([[upstream.node]])");
     }
     const bool reported = t ? (t->contains("node") && !nodes) : root.contains(path);  // already a type problem
@@ -433,6 +476,33 @@ void read_limits(reader& r, const toml::table& root, limits_config& out) {
     if (auto v = r.size(*t, "max_request_body", path)) out.max_request_body = *v;
 }
 
+void read_health_check(reader& r, const toml::table& root, health_check_config& out) {
+    const std::string path = "health_check";
+    const auto* t = r.section(root, path, {"enabled", "path", "host", "interval", "timeout", "rise", "fall",
+                                           "expect_status", "expect_body", "jitter", "max_fails", "fail_timeout",
+                                           "fail_timeout_max", "fail_on_5xx"});
+    if (!t) return;
+    if (auto v = r.boolean(*t, "enabled", path)) out.enabled = *v;
+    if (auto v = r.string(*t, "path", path)) {
+        if (v->empty() || v->front() != '/')
+            r.problem(t->get("path")->source(), "health_check.path", "must start with '/'");
+        else
+            out.path = *v;
+    }
+    if (auto v = r.string(*t, "host", path)) out.host = *v;
+    if (auto v = r.duration(*t, "interval", path, true)) out.interval = *v;
+    if (auto v = r.duration(*t, "timeout", path, true)) out.timeout = *v;
+    if (auto v = r.duration(*t, "jitter", path)) out.jitter = *v;
+    if (auto v = r.integer(*t, "rise", path, 1, 100)) out.rise = static_cast<unsigned>(*v);
+    if (auto v = r.integer(*t, "fall", path, 1, 100)) out.fall = static_cast<unsigned>(*v);
+    if (auto v = r.status_ranges(*t, "expect_status", path); v && !v->empty()) out.expect_status = *v;
+    if (auto v = r.string(*t, "expect_body", path)) out.expect_body = *v;
+    if (auto v = r.integer(*t, "max_fails", path, 0, 1000)) out.max_fails = static_cast<unsigned>(*v);
+    if (auto v = r.duration(*t, "fail_timeout", path, true)) out.fail_timeout = *v;
+    if (auto v = r.duration(*t, "fail_timeout_max", path, true)) out.fail_timeout_max = *v;
+    if (auto v = r.boolean(*t, "fail_on_5xx", path)) out.fail_on_5xx = *v;
+}
+
 struct file_closer {
     void operator()(std::FILE* f) const noexcept { std::fclose(f); }
 };
@@ -455,11 +525,12 @@ config parse_config(std::string_view text, std::string_view origin) {
     reader r(file);
     config c;
     c.source = file;
-    r.table(root, "", {"proxy", "upstream", "timeouts", "limits"});
+    r.table(root, "", {"proxy", "upstream", "timeouts", "limits", "health_check"});
     read_proxy(r, root, c.proxy);
     read_upstream(r, root, c.upstream);
     read_timeouts(r, root, c.timeouts);
     read_limits(r, root, c.limits);
+    read_health_check(r, root, c.health_check);
     r.finish();
     return c;
 }
@@ -480,6 +551,13 @@ std::vector<std::string> config_warnings(const config& c) {
     if (cores != 0 && c.proxy.workers > cores)
         out.push_back("proxy.workers = " + std::to_string(c.proxy.workers) + " is more than the " +
                       std::to_string(cores) + " CPU cores");
+    const auto& hc = c.health_check;
+    if (hc.enabled && hc.path.rfind("/api/", 0) != 0)
+        out.push_back("health_check.path = \"" + hc.path +
+                      "\" is not under /api/: a NocoBase node answers every other path with 200 HTML, even while "
+                      "it is starting or broken, so the check would always pass");
+    if (hc.enabled && hc.timeout > hc.interval)
+        out.push_back("health_check.timeout is longer than health_check.interval");
     if (c.upstream.keepalive == 0)
         out.push_back("upstream.keepalive = 0: every request opens a new connection to a node");
     return out;

@@ -31,9 +31,9 @@ void write(level l, std::string_view message) noexcept {
         clock_gettime(CLOCK_REALTIME, &ts);
         tm utc{};
         gmtime_r(&ts.tv_sec, &utc);
-        char stamp[40];
-        std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ ", utc.tm_year + 1900, utc.tm_mon + 1,
-                      utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, ts.tv_nsec / 1000000);
+        char stamp[64];
+        std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ ", utc.tm_year + 1900, utc.tm_mon + 1,
+                      utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(ts.tv_nsec / 1000000));
         std::string line;
         line.reserve(message.size() + 48);
         line.append(stamp).append(name_of(l)).append(" ").append(message).append("\n");

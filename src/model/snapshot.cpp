@@ -7,7 +7,8 @@
 
 namespace gatehouse::model {
 
-snapshot_ptr build_snapshot(std::shared_ptr<const config::config> config, std::uint64_t generation) {
+snapshot_ptr build_snapshot(std::shared_ptr<const config::config> config, std::uint64_t generation,
+                            const snapshot* previous) {
     if (config->upstream.nodes.size() > balancer::max_nodes)
         throw std::invalid_argument("at most " + std::to_string(balancer::max_nodes) + " upstream nodes are supported");
     auto s = std::make_shared<snapshot>();
@@ -17,8 +18,17 @@ snapshot_ptr build_snapshot(std::shared_ptr<const config::config> config, std::u
         node out;
         out.index = s->nodes.size();
         out.name = n.name;
+        out.address = n.address.text;
         out.endpoint = tcp::endpoint(net::ip::make_address(n.address.ip), n.address.port);
         out.weight = n.weight;
+        if (previous) {
+            for (const auto& old : previous->nodes)
+                if (old.name == out.name && old.endpoint == out.endpoint) out.status = old.status;
+        }
+        if (!out.status) {
+            out.status = std::make_shared<node_status>();
+            if (!config->health_check.enabled) out.status->health.store(health::node_health::up);
+        }
         s->nodes.push_back(std::move(out));
     }
     s->config = std::move(config);

@@ -3,12 +3,15 @@
 #include <gatehouse/proxy/client_session.hpp>
 
 #include <gatehouse/balancer/hash_key.hpp>
+#include <gatehouse/health/http_probe.hpp>
+#include <gatehouse/health/passive.hpp>
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/proxy/body_relay.hpp>
 #include <gatehouse/proxy/error_response.hpp>
 #include <gatehouse/proxy/forward_headers.hpp>
 #include <gatehouse/proxy/head_scan.hpp>
 #include <gatehouse/proxy/request_checks.hpp>
+#include <gatehouse/proxy/unavailable_response.hpp>
 #include <gatehouse/server/worker.hpp>
 #include <gatehouse/util/coarse_clock.hpp>
 
@@ -31,6 +34,8 @@ constexpr std::int64_t timeout_grace_ms = 1000;         // after a cancel, how l
 constexpr std::int64_t linger_ms = 2000;                // reading what a client still sends after an error answer
 constexpr std::uint64_t linger_bytes = 1024 * 1024;
 constexpr int max_interim_responses = 8;
+constexpr std::uint64_t max_inspected_503 = 64 * 1024;  // a 503 body this small is read to see if it is NocoBase's
+constexpr unsigned unavailable_retry_after_s = 10;
 constexpr unsigned max_stale_retries = 2;
 constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -55,6 +60,9 @@ std::optional<std::uint64_t> parse_length(std::string_view text) {
     if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
     return n;
 }
+
+// GCC 12 may destroy a temporary twice when it lives in a full-expression containing co_await (GCC PR 100611).
+// So every std::string handed to a coroutine is a named object, never a temporary in the co_await expression.
 
 /// The outcome of one try at one node.
 enum class attempt { answered, retry_fresh, retry_other, failed };
@@ -122,6 +130,8 @@ private:
         char generated_id[32];
         std::string failure;         // why the last try failed, for the log and the 502 body
         const model::node* node = nullptr;
+        bool can_retry_elsewhere = false;  // another node could take this request if this one says "starting"
+        std::optional<std::string> prefetched_body;  // a small body already read (a 503 inspected for retry)
         std::optional<in_flight_mark> in_flight;  // counts this request against `node` until it ends
     };
 
@@ -132,6 +142,8 @@ private:
     net::awaitable<void> respond_error(http::status status, std::string_view detail, const exchange* x,
                                        bool keep_alive = false);
     net::awaitable<void> linger_close();
+    net::awaitable<error_code> read_small_body(response_parser& parser, std::string& out, std::size_t size);
+    void passive_failure(const exchange& x, const config::config& cfg);
 
     void set_deadline(phase p, config::duration d) noexcept {
         phase_ = p;
@@ -258,7 +270,8 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
     error_code ec;
     x.request.put(net::buffer(in_.data().data(), *head_length), ec);
     if (ec || !x.request.is_header_done()) {
-        co_await respond_error(http::status::bad_request, ec ? ec.message() : "malformed request head", nullptr);
+        const std::string why = ec ? ec.message() : "malformed request head";
+        co_await respond_error(http::status::bad_request, why, nullptr);
         co_return false;
     }
     in_.consume(*head_length);
@@ -323,17 +336,63 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
     if (fwd.client_ip.data() != peer_ip_.data()) {
         if (const auto ip = config::parse_ip(fwd.client_ip)) key = balancer::client_key(*ip);
     }
+    // Only nodes that are up (active checks) and not ejected (passive checks) may take the request.
+    const auto now_ms = util::coarse_now_ms();
     balancer::node_set excluded;
+    bool any_ready = false, all_starting = !snapshot->nodes.empty();
+    auto& factors = owner_.weight_factors();
+    bool ramping = false;
+    const auto slow_start_ms = cfg.upstream.slow_start.count();
+    for (const auto& n : snapshot->nodes) {
+        const auto& st = *n.status;
+        if (!st.takes_traffic(now_ms)) {
+            excluded.set(n.index);
+            if (st.health.load(std::memory_order_relaxed) != health::node_health::starting) all_starting = false;
+            continue;
+        }
+        any_ready = true;
+        all_starting = false;
+        if (slow_start_ms > 0) {
+            const auto since = st.up_since_ms.load(std::memory_order_relaxed);
+            double f = 1.0;
+            if (since > 0 && now_ms - since < slow_start_ms) {
+                f = 0.1 + 0.9 * static_cast<double>(now_ms - since) / static_cast<double>(slow_start_ms);
+                ramping = true;
+            }
+            factors[n.index] = f;
+        }
+    }
+    if (!any_ready) {
+        if (x.held) in_.consume(x.verdict.content_length);
+        unavailable_answer answer;
+        if (all_starting) {
+            answer.code = "APP_STARTING";
+            answer.message = "The application is starting, please wait";
+        } else {
+            answer.message = "No node of the cluster is available";
+        }
+        answer.retry_after_seconds = unavailable_retry_after_s;
+        const bool keep = x.keep_alive && x.body_consumed && !owner_.draining();
+        log::warning(describe(&x) + ": 503 Service Unavailable (" +
+                     (all_starting ? "every node is starting" : "no node is up") + ")");
+        out_ = unavailable_response(head, answer, x.request_id, keep);
+        set_deadline(phase::closing, std::chrono::milliseconds(linger_ms));
+        auto [wec, wn] = co_await net::async_write(stream_, net::buffer(out_), use_tuple);
+        if (wec) co_return false;
+        if (!keep) co_await linger_close();
+        co_return keep;
+    }
+    const std::span<const double> weight_factors = ramping ? std::span<const double>(factors) : std::span<const double>{};
+
     unsigned tries_left = cfg.upstream.tries;
     unsigned stale_retries = 0;
     bool fresh_only = false;
     for (;;) {
-        const auto picked = owner_.balancer().pick({excluded, key, owner_.in_flight()});
+        const auto picked = owner_.balancer().pick({excluded, key, owner_.in_flight(), weight_factors});
         if (!picked) {
             if (x.held) in_.consume(x.verdict.content_length);
-            co_await respond_error(http::status::bad_gateway,
-                                   x.failure.empty() ? "no upstream node available" : x.failure, &x,
-                                   x.keep_alive && x.body_consumed);
+            if (x.failure.empty()) x.failure = "no upstream node available";
+            co_await respond_error(http::status::bad_gateway, x.failure, &x, x.keep_alive && x.body_consumed);
             co_return x.keep_alive && x.body_consumed && !owner_.draining();
         }
         x.node = &snapshot->nodes[*picked];
@@ -345,6 +404,11 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
             }
         }
         x.in_flight.emplace(owner_, x.node->index);
+        {
+            auto others = excluded;
+            others.set(x.node->index);
+            x.can_retry_elsewhere = tries_left > 1 && x.held && others.count() < snapshot->nodes.size();
+        }
         const attempt outcome = co_await try_node(x, cfg, reused);
         if (outcome == attempt::answered) break;
         if (outcome == attempt::failed) co_return false;
@@ -376,6 +440,7 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
         if (ec) {
             x.failure = "cannot connect to " + node.name + ": " + (timed_out_ ? "timed out" : ec.message());
             log::warning(describe(&x) + ": " + x.failure);
+            passive_failure(x, cfg);
             error_code ignored;
             upstream_.close(ignored);
             co_return attempt::retry_other;
@@ -434,7 +499,10 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
                          r.ec == http::error::buffer_overflow || r.ec == http::error::bad_transfer_encoding ||
                          r.ec == http::error::bad_content_length || r.ec == http::error::bad_field ||
                          r.ec == http::error::bad_value)
-                    co_await respond_error(http::status::bad_request, "malformed request body: " + r.ec.message(), &x);
+                {
+                    x.failure = "malformed request body: " + r.ec.message();
+                    co_await respond_error(http::status::bad_request, x.failure, &x);
+                }
                 else log::debug(describe(&x) + " left while sending its body: " + r.ec.message());
             } else {
                 x.failure = "node " + node.name + " failed while the request body was sent: " + r.ec.message();
@@ -462,6 +530,7 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
             if (timed_out_) {
                 x.failure = "node " + node.name + " sent no response in time";
                 log::warning(describe(&x) + ": " + x.failure);
+                passive_failure(x, cfg);
                 co_await respond_error(http::status::gateway_timeout, x.failure, &x);
                 co_return attempt::failed;
             }
@@ -483,7 +552,59 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
         }
         // Other interim answers (102, 103) are dropped: the final one follows on the same connection.
     }
+
+    auto& response = *x.response;
+    const unsigned status = response.get().result_int();
+    if (status == 503 && !response.is_done() && response.content_length() &&
+        *response.content_length() <= max_inspected_503) {
+        // NocoBase answers 503 "maintaining" before its app runs (a race with the health checks). Such a node
+        // had no side effect, so the request may go to another node.
+        std::string body;
+        if (auto ec = co_await read_small_body(response, body, static_cast<std::size_t>(*response.content_length()))) {
+            x.failure = "node " + node.name + " failed mid-response: " + ec.message();
+            log::warning(describe(&x) + ": " + x.failure);
+            error_code ignored;
+            upstream_.close(ignored);
+            up_in_.clear();
+            co_await respond_error(http::status::bad_gateway, x.failure, &x);
+            co_return attempt::failed;
+        }
+        const auto starting = health::nocobase_maintaining(body);
+        if (!starting.empty() && x.can_retry_elsewhere) {
+            log::info(describe(&x) + ": " + node.name + " answered 503 " + starting + ", sending to another node");
+            release_upstream(x, response.keep_alive(), cfg);
+            x.failure = "node " + node.name + " is starting (" + starting + ")";
+            co_return attempt::retry_other;
+        }
+        x.prefetched_body = std::move(body);
+    }
+    if (status >= 500 && cfg.health_check.fail_on_5xx) passive_failure(x, cfg);
+    else health::report_success(*node.status);
     co_return attempt::answered;
+}
+
+template <class Stream>
+net::awaitable<error_code> client_session<Stream>::read_small_body(response_parser& parser, std::string& out,
+                                                                   std::size_t size) {
+    out.resize(size);
+    parser.get().body().data = out.data();
+    parser.get().body().size = size;
+    while (!parser.is_done()) {
+        auto [ec, n] = co_await http::async_read_some(upstream_, up_in_, parser, use_tuple);
+        if (ec && ec != http::error::need_buffer) co_return ec;
+        if (ec == http::error::need_buffer && !parser.is_done()) co_return make_error_code(http::error::body_limit);
+    }
+    out.resize(size - parser.get().body().size);
+    co_return error_code{};
+}
+
+template <class Stream>
+void client_session<Stream>::passive_failure(const exchange& x, const config::config& cfg) {
+    const auto ejected = health::report_failure(*x.node->status, cfg.health_check, util::coarse_now_ms());
+    if (ejected.count() > 0)
+        log::warning(x.node->name + " ejected for " + std::to_string(ejected.count()) + " ms: " +
+                     std::to_string(cfg.health_check.max_fails) + " consecutive failed requests (last: " + x.failure +
+                     ")");
 }
 
 template <class Stream>
@@ -522,7 +643,12 @@ net::awaitable<bool> client_session<Stream>::relay_response(exchange& x, const c
     const auto progress = [this, &cfg] { set_deadline(phase::response_body, cfg.timeouts.upstream_response); };
     progress();
     relay_result r;
-    if (bodiless || (options.framing == response_framing::content_length && options.content_length == 0)) {
+    if (x.prefetched_body) {
+        const std::array<net::const_buffer, 2> pieces{net::buffer(out_), net::buffer(*x.prefetched_body)};
+        auto [ec, n] = co_await net::async_write(stream_, pieces, use_tuple);
+        r.ec = ec;
+        if (ec) r.failed = relay_side::destination;
+    } else if (bodiless || (options.framing == response_framing::content_length && options.content_length == 0)) {
         auto [ec, n] = co_await net::async_write(stream_, net::buffer(out_), use_tuple);
         r.ec = ec;
         if (ec) r.failed = relay_side::destination;

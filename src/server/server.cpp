@@ -3,6 +3,7 @@
 
 #include <gatehouse/log/event_log.hpp>
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -48,6 +49,16 @@ int server::run() {
     signals.async_wait(on_signal);
     std::signal(SIGPIPE, SIG_IGN);
 
+    if (snapshot_->config->health_check.enabled) {
+        // A node takes traffic only after a passing check: run the first round before accepting anyone.
+        health_ = std::make_unique<health::health_checker>(control_, snapshot_);
+        bool checked = false;
+        net::co_spawn(control_, health_->check_all_once(), [&checked](std::exception_ptr) { checked = true; });
+        while (!checked && control_.run_one() > 0) {
+        }
+        control_.restart();
+        health_->start();
+    }
     for (auto& w : workers_) w->start();
     std::string addresses;
     for (const auto& a : snapshot_->config->proxy.listen) addresses += (addresses.empty() ? "" : ", ") + a.text;
@@ -62,6 +73,7 @@ int server::run() {
 
 void server::begin_shutdown(int signal_number) {
     stopping_ = true;
+    if (health_) health_->stop();
     const auto drain = snapshot_->config->timeouts.shutdown_drain;
     log::info(std::string("received ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
               ": no new connections, draining in-flight requests for up to " + std::to_string(drain.count()) + " ms");

@@ -97,6 +97,7 @@ void worker::apply_snapshot(model::snapshot_ptr snapshot) {
         pool_.reset(snapshot->nodes.size());
         // In-flight counts are by node index, so a new node list starts again from zero.
         in_flight_.assign(snapshot->nodes.size(), 0);
+        weight_factors_.assign(snapshot->nodes.size(), 1.0);
         ++nodes_generation_;
     }
     // Requests copy snapshot_ to keep it alive. Re-rooting it in a control block of this worker's own keeps those

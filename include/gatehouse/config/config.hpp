@@ -39,6 +39,31 @@ struct upstream_config {
     std::vector<node_config> nodes;      ///< at least one, unique names
     unsigned tries = 2;                  ///< nodes tried per request (>= 1)
     unsigned keepalive = 32;             ///< idle pooled connections kept per node per worker
+    duration slow_start{0};              ///< a node that comes back ramps from 10% to 100% of its share over this
+};
+
+/// An inclusive range of HTTP status codes, e.g. 200-399.
+struct status_range {
+    unsigned low = 200;
+    unsigned high = 200;
+};
+
+struct health_check_config {
+    bool enabled = true;
+    std::string path = "/api/__health_check";   ///< NocoBase's health endpoint
+    std::string host;                           ///< Host header sent; the node's address when empty
+    duration interval{std::chrono::seconds(2)};
+    duration timeout{std::chrono::seconds(2)};
+    duration jitter{std::chrono::milliseconds(200)};
+    unsigned rise = 2;                          ///< consecutive passes to mark a node up
+    unsigned fall = 3;                          ///< consecutive failures to mark it down
+    std::vector<status_range> expect_status{status_range{}};
+    std::string expect_body = "ok";             ///< exact body (whitespace trimmed); "" = any body
+    // Passive checks, from real traffic.
+    unsigned max_fails = 3;                     ///< consecutive failed requests that eject a node; 0 = off
+    duration fail_timeout{std::chrono::seconds(10)};    ///< first ejection; doubles on repeat
+    duration fail_timeout_max{std::chrono::minutes(5)}; ///< cap of the doubling
+    bool fail_on_5xx = false;                   ///< count 5xx answers (other than NocoBase's "starting") as failures
 };
 
 struct timeouts_config {
@@ -61,6 +86,7 @@ struct config {
     upstream_config upstream;
     timeouts_config timeouts;
     limits_config limits;
+    health_check_config health_check;
 };
 
 }  // namespace gatehouse::config

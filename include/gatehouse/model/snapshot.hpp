@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gatehouse/config/config.hpp>
+#include <gatehouse/model/node_status.hpp>
 #include <gatehouse/net.hpp>
 
 #include <cstdint>
@@ -15,8 +16,10 @@ namespace gatehouse::model {
 struct node {
     std::size_t index = 0;   ///< position in snapshot::nodes
     std::string name;
+    std::string address;     ///< "host:port" as configured (the health check's default Host)
     tcp::endpoint endpoint;
     unsigned weight = 1;
+    node_status_ptr status;  ///< shared with the health checker; survives reloads for a node that stays
 };
 
 /// Built on the control thread, then shared read-only by every worker (a request keeps the one it started with).
@@ -28,8 +31,10 @@ struct snapshot {
 
 using snapshot_ptr = std::shared_ptr<const snapshot>;
 
-/// Builds a snapshot from a validated configuration. Throws std::invalid_argument when it has more nodes than
-/// the data plane supports (balancer::max_nodes).
-snapshot_ptr build_snapshot(std::shared_ptr<const config::config> config, std::uint64_t generation);
+/// Builds a snapshot from a validated configuration. A node of `previous` with the same name and address keeps
+/// its status (health, ejection). With health checks off, new nodes start up. Throws std::invalid_argument when
+/// there are more nodes than the data plane supports (balancer::max_nodes).
+snapshot_ptr build_snapshot(std::shared_ptr<const config::config> config, std::uint64_t generation,
+                            const snapshot* previous = nullptr);
 
 }  // namespace gatehouse::model

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gatehouse/config/config.hpp>
+#include <gatehouse/health/health_checker.hpp>
 #include <gatehouse/model/snapshot.hpp>
 #include <gatehouse/server/worker.hpp>
 
@@ -32,6 +33,7 @@ private:
     std::size_t drained_workers_ = 0;
     bool stopping_ = false;
     std::unique_ptr<net::steady_timer> drain_timer_;
+    std::unique_ptr<health::health_checker> health_;
 };
 
 /// The listen addresses of a configuration as endpoints.

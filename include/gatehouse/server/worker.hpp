@@ -61,6 +61,8 @@ public:
         if (generation == nodes_generation_ && in_flight_[node] > 0) --in_flight_[node];
     }
     void unlinked() noexcept;  ///< a session ended (called from its destructor)
+    /// Scratch space for one pick's slow-start factors (one per node); valid until the next pick.
+    std::vector<double>& weight_factors() noexcept { return weight_factors_; }
     /// Writes a fresh 32-hex-digit request id into `out`.
     void next_request_id(char (&out)[32]) noexcept;
 
@@ -89,6 +91,7 @@ private:
     upstream::connection_pool pool_;
     std::vector<std::uint32_t> in_flight_;
     std::uint64_t nodes_generation_ = 0;
+    std::vector<double> weight_factors_;
     std::uint64_t id_prefix_;
     std::uint64_t id_counter_ = 0;
     std::thread thread_;

@@ -1,0 +1,31 @@
+// One active health check of one node: GET the health path on a fresh connection and judge the answer.
+#pragma once
+
+#include <gatehouse/config/config.hpp>
+#include <gatehouse/health/health_state.hpp>
+#include <gatehouse/net.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace gatehouse::health {
+
+struct probe_outcome {
+    check_result result = check_result::fail;
+    std::string detail;  ///< "connect: Connection refused", "status 500", "APP_COMMANDING upgrade", "ok"
+};
+
+/// Judges a health answer: a pass when the status is expected and the body (trimmed) equals expect_body (or
+/// expect_body is empty); NocoBase's 503 `{"error":{"maintaining":true,"code":...}}` means starting; anything
+/// else fails. Pure.
+probe_outcome judge_health_answer(unsigned status, std::string_view body, const config::health_check_config& cfg);
+
+/// If `body` is NocoBase's "app not running" JSON (`error.maintaining == true`), its code and command name
+/// ("APP_COMMANDING upgrade"); otherwise empty. Pure.
+std::string nocobase_maintaining(std::string_view body);
+
+/// Runs one check against `endpoint` within cfg.timeout, on the calling coroutine's executor.
+net::awaitable<probe_outcome> probe_node(tcp::endpoint endpoint, std::string host,
+                                         const config::health_check_config& cfg);
+
+}  // namespace gatehouse::health

@@ -1,0 +1,92 @@
+// Nodes that are down, slow, or close pooled connections: 502, retries, 504.
+#include "harness.hpp"
+
+#include <thread>
+
+namespace gatehouse::test {
+namespace {
+
+class UpstreamFailures : public GatehouseTest {};
+
+using clock = std::chrono::steady_clock;
+
+std::string closed_address() { return "127.0.0.1:" + std::to_string(free_port()); }
+
+// With its only node on a closed port, each request gets 502 with a short text body, and the connection survives.
+TEST_F(UpstreamFailures, UnreachableNodeAnswers502WithShortBody) {
+    auto& gh = start_gatehouse({.nodes = {{"dead", closed_address()}}, .timeouts = {{"upstream_connect", "1s"}}});
+    client_connection c(gh.port());
+    for (int i = 0; i < 2; ++i) {
+        SCOPED_TRACE(i);
+        c.send(get_request("/"));
+        const auto r = c.read_response();
+        EXPECT_EQ(r.status, 502u) << r.raw;
+        EXPECT_EQ(r.body.rfind("502", 0), 0u) << r.body;
+        EXPECT_LT(r.body.size(), 512u) << r.body;
+        EXPECT_NE(r.body.find("dead"), std::string::npos) << "the body names the node: " << r.body;
+    }
+    EXPECT_TRUE(gh.running()) << "gatehouse died";
+}
+
+// With a dead node and a live node, every one of 50 GETs is answered 200 by the live node.
+TEST_F(UpstreamFailures, DeadNodeIsRetriedOnLiveNode) {
+    auto& live = add_upstream("live");
+    auto& gh = start_gatehouse({.nodes = {{"dead", closed_address()}, {"live", live.address()}},
+                                .timeouts = {{"upstream_connect", "1s"}}});
+    client_connection c(gh.port());
+    for (int i = 0; i < 50; ++i) {
+        c.send(get_request("/?i=" + std::to_string(i)));
+        const auto r = c.read_response();
+        ASSERT_EQ(r.status, 200u) << "request " << i << ": " << r.raw;
+        ASSERT_EQ(r.header("X-Node"), "live");
+    }
+    EXPECT_EQ(live.requests(), 50u);
+}
+
+// A node that sends no response head within upstream_response gets the client a 504 in about that time.
+TEST_F(UpstreamFailures, SlowNodeAnswers504) {
+    add_upstream("slowpoke");
+    auto& gh = start_gatehouse({.timeouts = {{"upstream_response", "1s"}}});
+    client_connection c(gh.port(), 5s);
+    const auto start = clock::now();
+    c.send(get_request("/slow/3000"));
+    const auto r = c.read_response();
+    const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
+    EXPECT_EQ(r.status, 504u) << r.raw;
+    EXPECT_LT(r.body.size(), 512u) << r.body;
+    EXPECT_GE(elapsed, 900ms);
+    EXPECT_LT(elapsed, 2500ms);
+}
+
+// Pooled connections the node closed after 300 ms idle are not a failure: 10 GETs 500 ms apart all get 200.
+TEST_F(UpstreamFailures, StalePooledConnectionsAreReplaced) {
+    auto& node = add_upstream(upstream_options{.name = "alpha", .idle_close = 300ms});
+    auto& gh = start_gatehouse({.timeouts = {{"upstream_idle", "10s"}}});
+    client_connection c(gh.port());
+    for (int i = 0; i < 10; ++i) {
+        if (i > 0) std::this_thread::sleep_for(500ms);  // the scenario itself: longer than the node's idle_close
+        c.send(get_request("/?i=" + std::to_string(i)));
+        const auto r = c.read_response();
+        ASSERT_EQ(r.status, 200u) << "request " << i << ": " << r.raw;
+    }
+    EXPECT_EQ(node.requests(), 10u);
+    EXPECT_GT(node.connections(), 1u);
+}
+
+// A pooled connection the node closes just as a request arrives on it is retried on a fresh connection: all 200.
+TEST_F(UpstreamFailures, ReusedConnectionClosedBeforeAnswerIsRetriedOnFreshConnection) {
+    auto& node = add_upstream(upstream_options{.name = "alpha", .drop_reused = true});
+    auto& gh = start_gatehouse({.upstream = {{"tries", "1"}}});
+    client_connection c(gh.port());
+    for (int i = 0; i < 5; ++i) {
+        c.send(get_request("/?i=" + std::to_string(i)));
+        const auto r = c.read_response();
+        ASSERT_EQ(r.status, 200u) << "request " << i << ": " << r.raw;
+    }
+    // Requests 2..5 each found their pooled connection dropped and went again on a new one.
+    EXPECT_EQ(node.connections(), 5u);
+    EXPECT_EQ(node.requests(), 9u);
+}
+
+}  // namespace
+}  // namespace gatehouse::test

@@ -1,0 +1,108 @@
+// Runs the real gatehouse binary (`gatehouse serve -c <temp file>`) for integration tests.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+#include <sys/types.h>
+
+namespace gatehouse::test {
+
+/// A port on 127.0.0.1 that was free a moment ago (bound to :0, read, closed).
+std::uint16_t free_port();
+
+/// Path of the gatehouse binary under test (compile definition GATEHOUSE_BINARY).
+std::string gatehouse_binary();
+
+struct node_spec {
+    std::string name;
+    std::string address;  ///< "127.0.0.1:PORT"
+};
+
+/// The parts of a gatehouse configuration a test varies; everything else keeps its default.
+struct gatehouse_options {
+    unsigned workers = 1;
+    std::vector<node_spec> nodes;
+    std::vector<std::string> trusted_proxies;                     ///< CIDRs
+    std::vector<std::pair<std::string, std::string>> upstream;    ///< raw TOML values, e.g. {"tries", "2"}
+    std::vector<std::pair<std::string, std::string>> timeouts;    ///< durations, e.g. {"client_header", "1s"}
+    std::vector<std::pair<std::string, std::string>> limits;      ///< sizes, e.g. {"max_request_head", "4KiB"}
+    /// Raw TOML values of [health_check]. Off by default, so data-plane tests see only their own traffic.
+    std::vector<std::pair<std::string, std::string>> health_check{{"enabled", "false"}};
+};
+
+/// The TOML text for `options`, listening on 127.0.0.1:port.
+std::string make_config(const gatehouse_options& options, std::uint16_t port);
+
+class gatehouse_process {
+public:
+    /// Picks a free port, writes the configuration and starts gatehouse; retries with another port if the one
+    /// picked was taken meanwhile. Throws (with the log) if it does not become ready within `ready_timeout`.
+    explicit gatehouse_process(const gatehouse_options& options,
+                               std::chrono::milliseconds ready_timeout = std::chrono::seconds(10));
+    /// Starts gatehouse on a complete TOML text that listens on 127.0.0.1:port.
+    gatehouse_process(std::string toml, std::uint16_t port,
+                      std::chrono::milliseconds ready_timeout = std::chrono::seconds(10));
+    /// Kills the process (SIGKILL) if it still runs and removes its temporary files.
+    ~gatehouse_process();
+    gatehouse_process(const gatehouse_process&) = delete;
+    gatehouse_process& operator=(const gatehouse_process&) = delete;
+
+    std::uint16_t port() const noexcept { return port_; }
+    pid_t pid() const noexcept { return pid_; }
+    const std::string& config_text() const noexcept { return toml_; }
+
+    /// Everything gatehouse wrote to stdout and stderr so far.
+    std::string log() const;
+    /// Waits until the log contains `needle`.
+    bool wait_for_log(std::string_view needle, std::chrono::milliseconds timeout) const;
+
+    long rss_kib() const;        ///< VmRSS, -1 when unknown
+    long peak_rss_kib() const;   ///< VmHWM, -1 when unknown
+    /// Resets VmHWM to the current RSS (/proc/PID/clear_refs); false when the kernel refuses.
+    bool reset_peak_rss() const;
+    int open_fds() const;        ///< entries in /proc/PID/fd, -1 when unknown
+
+    void signal(int signal_number);
+    /// True once the test sent a signal (the process may then end on purpose).
+    bool signalled() const noexcept { return signalled_; }
+    /// The exit code if the process has ended (see wait_exit), nullopt while it runs.
+    std::optional<int> exit_code() { running(); return exit_code_; }
+    /// Waits for the process to end: its exit code, 128 + signal if killed, nullopt if still running.
+    std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+    bool running();
+
+private:
+    void start(std::chrono::milliseconds ready_timeout);  // throws; leaves pid_ = -1 on failure
+    void kill_and_reap() noexcept;
+
+    std::string dir_, config_path_, log_path_, toml_;
+    std::uint16_t port_ = 0;
+    pid_t pid_ = -1;
+    std::optional<int> exit_code_;
+    bool signalled_ = false;
+};
+
+/// Polls `condition` every few milliseconds until it holds or `timeout` passes; returns its last value.
+template <class Condition>
+bool wait_until(Condition condition, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds period = std::chrono::milliseconds(10));
+
+}  // namespace gatehouse::test
+
+#include <thread>
+
+template <class Condition>
+bool gatehouse::test::wait_until(Condition condition, std::chrono::milliseconds timeout,
+                                 std::chrono::milliseconds period) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        if (condition()) return true;
+        if (std::chrono::steady_clock::now() >= deadline) return condition();
+        std::this_thread::sleep_for(period);
+    }
+}
