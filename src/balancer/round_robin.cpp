@@ -3,6 +3,7 @@
 #include <gatehouse/balancer/round_robin.hpp>
 
 #include <algorithm>
+#include <limits>
 
 namespace gatehouse::balancer {
 
@@ -12,18 +13,23 @@ round_robin::round_robin(std::span<const node_entry> nodes) : current_(nodes.siz
 
 std::optional<std::size_t> round_robin::pick(const pick_context& ctx) {
     std::int64_t total = 0;
-    std::optional<std::size_t> best;
+    std::size_t best = weights_.size();
+    std::int64_t best_current = std::numeric_limits<std::int64_t>::min();
+    const bool scaled = !ctx.weight_factor.empty();
     for (std::size_t i = 0; i < weights_.size(); ++i) {
         if (ctx.excluded.test(i)) continue;
         // Slow start scales a node's weight; weights are kept x1000 so a factor of 0.1 still counts.
-        const std::int64_t w = ctx.weight_factor.empty()
-                                   ? weights_[i]
-                                   : std::max<std::int64_t>(1, static_cast<std::int64_t>(weights_[i] * ctx.weight_factor[i]));
-        current_[i] += w;
+        const std::int64_t w =
+            scaled ? std::max<std::int64_t>(1, static_cast<std::int64_t>(weights_[i] * ctx.weight_factor[i])) : weights_[i];
+        const std::int64_t current = current_[i] += w;
         total += w;
-        if (!best || current_[i] > current_[*best]) best = i;
+        if (current > best_current) {
+            best_current = current;
+            best = i;
+        }
     }
-    if (best) current_[*best] -= total;
+    if (best == weights_.size()) return std::nullopt;
+    current_[best] -= total;
     return best;
 }
 
