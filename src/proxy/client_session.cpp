@@ -116,6 +116,17 @@ public:
 
     void on_force_close() override { close_sockets(); }
 
+    void on_tick() override {
+        if (phase_ != phase::idle) return;
+        if (!idle_seen_by_tick_) {
+            idle_seen_by_tick_ = true;  // idle for less than a tick so far: the next request may come at once
+            return;
+        }
+        in_.shrink_to_fit();  // only while parked in async_wait, when nothing refers to the buffers
+        up_in_.shrink_to_fit();
+        out_ = std::string();
+    }
+
 private:
     // Per-request state that the helper coroutines share; lives on serve_request's frame.
     struct exchange {
@@ -190,6 +201,7 @@ private:
     phase phase_ = phase::idle;
     bool timed_out_ = false;
     bool first_request_ = true;
+    bool idle_seen_by_tick_ = false;
     std::uint64_t peer_key_ = 0;  // ip_hash key of the socket peer
 };
 
@@ -199,10 +211,9 @@ net::awaitable<void> client_session<Stream>::run() {
     up_in_.max_size(buffer_limit);
     for (;;) {
         if (in_.size() == 0) {
-            // Idle keep-alive connections hold no buffers: they cost the session object and the socket.
-            in_.shrink_to_fit();
-            up_in_.shrink_to_fit();
-            out_ = std::string();
+            // Buffers are released by on_tick once the connection has idled a whole tick: an idle keep-alive
+            // connection then costs the session object and the socket, a busy one reuses its buffers.
+            idle_seen_by_tick_ = false;
             if (owner_.draining()) break;
             const auto& t = owner_.snapshot()->config->timeouts;
             set_deadline(phase::idle, first_request_ ? t.client_header : t.client_idle);
@@ -398,7 +409,7 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
         x.node = &snapshot->nodes[*picked];
         bool reused = false;
         if (!fresh_only) {
-            if (auto pooled = owner_.pool().take(x.node->index)) {
+            if (auto pooled = owner_.pool().take(x.node->index, !x.held)) {
                 upstream_ = std::move(*pooled);
                 reused = true;
             }

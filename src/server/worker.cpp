@@ -186,8 +186,10 @@ net::awaitable<void> worker::tick_loop() {
         if (ec || (draining_ && !drained_ && sessions_.empty())) co_return;
         const auto now = util::coarse_now_ms();
         pool_.expire(now);
-        for (auto& s : sessions_)
+        for (auto& s : sessions_) {
             if (s.deadline_ms() <= now) s.on_deadline(now);
+            s.on_tick();
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 // Per-worker idle connection pools to the nodes.
 #include <gatehouse/upstream/connection_pool.hpp>
 
+#include <gatehouse/util/coarse_clock.hpp>
+
 #include <cerrno>
 #include <sys/socket.h>
 
@@ -18,13 +20,15 @@ void connection_pool::reset(std::size_t nodes) {
     nodes_.resize(nodes);
 }
 
-std::optional<tcp::socket> connection_pool::take(std::size_t node) {
+std::optional<tcp::socket> connection_pool::take(std::size_t node, bool always_check) {
     if (node >= nodes_.size()) return std::nullopt;
     auto& idle = nodes_[node];
+    const auto now = util::coarse_now_ms();
     while (!idle.empty()) {
+        const bool recent = now - idle.back().parked_ms < unchecked_ms;
         tcp::socket s = std::move(idle.back().socket);
         idle.pop_back();
-        if (still_open_and_quiet(s)) return s;
+        if ((recent && !always_check) || still_open_and_quiet(s)) return s;
         error_code ignored;
         s.close(ignored);
     }
@@ -42,7 +46,7 @@ void connection_pool::put(std::size_t node, tcp::socket&& socket, std::int64_t e
         idle.front().socket.close(ignored);
         idle.pop_front();
     }
-    idle.push_back({std::move(socket), expires_ms});
+    idle.push_back({std::move(socket), expires_ms, util::coarse_now_ms()});
 }
 
 void connection_pool::expire(std::int64_t now_ms) {

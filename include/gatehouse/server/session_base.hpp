@@ -24,6 +24,10 @@ public:
     /// Called when the drain time is over: close everything now.
     virtual void on_force_close() = 0;
 
+    /// Called by every tick: a connection that has stayed idle since the previous tick gives its buffers back,
+    /// so an idle keep-alive connection costs little, while a busy one keeps them between requests.
+    virtual void on_tick() = 0;
+
     std::int64_t deadline_ms() const noexcept { return deadline_ms_; }
 
 protected:

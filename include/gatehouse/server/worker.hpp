@@ -82,7 +82,9 @@ private:
     std::function<void()> drained_;
 
     std::size_t id_;
-    net::io_context context_{1};
+    // One thread runs this context and its sockets never leave it, so per-descriptor locking is off; the
+    // scheduler stays thread-safe for posts from the control thread.
+    net::io_context context_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     net::executor_work_guard<net::io_context::executor_type> work_;
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
     net::steady_timer tick_;
