@@ -7,6 +7,7 @@ add_library(gatehouse_net STATIC
   src/proxy/forward_headers.cpp
   src/proxy/error_response.cpp
   src/proxy/unavailable_response.cpp
+  src/proxy/node_availability.cpp
   src/health/http_probe.cpp
   src/health/health_checker.cpp
   src/proxy/client_session.cpp

@@ -1,0 +1,23 @@
+// Which nodes may take a request right now: active health, passive ejection and slow start, read once.
+#pragma once
+
+#include <gatehouse/balancer/balancer.hpp>
+#include <gatehouse/model/snapshot.hpp>
+
+#include <cstdint>
+#include <span>
+
+namespace gatehouse::proxy {
+
+struct node_availability {
+    balancer::node_set excluded;  ///< nodes that must not get the request (down, starting, ejected)
+    bool any_ready = false;       ///< at least one node takes traffic
+    bool all_starting = false;    ///< no node takes traffic and every node says NocoBase is starting
+    bool ramping = false;         ///< a node is in slow start: `factors` holds the shares to use
+};
+
+/// Reads each node's shared status with relaxed loads (no writes). With `slow_start` > 0 writes each ready
+/// node's share factor (0.1 .. 1) into `factors` (one slot per node).
+node_availability assess_nodes(const model::snapshot& snapshot, std::int64_t now_ms, std::span<double> factors);
+
+}  // namespace gatehouse::proxy

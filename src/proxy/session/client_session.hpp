@@ -1,0 +1,210 @@
+// client_session<Stream>: the coroutine that serves one client connection (declaration and shared pieces).
+// Private to src/proxy; its member functions are in the .ipp files beside it, instantiated in client_session.cpp.
+#pragma once
+
+#include <gatehouse/proxy/client_session.hpp>
+#include <gatehouse/balancer/hash_key.hpp>
+#include <gatehouse/health/http_probe.hpp>
+#include <gatehouse/health/passive.hpp>
+#include <gatehouse/log/event_log.hpp>
+#include <gatehouse/proxy/body_relay.hpp>
+#include <gatehouse/proxy/error_response.hpp>
+#include <gatehouse/proxy/forward_headers.hpp>
+#include <gatehouse/proxy/head_scan.hpp>
+#include <gatehouse/proxy/node_availability.hpp>
+#include <gatehouse/proxy/request_checks.hpp>
+#include <gatehouse/proxy/unavailable_response.hpp>
+#include <gatehouse/server/worker.hpp>
+#include <gatehouse/util/coarse_clock.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/beast/core/stream_traits.hpp>
+#include <boost/beast/http/parser.hpp>
+
+#include <charconv>
+#include <optional>
+
+namespace gatehouse::proxy::detail {
+
+
+constexpr std::uint64_t hold_limit = 64 * 1024;         // bodies up to this are read whole first: retryable
+constexpr std::size_t buffer_limit = 128 * 1024;        // bounds chunk-size lines and trailers (Beast 1.81 does not)
+constexpr std::size_t response_head_limit = 64 * 1024;
+constexpr std::size_t head_read_piece = 8 * 1024;
+constexpr std::size_t upstream_read_reserve = 16 * 1024;
+constexpr std::int64_t timeout_grace_ms = 1000;         // after a cancel, how long before sockets are closed hard
+constexpr std::int64_t linger_ms = 2000;                // reading what a client still sends after an error answer
+constexpr std::uint64_t linger_bytes = 1024 * 1024;
+constexpr int max_interim_responses = 8;
+constexpr std::uint64_t max_inspected_503 = 64 * 1024;  // a 503 body this small is read to see if it is NocoBase's
+constexpr unsigned unavailable_retry_after_s = 10;
+constexpr unsigned max_stale_retries = 2;
+constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
+
+/// What the session is waiting for; decides which timeout applies and what a timeout means.
+enum class phase { idle, request_head, request_body, connect, upstream_write, response_head, response_body, closing };
+
+using request_parser = http::request_parser<http::buffer_body>;
+using response_parser = http::response_parser<http::buffer_body>;
+
+inline std::string peer_address(const tcp::socket& s) {
+    error_code ec;
+    const auto ep = s.remote_endpoint(ec);
+    if (ec) return "unknown";
+    auto a = ep.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6());
+    return a.to_string();
+}
+
+inline std::optional<std::uint64_t> parse_length(std::string_view text) {
+    std::uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+    return n;
+}
+
+// GCC 12 may destroy a temporary twice when it lives in a full-expression containing co_await (GCC PR 100611).
+// So every std::string handed to a coroutine is a named object, never a temporary in the co_await expression.
+
+/// The outcome of one try at one node.
+enum class attempt { answered, retry_fresh, retry_other, failed };
+
+/// Counts one request in flight to one node for as long as it lives (least_request reads the counts).
+class in_flight_mark {
+public:
+    in_flight_mark(server::worker& w, std::size_t node) : worker_(w), node_(node), generation_(w.request_started(node)) {}
+    ~in_flight_mark() { worker_.request_finished(node_, generation_); }
+    in_flight_mark(const in_flight_mark&) = delete;
+    in_flight_mark& operator=(const in_flight_mark&) = delete;
+
+private:
+    server::worker& worker_;
+    std::size_t node_;
+    std::uint64_t generation_;
+};
+
+template <class Stream>
+class client_session final : public server::session_base,
+                             public std::enable_shared_from_this<client_session<Stream>> {
+public:
+    client_session(server::worker& owner, Stream&& stream)
+        : owner_(owner), stream_(std::move(stream)), upstream_(owner.context()) {
+        peer_ip_ = peer_address(beast::get_lowest_layer(stream_));
+        if (const auto ip = config::parse_ip(peer_ip_)) peer_key_ = balancer::client_key(*ip);
+        owner_.link(*this);
+    }
+
+    ~client_session() override {
+        unlink();
+        owner_.unlinked();
+    }
+
+    net::awaitable<void> run();
+
+    void on_deadline(std::int64_t now_ms) override {
+        if (!timed_out_) {
+            timed_out_ = true;
+            cancel_sockets();
+            deadline_ms_ = now_ms + timeout_grace_ms;
+        } else {
+            close_sockets();
+            deadline_ms_ = std::numeric_limits<std::int64_t>::max();
+        }
+    }
+
+    void on_shutdown() override {
+        if (phase_ == phase::idle) cancel_sockets();
+    }
+
+    void on_force_close() override { close_sockets(); }
+
+    void on_tick() override {
+        if (phase_ != phase::idle) return;
+        if (!idle_seen_by_tick_) {
+            idle_seen_by_tick_ = true;  // idle for less than a tick so far: the next request may come at once
+            return;
+        }
+        in_.shrink_to_fit();  // only while parked in async_wait, when nothing refers to the buffers
+        up_in_.shrink_to_fit();
+        out_ = std::string();
+    }
+
+private:
+    // Per-request state that the helper coroutines share; lives on serve_request's frame.
+    struct exchange {
+        request_parser request;
+        std::optional<response_parser> response;
+        request_verdict verdict;
+        bool held = false;           // whole body in in_: the request can be sent again
+        bool body_consumed = false;  // the client's body has been read entirely
+        bool expect_continue = false;
+        bool keep_alive = false;
+        std::string_view request_id;
+        char generated_id[32];
+        std::string failure;         // why the last try failed, for the log and the 502 body
+        const model::node* node = nullptr;
+        bool can_retry_elsewhere = false;  // another node could take this request if this one says "starting"
+        std::optional<std::string> prefetched_body;  // a small body already read (a 503 inspected for retry)
+        std::optional<in_flight_mark> in_flight;  // counts this request against `node` until it ends
+    };
+
+    net::awaitable<bool> serve_request();
+    net::awaitable<std::optional<std::size_t>> read_request_head(const config::config& cfg);
+    net::awaitable<attempt> try_node(exchange& x, const config::config& cfg, bool reused);
+    net::awaitable<bool> relay_response(exchange& x, const config::config& cfg);
+    net::awaitable<void> respond_error(http::status status, std::string_view detail, const exchange* x,
+                                       bool keep_alive = false);
+    net::awaitable<void> linger_close();
+    net::awaitable<error_code> read_small_body(response_parser& parser, std::string& out, std::size_t size);
+    void passive_failure(const exchange& x, const config::config& cfg);
+
+    void set_deadline(phase p, config::duration d) noexcept {
+        phase_ = p;
+        timed_out_ = false;
+        deadline_ms_ = util::coarse_now_ms() + d.count();
+    }
+    void cancel_sockets() noexcept {
+        error_code ignored;
+        beast::get_lowest_layer(stream_).cancel(ignored);
+        upstream_.cancel(ignored);
+    }
+    void close_sockets() noexcept {
+        error_code ignored;
+        beast::get_lowest_layer(stream_).close(ignored);
+        upstream_.close(ignored);
+    }
+    void release_upstream(const exchange& x, bool reusable, const config::config& cfg) {
+        if (reusable && !timed_out_ && up_in_.size() == 0 && upstream_.is_open() && x.node) {
+            owner_.pool().put(x.node->index, std::move(upstream_),
+                              util::coarse_now_ms() + cfg.timeouts.upstream_idle.count());
+            upstream_ = tcp::socket(owner_.context());
+        } else {
+            error_code ignored;
+            upstream_.close(ignored);
+        }
+        up_in_.clear();
+    }
+    std::string describe(const exchange* x) const {
+        std::string s = "client " + peer_ip_;
+        if (x && x->request.is_header_done()) {
+            const auto& h = x->request.get();
+            s.append(" \"").append(h.method_string()).append(" ").append(h.target()).append("\"");
+        }
+        return s;
+    }
+
+    server::worker& owner_;
+    Stream stream_;
+    tcp::socket upstream_;
+    beast::flat_buffer in_;     // bytes from the client not yet used
+    beast::flat_buffer up_in_;  // bytes from the node not yet used
+    std::string out_;           // the head being written
+    std::string peer_ip_;
+    phase phase_ = phase::idle;
+    bool timed_out_ = false;
+    bool first_request_ = true;
+    bool idle_seen_by_tick_ = false;
+    std::uint64_t peer_key_ = 0;  // ip_hash key of the socket peer
+};
+
+}  // namespace gatehouse::proxy::detail

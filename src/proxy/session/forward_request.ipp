@@ -1,0 +1,185 @@
+// client_session: one try at one node: connect or reuse, send the request, read the response head.
+#pragma once
+
+#include "client_session.hpp"
+
+namespace gatehouse::proxy::detail {
+
+template <class Stream>
+net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const config::config& cfg, bool reused) {
+    const auto& node = *x.node;
+    if (!reused) {
+        upstream_ = tcp::socket(owner_.context());
+        set_deadline(phase::connect, cfg.timeouts.upstream_connect);
+        auto [ec] = co_await upstream_.async_connect(node.endpoint, use_tuple);
+        if (ec) {
+            x.failure = "cannot connect to " + node.name + ": " + (timed_out_ ? "timed out" : ec.message());
+            log::warning(describe(&x) + ": " + x.failure);
+            passive_failure(x, cfg);
+            error_code ignored;
+            upstream_.close(ignored);
+            co_return attempt::retry_other;
+        }
+        error_code ignored;
+        upstream_.set_option(tcp::no_delay(true), ignored);
+    }
+
+    const bool retry_if_stale = reused && x.held;
+    set_deadline(phase::upstream_write, cfg.timeouts.client_idle);
+    {
+        const std::size_t body_now =
+            x.held ? static_cast<std::size_t>(x.verdict.content_length)
+                   : (x.verdict.framing == body_framing::content_length
+                          ? static_cast<std::size_t>(std::min<std::uint64_t>(in_.size(), x.verdict.content_length))
+                          : 0);
+        const std::array<net::const_buffer, 2> pieces{net::buffer(out_), net::buffer(in_.data().data(), body_now)};
+        auto [ec, n] = co_await net::async_write(upstream_, pieces, use_tuple);
+        if (ec) {
+            error_code ignored;
+            upstream_.close(ignored);
+            if (retry_if_stale) co_return attempt::retry_fresh;
+            // Nothing was taken out of in_ yet, so even a streamed body can still go to another node.
+            x.failure = "node " + node.name + " failed while the request was sent: " + ec.message();
+            log::warning(describe(&x) + ": " + x.failure);
+            co_return attempt::retry_other;
+        }
+        if (!x.held && body_now > 0) {
+            in_.consume(body_now);
+            x.verdict.content_length -= body_now;
+        }
+    }
+
+    if (!x.held) {
+        // Streamed body: from here on the request cannot be sent again.
+        if (x.expect_continue) {
+            auto [ec, n] = co_await net::async_write(stream_, net::buffer(continue_100), use_tuple);
+            if (ec) co_return attempt::failed;
+        }
+        const auto progress = [this, &cfg] { set_deadline(phase::request_body, cfg.timeouts.client_idle); };
+        relay_result r;
+        if (x.verdict.framing == body_framing::content_length) {
+            r = co_await relay_content_length(stream_, in_, upstream_, x.verdict.content_length, progress);
+        } else {
+            r = co_await relay_parsed_body(stream_, in_, x.request, upstream_, relay_output::chunked,
+                                           cfg.limits.max_request_body, progress);
+        }
+        if (r.failed != relay_side::none) {
+            error_code ignored;
+            upstream_.close(ignored);
+            if (r.too_large) {
+                co_await respond_error(http::status::payload_too_large, "request body too large", &x);
+            } else if (r.failed == relay_side::source) {
+                if (timed_out_) co_await respond_error(http::status::request_timeout, "request body not received in time", &x);
+                else if (r.ec == http::error::bad_chunk || r.ec == http::error::bad_chunk_extension ||
+                         r.ec == http::error::buffer_overflow || r.ec == http::error::bad_transfer_encoding ||
+                         r.ec == http::error::bad_content_length || r.ec == http::error::bad_field ||
+                         r.ec == http::error::bad_value)
+                {
+                    x.failure = "malformed request body: " + r.ec.message();
+                    co_await respond_error(http::status::bad_request, x.failure, &x);
+                }
+                else log::debug(describe(&x) + " left while sending its body: " + r.ec.message());
+            } else {
+                x.failure = "node " + node.name + " failed while the request body was sent: " + r.ec.message();
+                co_await respond_error(http::status::bad_gateway, x.failure, &x);
+            }
+            co_return attempt::failed;
+        }
+        x.body_consumed = true;
+    }
+
+    set_deadline(phase::response_head, cfg.timeouts.upstream_response);
+    up_in_.reserve(upstream_read_reserve);
+    for (int interim = 0;; ++interim) {
+        x.response.emplace();
+        x.response->header_limit(response_head_limit);
+        x.response->body_limit(boost::none);
+        if (x.request.get().method() == http::verb::head) x.response->skip(true);
+        const bool had_bytes = up_in_.size() > 0;
+        auto [ec, n] = co_await http::async_read_header(upstream_, up_in_, *x.response, use_tuple);
+        if (ec) {
+            const bool nothing_back = interim == 0 && !had_bytes && !x.response->got_some();
+            error_code ignored;
+            upstream_.close(ignored);
+            up_in_.clear();
+            if (timed_out_) {
+                x.failure = "node " + node.name + " sent no response in time";
+                log::warning(describe(&x) + ": " + x.failure);
+                passive_failure(x, cfg);
+                co_await respond_error(http::status::gateway_timeout, x.failure, &x);
+                co_return attempt::failed;
+            }
+            if (retry_if_stale && nothing_back) co_return attempt::retry_fresh;
+            x.failure = "node " + node.name + " sent no valid response: " + ec.message();
+            log::warning(describe(&x) + ": " + x.failure);
+            co_await respond_error(http::status::bad_gateway, x.failure, &x);
+            co_return attempt::failed;
+        }
+        const unsigned status = x.response->get().result_int();
+        if (status >= 200) break;
+        if (status == 101 || interim + 1 >= max_interim_responses) {
+            error_code ignored;
+            upstream_.close(ignored);
+            up_in_.clear();
+            x.failure = "node " + node.name + " sent an unexpected " + std::to_string(status) + " response";
+            co_await respond_error(http::status::bad_gateway, x.failure, &x);
+            co_return attempt::failed;
+        }
+        // Other interim answers (102, 103) are dropped: the final one follows on the same connection.
+    }
+
+    auto& response = *x.response;
+    const unsigned status = response.get().result_int();
+    if (status == 503 && !response.is_done() && response.content_length() &&
+        *response.content_length() <= max_inspected_503) {
+        // NocoBase answers 503 "maintaining" before its app runs (a race with the health checks). Such a node
+        // had no side effect, so the request may go to another node.
+        std::string body;
+        if (auto ec = co_await read_small_body(response, body, static_cast<std::size_t>(*response.content_length()))) {
+            x.failure = "node " + node.name + " failed mid-response: " + ec.message();
+            log::warning(describe(&x) + ": " + x.failure);
+            error_code ignored;
+            upstream_.close(ignored);
+            up_in_.clear();
+            co_await respond_error(http::status::bad_gateway, x.failure, &x);
+            co_return attempt::failed;
+        }
+        const auto starting = health::nocobase_maintaining(body);
+        if (!starting.empty() && x.can_retry_elsewhere) {
+            log::info(describe(&x) + ": " + node.name + " answered 503 " + starting + ", sending to another node");
+            release_upstream(x, response.keep_alive(), cfg);
+            x.failure = "node " + node.name + " is starting (" + starting + ")";
+            co_return attempt::retry_other;
+        }
+        x.prefetched_body = std::move(body);
+    }
+    if (status >= 500 && cfg.health_check.fail_on_5xx) passive_failure(x, cfg);
+    else health::report_success(*node.status);
+    co_return attempt::answered;
+}
+
+template <class Stream>
+net::awaitable<error_code> client_session<Stream>::read_small_body(response_parser& parser, std::string& out,
+                                                                   std::size_t size) {
+    out.resize(size);
+    parser.get().body().data = out.data();
+    parser.get().body().size = size;
+    while (!parser.is_done()) {
+        auto [ec, n] = co_await http::async_read_some(upstream_, up_in_, parser, use_tuple);
+        if (ec && ec != http::error::need_buffer) co_return ec;
+        if (ec == http::error::need_buffer && !parser.is_done()) co_return make_error_code(http::error::body_limit);
+    }
+    out.resize(size - parser.get().body().size);
+    co_return error_code{};
+}
+
+template <class Stream>
+void client_session<Stream>::passive_failure(const exchange& x, const config::config& cfg) {
+    const auto ejected = health::report_failure(*x.node->status, cfg.health_check, util::coarse_now_ms());
+    if (ejected.count() > 0)
+        log::warning(x.node->name + " ejected for " + std::to_string(ejected.count()) + " ms: " +
+                     std::to_string(cfg.health_check.max_fails) + " consecutive failed requests (last: " + x.failure +
+                     ")");
+}
+
+}  // namespace gatehouse::proxy::detail

@@ -1,0 +1,224 @@
+// client_session: the connection loop, reading and checking a request head, choosing nodes.
+#pragma once
+
+#include "client_session.hpp"
+
+namespace gatehouse::proxy::detail {
+
+template <class Stream>
+net::awaitable<void> client_session<Stream>::run() {
+    in_.max_size(buffer_limit);
+    up_in_.max_size(buffer_limit);
+    for (;;) {
+        if (in_.size() == 0) {
+            // Buffers are released by on_tick once the connection has idled a whole tick: an idle keep-alive
+            // connection then costs the session object and the socket, a busy one reuses its buffers.
+            idle_seen_by_tick_ = false;
+            if (owner_.draining()) break;
+            const auto& t = owner_.snapshot()->config->timeouts;
+            set_deadline(phase::idle, first_request_ ? t.client_header : t.client_idle);
+            auto [ec] = co_await beast::get_lowest_layer(stream_).async_wait(tcp::socket::wait_read, use_tuple);
+            if (ec) break;
+        }
+        first_request_ = false;
+        if (!co_await serve_request()) break;
+    }
+    close_sockets();
+}
+
+template <class Stream>
+net::awaitable<std::optional<std::size_t>> client_session<Stream>::read_request_head(const config::config& cfg) {
+    const std::size_t max_head = cfg.limits.max_request_head;
+    std::size_t scanned = 0;
+    for (;;) {
+        if (scanned == 0 && in_.size() > 0) {
+            const std::string_view bytes(static_cast<const char*>(in_.data().data()), in_.size());
+            in_.consume(leading_empty_lines(bytes));
+        }
+        const std::string_view bytes(static_cast<const char*>(in_.data().data()), in_.size());
+        if (!bytes.empty()) {
+            const auto r = scan_request_head(bytes, scanned, max_head);
+            switch (r.status) {
+            case head_scan_status::complete: co_return r.head_length;
+            case head_scan_status::need_more: break;
+            case head_scan_status::target_too_long:
+                co_await respond_error(http::status::uri_too_long, "request line too long", nullptr);
+                co_return std::nullopt;
+            case head_scan_status::head_too_large:
+                co_await respond_error(http::status::request_header_fields_too_large, "request head too large", nullptr);
+                co_return std::nullopt;
+            case head_scan_status::obs_fold:
+                co_await respond_error(http::status::bad_request, "obsolete line folding in a header", nullptr);
+                co_return std::nullopt;
+            case head_scan_status::bare_lf:
+                co_await respond_error(http::status::bad_request, "line not ended by CRLF", nullptr);
+                co_return std::nullopt;
+            }
+            scanned = bytes.size();
+        }
+        auto [ec, n] = co_await stream_.async_read_some(in_.prepare(head_read_piece), use_tuple);
+        if (ec) {
+            if (timed_out_) co_await respond_error(http::status::request_timeout, "request head not received in time", nullptr);
+            else if (in_.size() > 0) log::debug(describe(nullptr) + " left in the middle of a request head");
+            co_return std::nullopt;
+        }
+        in_.commit(n);
+    }
+}
+
+template <class Stream>
+net::awaitable<bool> client_session<Stream>::serve_request() {
+    const model::snapshot_ptr snapshot = owner_.snapshot();  // this request keeps the snapshot it started with
+    const config::config& cfg = *snapshot->config;
+
+    set_deadline(phase::request_head, cfg.timeouts.client_header);
+    const auto head_length = co_await read_request_head(cfg);
+    if (!head_length) co_return false;
+
+    exchange x;
+    x.request.header_limit(static_cast<std::uint32_t>(cfg.limits.max_request_head + 1));
+    x.request.body_limit(boost::none);  // enforced here, with a 413 before the body is read
+    error_code ec;
+    x.request.put(net::buffer(in_.data().data(), *head_length), ec);
+    if (ec || !x.request.is_header_done()) {
+        const std::string why = ec ? ec.message() : "malformed request head";
+        co_await respond_error(http::status::bad_request, why, nullptr);
+        co_return false;
+    }
+    in_.consume(*head_length);
+    const auto& head = x.request.get();
+
+    x.verdict = check_request(head, cfg.limits.max_request_body);
+    if (!x.verdict.accepted()) {
+        co_await respond_error(x.verdict.status, x.verdict.reason, &x);
+        co_return false;
+    }
+    if (const auto expect = head[http::field::expect]; !expect.empty()) {
+        if (!beast::iequals(expect, "100-continue")) {
+            co_await respond_error(http::status::expectation_failed, "only 100-continue is supported", &x);
+            co_return false;
+        }
+        x.expect_continue = head.version() >= 11 && x.verdict.framing != body_framing::none;
+    }
+    x.keep_alive = x.request.keep_alive();
+
+    const auto given_id = head["X-Request-Id"];
+    if (!given_id.empty()) {
+        x.request_id = given_id;
+    } else {
+        owner_.next_request_id(x.generated_id);
+        x.request_id = std::string_view(x.generated_id, sizeof x.generated_id);
+    }
+
+    forward_context fwd;
+    fwd.peer_ip = peer_ip_;
+    fwd.peer_trusted = is_trusted(peer_ip_, cfg.proxy.trusted_proxies);
+    fwd.client_ip = fwd.peer_trusted ? client_address(peer_ip_, head["X-Forwarded-For"], cfg.proxy.trusted_proxies)
+                                     : std::string_view(peer_ip_);
+    fwd.request_id = x.request_id;
+    out_.clear();
+    out_.reserve(*head_length + 256);
+    write_upstream_request_head(out_, head, fwd, x.verdict.framing, x.verdict.content_length);
+
+    // A small body is read whole before any node is chosen, so the request can be sent again if a reused
+    // connection turns out to be closed.
+    x.held = x.verdict.framing == body_framing::none ||
+             (x.verdict.framing == body_framing::content_length && x.verdict.content_length <= hold_limit);
+    if (x.held && x.verdict.framing == body_framing::content_length) {
+        set_deadline(phase::request_body, cfg.timeouts.client_idle);
+        if (x.expect_continue && in_.size() < x.verdict.content_length) {
+            auto [wec, wn] = co_await net::async_write(stream_, net::buffer(continue_100), use_tuple);
+            if (wec) co_return false;
+        }
+        while (in_.size() < x.verdict.content_length) {
+            auto [rec, n] = co_await stream_.async_read_some(
+                in_.prepare(static_cast<std::size_t>(x.verdict.content_length - in_.size())), use_tuple);
+            if (rec) {
+                if (timed_out_) co_await respond_error(http::status::request_timeout, "request body not received in time", &x);
+                co_return false;
+            }
+            in_.commit(n);
+            set_deadline(phase::request_body, cfg.timeouts.client_idle);
+        }
+    }
+    x.body_consumed = x.held;
+
+    std::uint64_t key = peer_key_;
+    if (fwd.client_ip.data() != peer_ip_.data()) {
+        if (const auto ip = config::parse_ip(fwd.client_ip)) key = balancer::client_key(*ip);
+    }
+    // Only nodes that are up (active checks) and not ejected (passive checks) may take the request.
+    auto& factors = owner_.weight_factors();
+    const auto availability = assess_nodes(*snapshot, util::coarse_now_ms(), factors);
+    auto excluded = availability.excluded;
+    const bool all_starting = availability.all_starting;
+    if (!availability.any_ready) {
+        if (x.held) in_.consume(x.verdict.content_length);
+        unavailable_answer answer;
+        if (all_starting) {
+            answer.code = "APP_STARTING";
+            answer.message = "The application is starting, please wait";
+        } else {
+            answer.message = "No node of the cluster is available";
+        }
+        answer.retry_after_seconds = unavailable_retry_after_s;
+        const bool keep = x.keep_alive && x.body_consumed && !owner_.draining();
+        log::warning(describe(&x) + ": 503 Service Unavailable (" +
+                     (all_starting ? "every node is starting" : "no node is up") + ")");
+        out_ = unavailable_response(head, answer, x.request_id, keep);
+        set_deadline(phase::closing, std::chrono::milliseconds(linger_ms));
+        auto [wec, wn] = co_await net::async_write(stream_, net::buffer(out_), use_tuple);
+        if (wec) co_return false;
+        if (!keep) co_await linger_close();
+        co_return keep;
+    }
+    const std::span<const double> weight_factors =
+        availability.ramping ? std::span<const double>(factors) : std::span<const double>{};
+
+    unsigned tries_left = cfg.upstream.tries;
+    unsigned stale_retries = 0;
+    bool fresh_only = false;
+    for (;;) {
+        const auto picked = owner_.balancer().pick({excluded, key, owner_.in_flight(), weight_factors});
+        if (!picked) {
+            if (x.held) in_.consume(x.verdict.content_length);
+            if (x.failure.empty()) x.failure = "no upstream node available";
+            co_await respond_error(http::status::bad_gateway, x.failure, &x, x.keep_alive && x.body_consumed);
+            co_return x.keep_alive && x.body_consumed && !owner_.draining();
+        }
+        x.node = &snapshot->nodes[*picked];
+        bool reused = false;
+        if (!fresh_only) {
+            if (auto pooled = owner_.pool().take(x.node->index, !x.held)) {
+                upstream_ = std::move(*pooled);
+                reused = true;
+            }
+        }
+        x.in_flight.emplace(owner_, x.node->index);
+        {
+            auto others = excluded;
+            others.set(x.node->index);
+            x.can_retry_elsewhere = tries_left > 1 && x.held && others.count() < snapshot->nodes.size();
+        }
+        const attempt outcome = co_await try_node(x, cfg, reused);
+        if (outcome == attempt::answered) break;
+        if (outcome == attempt::failed) co_return false;
+        if (outcome == attempt::retry_fresh && stale_retries < max_stale_retries) {
+            // The node closed a pooled connection before answering (an idle close racing our request): it never
+            // saw the request, so sending it again is safe. This does not count as a try.
+            ++stale_retries;
+            fresh_only = true;
+            continue;
+        }
+        excluded.set(x.node->index);
+        if (--tries_left == 0) {
+            if (x.held) in_.consume(x.verdict.content_length);
+            co_await respond_error(http::status::bad_gateway, x.failure, &x, x.keep_alive && x.body_consumed);
+            co_return x.keep_alive && x.body_consumed && !owner_.draining();
+        }
+    }
+    if (x.held) in_.consume(x.verdict.content_length);  // sent for good: the bytes after it are the next request
+    co_return co_await relay_response(x, cfg);
+}
+
+}  // namespace gatehouse::proxy::detail

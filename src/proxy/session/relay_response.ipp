@@ -1,0 +1,87 @@
+// client_session: sending the node's response to the client.
+#pragma once
+
+#include "client_session.hpp"
+
+namespace gatehouse::proxy::detail {
+
+template <class Stream>
+net::awaitable<bool> client_session<Stream>::relay_response(exchange& x, const config::config& cfg) {
+    auto& parser = *x.response;
+    const auto& head = parser.get();
+    const unsigned status = head.result_int();
+    const bool head_request = x.request.get().method() == http::verb::head;
+    const bool client_http10 = x.request.get().version() < 11;
+    const bool bodiless = head_request || status == 204 || status == 304;
+
+    response_head_options options;
+    options.client_http10 = client_http10;
+    options.request_id = x.request_id;
+    bool reusable = parser.keep_alive();
+    if (bodiless) {
+        // HEAD and 304 answers may state the length of the body they do not carry; keep it.
+        if (head_request || status == 304) {
+            if (const auto cl = parse_length(head[http::field::content_length])) {
+                options.framing = response_framing::content_length;
+                options.content_length = *cl;
+            }
+        }
+    } else if (const auto cl = parser.content_length()) {
+        options.framing = response_framing::content_length;
+        options.content_length = *cl;
+    } else {
+        options.framing = client_http10 ? response_framing::close_delimited : response_framing::chunked;
+        if (!parser.chunked()) reusable = false;  // delimited by the node closing
+    }
+    options.keep_alive = x.keep_alive && !owner_.draining() && options.framing != response_framing::close_delimited;
+
+    out_.clear();
+    write_client_response_head(out_, head, options);
+
+    const auto progress = [this, &cfg] { set_deadline(phase::response_body, cfg.timeouts.upstream_response); };
+    progress();
+    relay_result r;
+    if (x.prefetched_body) {
+        const std::array<net::const_buffer, 2> pieces{net::buffer(out_), net::buffer(*x.prefetched_body)};
+        auto [ec, n] = co_await net::async_write(stream_, pieces, use_tuple);
+        r.ec = ec;
+        if (ec) r.failed = relay_side::destination;
+    } else if (bodiless || (options.framing == response_framing::content_length && options.content_length == 0)) {
+        auto [ec, n] = co_await net::async_write(stream_, net::buffer(out_), use_tuple);
+        r.ec = ec;
+        if (ec) r.failed = relay_side::destination;
+    } else if (options.framing == response_framing::content_length) {
+        // Head and the body bytes already read go out in one write.
+        const auto first = static_cast<std::size_t>(std::min<std::uint64_t>(up_in_.size(), options.content_length));
+        const std::array<net::const_buffer, 2> pieces{net::buffer(out_), net::buffer(up_in_.data().data(), first)};
+        auto [ec, n] = co_await net::async_write(stream_, pieces, use_tuple);
+        if (ec) {
+            r.ec = ec;
+            r.failed = relay_side::destination;
+        } else {
+            up_in_.consume(first);
+            r = co_await relay_content_length(upstream_, up_in_, stream_, options.content_length - first, progress);
+        }
+    } else {
+        auto [ec, n] = co_await net::async_write(stream_, net::buffer(out_), use_tuple);
+        if (ec) {
+            r.ec = ec;
+            r.failed = relay_side::destination;
+        } else {
+            r = co_await relay_parsed_body(upstream_, up_in_, parser, stream_,
+                                           client_http10 ? relay_output::raw : relay_output::chunked, 0, progress);
+        }
+    }
+
+    if (r.failed != relay_side::none) {
+        if (r.failed == relay_side::source)
+            log::warning(describe(&x) + ": node " + x.node->name + " failed mid-response: " +
+                         (timed_out_ ? std::string("timed out") : r.ec.message()));
+        release_upstream(x, false, cfg);
+        co_return false;  // the client saw part of an answer: only closing tells it the answer is incomplete
+    }
+    release_upstream(x, reusable, cfg);
+    co_return options.keep_alive;
+}
+
+}  // namespace gatehouse::proxy::detail
