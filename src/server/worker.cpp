@@ -20,6 +20,7 @@ namespace {
 using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 constexpr auto tick_period = std::chrono::milliseconds(100);
 constexpr auto accept_backoff = std::chrono::milliseconds(200);
+constexpr int max_accepts_per_wakeup = 64;
 
 std::string describe(const tcp::endpoint& ep) {
     const auto a = ep.address();
@@ -48,6 +49,7 @@ worker::worker(std::size_t id, model::snapshot_ptr snapshot, const std::vector<t
         if (!ec && ep.address().is_v6()) acceptor->set_option(net::ip::v6_only(true), ec);
         if (!ec) acceptor->bind(ep, ec);
         if (!ec) acceptor->listen(net::socket_base::max_listen_connections, ec);
+        if (!ec) acceptor->non_blocking(true, ec);  // lets accept_loop drain the queue without blocking
         if (ec) throw std::system_error(ec, "cannot listen on " + describe(ep));
         acceptors_.push_back(std::move(acceptor));
     }
@@ -176,6 +178,16 @@ net::awaitable<void> worker::accept_loop(tcp::acceptor& acceptor) {
         error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
         proxy::start_client_session(*this, std::move(socket));
+        // Drain what else is queued now, up to a bound (HAProxy's tune.maxaccept): one accept per event-loop
+        // pass lets the backlog grow under a burst of new connections while the loop is busy.
+        for (int i = 0; i < max_accepts_per_wakeup; ++i) {
+            tcp::socket more(context_);
+            error_code aec;
+            acceptor.accept(more, aec);
+            if (aec) break;  // would_block: the queue is empty (EMFILE and the like: the async path handles them)
+            more.set_option(tcp::no_delay(true), ignored);
+            proxy::start_client_session(*this, std::move(more));
+        }
     }
 }
 
