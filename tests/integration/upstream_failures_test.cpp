@@ -90,3 +90,25 @@ TEST_F(UpstreamFailures, ReusedConnectionClosedBeforeAnswerIsRetriedOnFreshConne
 
 }  // namespace
 }  // namespace gatehouse::test
+
+namespace gatehouse::test {
+
+// A GET that a node received and then dropped (the node died mid-request) is sent to another node, so the
+// client gets 200, not 502.
+TEST_F(GatehouseTest, DroppedIdempotentRequestIsRetriedOnAnotherNode) {
+    auto& dying = add_upstream("dying");
+    auto& live = add_upstream("live");
+    auto& gh = start_gatehouse({.upstream = {{"tries", "2"}}});
+    // Round-robin: the first request goes to "dying"; stop it while it sleeps on the request.
+    std::thread killer([&] {
+        dying.wait_for_requests(1, std::chrono::seconds(5));
+        dying.stop();
+    });
+    const auto r = get(gh.port(), "/slow/1500");
+    killer.join();
+    EXPECT_EQ(r.status, 200u) << r.raw;
+    EXPECT_EQ(live.requests(), 1u);
+    EXPECT_NE(gh.log().find("dying sent no valid response"), std::string::npos) << gh.log();
+}
+
+}  // namespace gatehouse::test

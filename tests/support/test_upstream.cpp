@@ -90,15 +90,22 @@ test_upstream::test_upstream(upstream_options options) : options_(std::move(opti
     if (listen_fd_ < 0) throw std::runtime_error(std::string("test_upstream: socket: ") + std::strerror(errno));
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
-    addr.sin_port = 0;
+    addr.sin_port = htons(options_.port);
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof addr;
+    {
+        // Like Node (libuv): a node restarted on its port (options_.port) must not be refused because connections
+        // of its previous listener linger (TIME_WAIT, FIN_WAIT2); their sockets inherit this flag.
+        const int one = 1;
+        ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    }
     if (::bind(listen_fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 ||
         ::listen(listen_fd_, 128) != 0 ||
         ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
         const std::string error = std::strerror(errno);
         ::close(listen_fd_);
-        throw std::runtime_error("test_upstream: cannot listen on 127.0.0.1:0: " + error);
+        throw std::runtime_error("test_upstream: cannot listen on 127.0.0.1:" + std::to_string(options_.port) + ": " +
+                                 error);
     }
     port_ = ntohs(addr.sin_port);
     pattern_block();  // built before any connection thread needs it
@@ -359,6 +366,8 @@ void test_upstream::serve(connection* c) {
                                  "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             break;
         }
+
+        if (options_.delay_all.count() > 0 && !sleep_unless_stopped(options_.delay_all)) break;
 
         // The answer.
         bool close = !parser.keep_alive();

@@ -34,6 +34,11 @@ struct upstream_options {
     /// Close a connection without answering when a second request arrives on it (the race of a node closing an
     /// idle connection just as a proxy reuses it). The dropped request is still recorded.
     bool drop_reused = false;
+    /// Listen on this port of 127.0.0.1, e.g. to restart a stopped node on its old port (every listener sets
+    /// SO_REUSEADDR, so that works while its old connections linger); 0 = an ephemeral port.
+    std::uint16_t port = 0;
+    /// Wait this long before answering every request except the health path (a uniformly slow node); 0 = none.
+    std::chrono::milliseconds delay_all{0};
 };
 
 /// How the node answers its health path /api/__health_check (like a NocoBase node).

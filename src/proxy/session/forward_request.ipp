@@ -112,6 +112,11 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
             if (retry_if_stale && nothing_back) co_return attempt::retry_fresh;
             x.failure = "node " + node.name + " sent no valid response: " + ec.message();
             log::warning(describe(&x) + ": " + x.failure);
+            passive_failure(x, cfg);
+            // The node dropped the connection before answering (it died or restarted). Like Nginx's default
+            // proxy_next_upstream, an idempotent request whose body is still held goes to another node:
+            // nothing of the answer has reached the client yet.
+            if (nothing_back && x.held && is_idempotent(x.request.get().method())) co_return attempt::retry_other;
             co_await respond_error(http::status::bad_gateway, x.failure, &x);
             co_return attempt::failed;
         }
