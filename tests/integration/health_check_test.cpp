@@ -338,3 +338,27 @@ TEST_F(HealthCheck, PassiveChecksEjectADeadNode) {
 
 }  // namespace
 }  // namespace gatehouse::test
+
+namespace gatehouse::test {
+
+// A request that gets NocoBase's 503 "maintaining" from a node (a race with the checks: here checks are off,
+// so the starting node still counts as up) is sent to another node, whatever its method, when its body is held.
+TEST_F(GatehouseTest, NocoBaseStartingAnswerIsRetriedOnAnotherNode) {
+    auto& starting = add_upstream("starting");
+    auto& ready = add_upstream("ready");
+    starting.set_health(health_mode::starting);
+    auto& gh = start_gatehouse({.upstream = {{"tries", "2"}}});
+    for (int i = 0; i < 10; ++i) {
+        const std::string body = "{\"n\":" + std::to_string(i) + "}";
+        const auto r = raw_exchange(gh.port(),
+                                    "POST /api/posts:create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                    "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body,
+                                    5s);
+        EXPECT_EQ(r.status(), 200u) << r.data;
+    }
+    EXPECT_EQ(ready.requests(), 10u);
+    EXPECT_GE(starting.requests(), 1u);  // it was asked, answered "maintaining", and the request moved on
+    EXPECT_NE(gh.log().find("answered 503 APP_COMMANDING upgrade, sending to another node"), std::string::npos) << gh.log();
+}
+
+}  // namespace gatehouse::test

@@ -522,3 +522,60 @@ TEST(ConfigWarnings, FlagsKeepaliveZeroAndExcessWorkers) {
     ASSERT_EQ(workers.size(), 1u);
     EXPECT_TRUE(contains(workers[0], "proxy.workers = " + std::to_string(cores + 1))) << workers[0];
 }
+
+// [health_check] keys are read, statuses accept numbers and ranges, and slow_start lives in [upstream].
+TEST(LoadConfig, ReadsHealthCheckSection) {
+    const auto c = parse_config(std::string(R"([upstream]
+slow_start = "30s"
+balance = "ip_hash"
+[health_check]
+path = "/api/__health_check"
+host = "app.example"
+interval = "500ms"
+timeout = "400ms"
+rise = 4
+fall = 5
+expect_status = [200, "300-399"]
+expect_body = ""
+jitter = "0ms"
+max_fails = 7
+fail_timeout = "2s"
+fail_timeout_max = "1m"
+fail_on_5xx = true
+)") + one_node);
+    const auto& h = c.health_check;
+    EXPECT_EQ(c.upstream.slow_start, std::chrono::seconds(30));
+    EXPECT_EQ(c.upstream.balance, balance_policy::ip_hash);
+    EXPECT_EQ(h.host, "app.example");
+    EXPECT_EQ(h.interval, std::chrono::milliseconds(500));
+    EXPECT_EQ(h.timeout, std::chrono::milliseconds(400));
+    EXPECT_EQ(h.rise, 4u);
+    EXPECT_EQ(h.fall, 5u);
+    ASSERT_EQ(h.expect_status.size(), 2u);
+    EXPECT_EQ(h.expect_status[1].low, 300u);
+    EXPECT_EQ(h.expect_status[1].high, 399u);
+    EXPECT_EQ(h.expect_body, "");
+    EXPECT_EQ(h.max_fails, 7u);
+    EXPECT_EQ(h.fail_timeout_max, std::chrono::minutes(1));
+    EXPECT_TRUE(h.fail_on_5xx);
+}
+
+// Bad health-check values are reported with their key.
+TEST(LoadConfig, RejectsBadHealthCheckValues) {
+    try {
+        parse_config(std::string("[health_check]\npath = \"nope\"\nexpect_status = [\"600-700\"]\nrise = 0\n") + one_node);
+        FAIL() << "accepted";
+    } catch (const config_error& e) {
+        const std::string text = e.what();
+        EXPECT_TRUE(contains(text, "health_check.path")) << text;
+        EXPECT_TRUE(contains(text, "health_check.expect_status[0]")) << text;
+        EXPECT_TRUE(contains(text, "health_check.rise")) << text;
+    }
+}
+
+// A health path outside /api/ would always pass on a NocoBase node: `gatehouse check` warns.
+TEST(ConfigWarnings, FlagsHealthPathOutsideApi) {
+    const auto w = config_warnings(parse_config(std::string("[health_check]\npath = \"/health\"\n") + one_node));
+    ASSERT_EQ(w.size(), 1u);
+    EXPECT_TRUE(contains(w[0], "not under /api/")) << w[0];
+}
