@@ -1,6 +1,8 @@
 // Head rewriting between client and node.
 #include <gatehouse/proxy/forward_headers.hpp>
 
+#include <gatehouse/proxy/field_lists.hpp>
+
 #include <boost/beast/core/string.hpp>
 
 #include <array>
@@ -9,12 +11,6 @@
 namespace gatehouse::proxy {
 namespace {
 
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
 /// The field names listed in Connection headers (they are hop-by-hop too). Bounded: extra tokens are ignored
 /// only after the table is full, which a sane client never reaches.
 class connection_tokens {
@@ -22,14 +18,10 @@ public:
     template <class Fields>
     explicit connection_tokens(const Fields& fields) noexcept {
         for (auto [it, end] = fields.equal_range(http::field::connection); it != end; ++it) {
-            std::string_view value = it->value();
-            while (!value.empty()) {
-                const auto comma = value.find(',');
-                const auto token = trim(value.substr(0, comma));
-                if (!token.empty() && count_ < tokens_.size()) tokens_[count_++] = token;
-                if (comma == std::string_view::npos) break;
-                value.remove_prefix(comma + 1);
-            }
+            for_each_list_element(it->value(), [this](std::string_view token) {
+                if (count_ < tokens_.size()) tokens_[count_++] = token;
+                return true;
+            });
         }
     }
     bool lists(std::string_view name) const noexcept {
@@ -99,7 +91,7 @@ std::string_view client_address(std::string_view peer_ip, std::string_view forwa
     // Walk X-Forwarded-For from the right: each trusted hop vouches for the entry left of it.
     while (!forwarded_for.empty()) {
         const auto comma = forwarded_for.rfind(',');
-        const auto entry = trim(comma == std::string_view::npos ? forwarded_for : forwarded_for.substr(comma + 1));
+        const auto entry = trim_ows(comma == std::string_view::npos ? forwarded_for : forwarded_for.substr(comma + 1));
         if (!entry.empty()) {
             if (!config::parse_ip(entry)) return peer_ip;  // garbage: believe nothing further left
             if (!is_trusted(entry, trusted)) return entry;

@@ -1,17 +1,13 @@
 // Request framing, Host and target checks that Beast 1.81 does not make.
 #include <gatehouse/proxy/request_checks.hpp>
 
+#include <gatehouse/proxy/field_lists.hpp>
+
 #include <boost/beast/core/string.hpp>
 #include <charconv>
 
 namespace gatehouse::proxy {
 namespace {
-
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
 
 request_verdict reject(http::status status, std::string_view reason) noexcept {
     request_verdict v;
@@ -48,7 +44,7 @@ request_verdict check_request(const http::request_header<>& head, std::uint64_t 
         if (te_count > 1) return reject(http::status::bad_request, "more than one Transfer-Encoding header");
         if (has_cl) return reject(http::status::bad_request, "both Content-Length and Transfer-Encoding");
         if (head.version() < 11) return reject(http::status::bad_request, "Transfer-Encoding in an HTTP/1.0 request");
-        if (!beast::iequals(trim(head[http::field::transfer_encoding]), "chunked"))
+        if (!beast::iequals(trim_ows(head[http::field::transfer_encoding]), "chunked"))
             return reject(http::status::bad_request, "transfer coding other than chunked");
         ok.framing = body_framing::chunked;
         return ok;
@@ -56,23 +52,20 @@ request_verdict check_request(const http::request_header<>& head, std::uint64_t 
     if (has_cl) {
         // Beast already refused differing values; identical duplicates ("5, 5" or two lines) collapse to one.
         std::uint64_t length = 0;
-        bool first = true;
-        for (auto it = cl_range.first; it != cl_range.second; ++it) {
-            std::string_view value = it->value();
-            while (!value.empty()) {
-                const auto comma = value.find(',');
-                const auto item = trim(value.substr(0, comma));
+        bool first = true, valid = true, consistent = true;
+        for (auto it = cl_range.first; it != cl_range.second && valid && consistent; ++it) {
+            for_each_list_element(it->value(), [&](std::string_view item) {
                 std::uint64_t n = 0;
                 const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
-                if (ec != std::errc{} || end != item.data() + item.size() || item.empty())
-                    return reject(http::status::bad_request, "invalid Content-Length");
-                if (!first && n != length) return reject(http::status::bad_request, "conflicting Content-Length values");
+                valid = ec == std::errc{} && end == item.data() + item.size();
+                consistent = first || n == length;
                 length = n;
                 first = false;
-                if (comma == std::string_view::npos) break;
-                value.remove_prefix(comma + 1);
-            }
+                return valid && consistent;
+            });
         }
+        if (!valid || first) return reject(http::status::bad_request, "invalid Content-Length");
+        if (!consistent) return reject(http::status::bad_request, "conflicting Content-Length values");
         if (max_body != 0 && length > max_body) return reject(http::status::payload_too_large, "request body too large");
         ok.framing = length > 0 ? body_framing::content_length : body_framing::none;
         ok.content_length = length;
