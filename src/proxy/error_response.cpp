@@ -3,24 +3,28 @@
 
 namespace gatehouse::proxy {
 
-std::string error_response(http::status status, std::string_view detail, std::string_view request_id, bool keep_alive) {
-    const auto code = std::to_string(static_cast<unsigned>(status));
-    const auto reason = http::obsolete_reason(status);
-    std::string body;
-    body.reserve(code.size() + reason.size() + detail.size() + 4);
-    body.append(code).append(" ").append(reason);
-    if (!detail.empty()) body.append(": ").append(detail);
-    body.append("\n");
-
+std::string own_response(http::status status, std::string_view content_type, std::string_view body,
+                         std::string_view request_id, bool keep_alive, std::string_view extra_fields, bool with_body) {
     std::string out;
-    out.reserve(body.size() + 200);
-    out.append("HTTP/1.1 ").append(code).append(" ").append(reason).append("\r\n");
-    out.append("Content-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\n");
+    out.reserve(body.size() + extra_fields.size() + 200);
+    out.append("HTTP/1.1 ").append(std::to_string(static_cast<unsigned>(status))).append(" ");
+    out.append(http::obsolete_reason(status)).append("\r\n");
+    out.append("Content-Type: ").append(content_type).append("\r\nCache-Control: no-store\r\n");
     if (!request_id.empty()) out.append("X-Request-Id: ").append(request_id).append("\r\n");
+    out.append(extra_fields);
     out.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
     if (!keep_alive) out.append("Connection: close\r\n");
-    out.append("\r\n").append(body);
+    out.append("\r\n");
+    if (with_body) out.append(body);
     return out;
+}
+
+std::string error_response(http::status status, std::string_view detail, std::string_view request_id, bool keep_alive) {
+    std::string body = std::to_string(static_cast<unsigned>(status));
+    body.append(" ").append(http::obsolete_reason(status));
+    if (!detail.empty()) body.append(": ").append(detail);
+    body.append("\n");
+    return own_response(status, "text/plain; charset=utf-8", body, request_id, keep_alive);
 }
 
 }  // namespace gatehouse::proxy

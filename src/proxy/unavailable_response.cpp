@@ -1,6 +1,8 @@
 // Building the 503 "unavailable / maintaining" answers.
 #include <gatehouse/proxy/unavailable_response.hpp>
 
+#include <gatehouse/proxy/error_response.hpp>
+
 #include <boost/beast/core/string.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -49,14 +51,9 @@ std::string unavailable_response(const http::request_header<>& request, const un
                "</p><p>Please try again in a moment.</p></body></html>\n";
         type = "text/html; charset=utf-8";
     }
-    std::string out = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: " + type +
-                      "\r\nCache-Control: no-store\r\nRetry-After: " + std::to_string(answer.retry_after_seconds) + "\r\n";
-    if (!request_id.empty()) out.append("X-Request-Id: ").append(request_id).append("\r\n");
-    out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-    if (!keep_alive) out += "Connection: close\r\n";
-    out += "\r\n";
-    if (request.method() != http::verb::head) out += body;
-    return out;
+    const std::string retry_after = "Retry-After: " + std::to_string(answer.retry_after_seconds) + "\r\n";
+    return own_response(http::status::service_unavailable, type, body, request_id, keep_alive, retry_after,
+                        request.method() != http::verb::head);
 }
 
 }  // namespace gatehouse::proxy

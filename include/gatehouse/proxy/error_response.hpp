@@ -10,6 +10,13 @@
 
 namespace gatehouse::proxy {
 
+/// A complete response gatehouse gives itself: status line, Content-Type, Cache-Control: no-store, X-Request-Id
+/// when known, `extra_fields` (whole "Name: value\r\n" lines), Content-Length of `body`, "Connection: close"
+/// unless `keep_alive`, then the body unless `with_body` is false (HEAD).
+std::string own_response(http::status status, std::string_view content_type, std::string_view body,
+                         std::string_view request_id, bool keep_alive, std::string_view extra_fields = {},
+                         bool with_body = true);
+
 /// A complete HTTP/1.1 response: status line, text/plain body "<code> <reason>: <detail>\n", X-Request-Id when
 /// known, and "Connection: close" unless `keep_alive`.
 std::string error_response(http::status status, std::string_view detail, std::string_view request_id, bool keep_alive);

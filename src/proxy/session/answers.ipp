@@ -16,9 +16,16 @@ net::awaitable<void> client_session<Stream>::respond_error(http::status status, 
 
     keep_alive = keep_alive && !owner_.draining();
     out_ = error_response(status, detail, x ? x->request_id : std::string_view{}, keep_alive);
+    co_await send_own_answer(keep_alive);
+}
+
+template <class Stream>
+net::awaitable<bool> client_session<Stream>::send_own_answer(bool keep_alive) {
     set_deadline(phase::closing, std::chrono::milliseconds(linger_ms));
     auto [ec, n] = co_await net::async_write(stream_, net::buffer(out_), use_tuple);
-    if (!ec && !keep_alive) co_await linger_close();
+    if (ec) co_return false;
+    if (!keep_alive) co_await linger_close();
+    co_return keep_alive;
 }
 
 template <class Stream>

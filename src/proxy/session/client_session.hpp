@@ -155,6 +155,8 @@ private:
     net::awaitable<void> respond_error(http::status status, std::string_view detail, const exchange* x,
                                        bool keep_alive = false);
     net::awaitable<void> linger_close();
+    /// Writes the answer in out_, then lingers and closes unless `keep_alive`; true when the connection stays.
+    net::awaitable<bool> send_own_answer(bool keep_alive);
     net::awaitable<error_code> read_small_body(response_parser& parser, std::string& out, std::size_t size);
     void passive_failure(const exchange& x, const config::config& cfg);
 

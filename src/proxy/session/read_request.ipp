@@ -166,11 +166,7 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
         log::warning(describe(&x) + ": 503 Service Unavailable (" +
                      (all_starting ? "every node is starting" : "no node is up") + ")");
         out_ = unavailable_response(head, answer, x.request_id, keep);
-        set_deadline(phase::closing, std::chrono::milliseconds(linger_ms));
-        auto [wec, wn] = co_await net::async_write(stream_, net::buffer(out_), use_tuple);
-        if (wec) co_return false;
-        if (!keep) co_await linger_close();
-        co_return keep;
+        co_return co_await send_own_answer(keep);
     }
     const std::span<const double> weight_factors =
         availability.ramping ? std::span<const double>(factors) : std::span<const double>{};
