@@ -24,6 +24,28 @@ std::string varied_body(std::size_t n) {
     return s;
 }
 
+/// gatehouse's RSS when a transfer starts, and the check that its peak grew by less than memory_bound_kib.
+class memory_watch {
+public:
+    explicit memory_watch(const gatehouse_process& gh) : gh_(gh), reset_(gh.reset_peak_rss()), before_(gh.rss_kib()) {}
+    long before() const noexcept { return before_; }
+
+    void expect_bounded() const {
+        const long peak = gh_.peak_rss_kib();
+        ::testing::Test::RecordProperty("rss_before_kib", static_cast<int>(before_));
+        ::testing::Test::RecordProperty("peak_rss_kib", static_cast<int>(peak));
+        std::cout << "gatehouse RSS before " << before_ << " KiB, peak after " << peak << " KiB (peak reset: " << reset_
+                  << ")\n";
+        EXPECT_LT(peak - before_, memory_bound_kib)
+            << "RSS before " << before_ << " KiB, peak " << peak << " KiB (peak reset: " << reset_ << ")";
+    }
+
+private:
+    const gatehouse_process& gh_;
+    bool reset_;
+    long before_;
+};
+
 std::string chunk(std::string_view data, std::string_view extension = {}) {
     char size[32];
     std::snprintf(size, sizeof size, "%zx", data.size());
@@ -37,9 +59,8 @@ TEST_F(Streaming, OneGibUploadIsCountedWithBoundedMemory) {
     add_upstream("alpha");
     auto& gh = start_gatehouse({.limits = {{"max_request_body", "2GiB"}}});
     ASSERT_EQ(get(gh.port(), "/").status, 200u);  // buffers and the pooled connection exist before measuring
-    const bool reset = gh.reset_peak_rss();
-    const long before = gh.rss_kib();
-    ASSERT_GT(before, 0);
+    const memory_watch memory(gh);
+    ASSERT_GT(memory.before(), 0);
 
     client_connection c(gh.port(), 60s);
     c.send("POST /count HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/octet-stream\r\nContent-Length: " +
@@ -50,13 +71,7 @@ TEST_F(Streaming, OneGibUploadIsCountedWithBoundedMemory) {
     EXPECT_EQ(r.status, 200u) << r.raw;
     EXPECT_EQ(r.body, "bytes=1073741824");
 
-    const long peak = gh.peak_rss_kib();
-    RecordProperty("rss_before_kib", static_cast<int>(before));
-    RecordProperty("peak_rss_kib", static_cast<int>(peak));
-    std::cout << "gatehouse RSS before " << before << " KiB, peak after " << peak << " KiB (peak reset: " << reset
-              << ")\n";
-    EXPECT_LT(peak - before, memory_bound_kib)
-        << "RSS before " << before << " KiB, peak " << peak << " KiB (peak reset: " << reset << ")";
+    memory.expect_bounded();
 }
 
 // A 1 GiB download arrives whole and intact while gatehouse's peak RSS grows < 32 MiB.
@@ -64,9 +79,8 @@ TEST_F(Streaming, OneGibDownloadArrivesIntactWithBoundedMemory) {
     add_upstream("alpha");
     auto& gh = start_gatehouse();
     ASSERT_EQ(get(gh.port(), "/").status, 200u);
-    const bool reset = gh.reset_peak_rss();
-    const long before = gh.rss_kib();
-    ASSERT_GT(before, 0);
+    const memory_watch memory(gh);
+    ASSERT_GT(memory.before(), 0);
 
     client_connection c(gh.port(), 60s);
     c.send(get_request("/download/" + std::to_string(one_gib)));
@@ -81,13 +95,7 @@ TEST_F(Streaming, OneGibDownloadArrivesIntactWithBoundedMemory) {
     EXPECT_EQ(r.body_size, one_gib);
     EXPECT_EQ(first_mismatch, UINT64_MAX) << "body differs in the piece at offset " << first_mismatch;
 
-    const long peak = gh.peak_rss_kib();
-    RecordProperty("rss_before_kib", static_cast<int>(before));
-    RecordProperty("peak_rss_kib", static_cast<int>(peak));
-    std::cout << "gatehouse RSS before " << before << " KiB, peak after " << peak << " KiB (peak reset: " << reset
-              << ")\n";
-    EXPECT_LT(peak - before, memory_bound_kib)
-        << "RSS before " << before << " KiB, peak " << peak << " KiB (peak reset: " << reset << ")";
+    memory.expect_bounded();
 }
 
 // A chunked request body (small, and larger than gatehouse holds whole) reaches the node intact.
