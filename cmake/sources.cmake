@@ -14,14 +14,20 @@ add_library(gatehouse_net STATIC
   src/upstream/connection_pool.cpp
   src/server/worker.cpp
   src/server/server.cpp
+  src/control/operator_state.cpp
+  src/control/controller.cpp
+  src/admin/admin_api.cpp
+  src/admin/admin_server.cpp
+  src/admin/admin_client.cpp
   src/demo/demo_upstream.cpp
 )
 target_compile_options(gatehouse_net PRIVATE ${GATEHOUSE_WARNINGS})
 target_link_libraries(gatehouse_net PUBLIC gatehouse_core gatehouse_asio Boost::json)
+target_compile_definitions(gatehouse_net PUBLIC GATEHOUSE_VERSION="${PROJECT_VERSION}")
 target_precompile_headers(gatehouse_net PRIVATE
   <boost/asio.hpp> <boost/beast/core.hpp> <boost/beast/http.hpp>)
 
-add_executable(gatehouse src/main.cpp)
+add_executable(gatehouse src/main.cpp src/cli/admin_commands.cpp)
+target_include_directories(gatehouse PRIVATE src)
 target_compile_options(gatehouse PRIVATE ${GATEHOUSE_WARNINGS})
-target_compile_definitions(gatehouse PRIVATE GATEHOUSE_VERSION="${PROJECT_VERSION}")
 target_link_libraries(gatehouse PRIVATE gatehouse_net CLI11::CLI11)

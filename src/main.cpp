@@ -1,4 +1,8 @@
-// The gatehouse command: argv in, exit code out. Subcommands: serve, check, demo, upstream.
+// The gatehouse command: argv in, exit code out. Subcommands: serve, check, demo, upstream, and the operator
+// commands that talk to a running gatehouse's admin API (maintenance, nodes, drain, disable, enable, pin, unpin,
+// reload).
+#include "cli/admin_commands.hpp"
+
 #include <gatehouse/config/load.hpp>
 #include <gatehouse/demo/demo_upstream.hpp>
 #include <gatehouse/log/event_log.hpp>
@@ -28,10 +32,11 @@ std::optional<config::config> load_or_report(const std::string& path) {
     }
 }
 
-int serve(config::config cfg, std::unique_ptr<demo::demo_upstreams> demo_nodes = nullptr) {
+int serve(config::config cfg, server::server_options options,
+          std::unique_ptr<demo::demo_upstreams> demo_nodes = nullptr) {
     try {
         for (const auto& w : config::config_warnings(cfg)) log::warning(w);
-        server::server s(std::move(cfg));
+        server::server s(std::move(cfg), std::move(options));
         if (demo_nodes) demo_nodes->start();
         const int code = s.run();
         if (demo_nodes) demo_nodes->stop();
@@ -42,7 +47,7 @@ int serve(config::config cfg, std::unique_ptr<demo::demo_upstreams> demo_nodes =
     }
 }
 
-int demo_mode(const std::string& path) {
+int demo_mode(const std::string& path, server::server_options options) {
     auto cfg = load_or_report(path);
     if (!cfg) return 1;
     std::vector<demo::demo_node> nodes;
@@ -58,7 +63,7 @@ int demo_mode(const std::string& path) {
     try {
         auto demo_nodes = std::make_unique<demo::demo_upstreams>(std::move(nodes));
         log::info("demo: " + std::to_string(cfg->upstream.nodes.size()) + " built-in demo node(s) started");
-        return serve(std::move(*cfg), std::move(demo_nodes));
+        return serve(std::move(*cfg), std::move(options), std::move(demo_nodes));
     } catch (const std::exception& e) {
         log::error(std::string("cannot start: ") + e.what());
         return 1;
@@ -88,8 +93,10 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     std::string config_path = "conf/gatehouse.toml";
 
+    bool start_in_maintenance = false;
     auto* serve_cmd = app.add_subcommand("serve", "Run the proxy on a configuration file");
     serve_cmd->add_option("-c,--config", config_path, "Configuration file")->capture_default_str();
+    serve_cmd->add_flag("--maintenance", start_in_maintenance, "Start in maintenance mode");
     serve_cmd->set_version_flag("--version", version_text);
 
     auto* check_cmd = app.add_subcommand("check", "Validate a configuration file (like nginx -t)");
@@ -98,6 +105,7 @@ int main(int argc, char** argv) {
 
     auto* demo_cmd = app.add_subcommand("demo", "Run the proxy plus built-in demo nodes on the configured node addresses");
     demo_cmd->add_option("-c,--config", config_path, "Configuration file")->capture_default_str();
+    demo_cmd->add_flag("--maintenance", start_in_maintenance, "Start in maintenance mode");
     demo_cmd->set_version_flag("--version", version_text);
 
     std::string listen = "127.0.0.1:13001", name = "node1";
@@ -106,11 +114,13 @@ int main(int argc, char** argv) {
     upstream_cmd->add_option("--name", name, "Node name it reports")->capture_default_str();
     upstream_cmd->set_version_flag("--version", version_text);
 
+    const auto run_admin_command = cli::add_admin_commands(app, version_text);
+
     CLI11_PARSE(app, argc, argv);
 
     if (*serve_cmd) {
         auto cfg = load_or_report(config_path);
-        return cfg ? serve(std::move(*cfg)) : 1;
+        return cfg ? serve(std::move(*cfg), {config_path, start_in_maintenance}) : 1;
     }
     if (*check_cmd) {
         auto cfg = load_or_report(config_path);
@@ -119,7 +129,8 @@ int main(int argc, char** argv) {
         std::cout << "configuration OK\n";
         return 0;
     }
-    if (*demo_cmd) return demo_mode(config_path);
+    if (*demo_cmd) return demo_mode(config_path, {config_path, start_in_maintenance});
     if (*upstream_cmd) return upstream_mode(listen, name);
+    if (const int code = run_admin_command(); code >= 0) return code;
     return 1;
 }

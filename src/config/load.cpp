@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 #include <limits>
@@ -163,6 +164,114 @@ struct file_closer {
     void operator()(std::FILE* f) const noexcept { std::fclose(f); }
 };
 
+/// Reads a whole file of at most `limit` bytes; returns an error message or "".
+std::string read_whole_file(const std::string& path, std::string& out, std::size_t limit) {
+    std::unique_ptr<std::FILE, file_closer> file(std::fopen(path.c_str(), "rb"));
+    if (!file) return std::strerror(errno);
+    out.clear();
+    char buffer[64 * 1024];
+    while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, file.get())) {
+        out.append(buffer, n);
+        if (out.size() > limit) return "larger than " + size_text(limit);
+    }
+    if (std::ferror(file.get())) return std::strerror(errno);
+    return "";
+}
+
+/// A path from the file, relative to the directory of the configuration file that names it.
+std::string relative_to(std::string_view origin, const std::string& path) {
+    if (path.empty() || path.front() == '/') return path;
+    const auto slash = origin.rfind('/');
+    if (slash == std::string_view::npos || origin.starts_with('<')) return path;
+    return std::string(origin.substr(0, slash + 1)) + path;
+}
+
+/// A bearer token: visible ASCII only, so it fits an Authorization header unchanged.
+bool valid_token(std::string_view token) {
+    return !token.empty() && std::all_of(token.begin(), token.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+std::string_view trim_line_ends(std::string_view s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
+void read_admin(reader& r, const toml::table& root, const std::string& origin, admin_config& out) {
+    const std::string path = "admin";
+    const auto* t = r.section(root, path, {"listen", "token_env", "token_file"});
+    if (t) {
+        if (const auto* node = t->get("listen"); node && node->is_string() && node->as_string()->get().empty()) {
+            out.enabled = false;
+        } else if (auto v = r.address(*t, "listen", path)) {
+            out.listen = std::move(*v);
+        }
+        if (auto v = r.string(*t, "token_env", path)) out.token_env = *v;
+        if (auto v = r.string(*t, "token_file", path)) out.token_file = *v;
+        if (t->contains("token_env") && t->contains("token_file"))
+            r.problem(t->get("token_file")->source(), "admin.token_file",
+                      "set either token_env or token_file, not both");
+    }
+    if (!out.token_file.empty()) {
+        const std::string file = relative_to(origin, out.token_file);
+        const auto& where = t->get("token_file")->source();
+        std::string text;
+        if (auto error = read_whole_file(file, text, 4096); !error.empty()) {
+            r.problem(where, "admin.token_file", "cannot read '" + file + "': " + error);
+        } else if (const auto token = trim_line_ends(text); !valid_token(token)) {
+            r.problem(where, "admin.token_file",
+                      "'" + file + "' must hold one token of visible ASCII characters (no spaces)");
+        } else {
+            out.token = std::string(token);
+            out.token_origin = "file " + file;
+        }
+    } else if (!out.token_env.empty()) {
+        const char* value = std::getenv(out.token_env.c_str());
+        if (value && *value) {
+            if (!valid_token(value)) {
+                r.problem(t && t->contains("token_env") ? t->get("token_env")->source() : toml::source_region{},
+                          "admin.token_env",
+                          "the environment variable " + out.token_env +
+                              " must hold one token of visible ASCII characters (no spaces)");
+            } else {
+                out.token = value;
+                out.token_origin = "environment variable " + out.token_env;
+            }
+        }
+    }
+}
+
+void read_maintenance(reader& r, const toml::table& root, const std::string& origin, maintenance_config& out) {
+    const std::string path = "maintenance";
+    const auto* t = r.section(root, path, {"page", "retry_after", "state_file", "bypass_cidrs", "bypass_cookie"});
+    if (!t) return;
+    if (auto v = r.string(*t, "page", path); v && !v->empty()) {
+        out.page = relative_to(origin, *v);
+        if (auto error = read_whole_file(out.page, out.page_html, 1024 * 1024); !error.empty())
+            r.problem(t->get("page")->source(), "maintenance.page", "cannot read '" + out.page + "': " + error);
+    }
+    if (auto v = r.duration(*t, "retry_after", path)) out.retry_after = *v;
+    if (auto v = r.string(*t, "state_file", path)) out.state_file = relative_to(origin, *v);
+    if (auto v = r.cidrs(*t, "bypass_cidrs", path)) out.bypass_cidrs = std::move(*v);
+    if (auto v = r.string(*t, "bypass_cookie", path); v && !v->empty()) {
+        constexpr std::string_view name_chars =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~";
+        const auto eq = v->find('=');
+        const std::string name = eq == std::string::npos ? std::string() : v->substr(0, eq);
+        const std::string value = eq == std::string::npos ? std::string() : v->substr(eq + 1);
+        const bool value_ok = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
+            return c > 0x20 && c < 0x7f && c != ';' && c != ',' && c != '"' && c != '\\';
+        });
+        if (name.empty() || name.find_first_not_of(name_chars) != std::string::npos || !value_ok) {
+            r.problem(t->get("bypass_cookie")->source(), "maintenance.bypass_cookie",
+                      "expected \"name=value\" (a cookie name, '=', and a value without spaces, ';' or ',')");
+        } else {
+            out.bypass_cookie_name = name;
+            out.bypass_cookie_value = value;
+        }
+    }
+}
+
 [[noreturn]] void throw_unreadable(const std::string& path, int error) {
     throw config_error({config_problem{path, 0, 0, "", std::string("cannot read file: ") + std::strerror(error)}});
 }
@@ -181,12 +290,14 @@ config parse_config(std::string_view text, std::string_view origin) {
     reader r(file);
     config c;
     c.source = file;
-    r.table(root, "", {"proxy", "upstream", "timeouts", "limits", "health_check"});
+    r.table(root, "", {"proxy", "upstream", "timeouts", "limits", "health_check", "admin", "maintenance"});
     read_proxy(r, root, c.proxy);
     read_upstream(r, root, c.upstream);
     read_timeouts(r, root, c.timeouts);
     read_limits(r, root, c.limits);
     read_health_check(r, root, c.health_check);
+    read_admin(r, root, file, c.admin);
+    read_maintenance(r, root, file, c.maintenance);
     r.finish();
     return c;
 }

@@ -10,11 +10,24 @@
 
 namespace gatehouse::health {
 
-health_checker::health_checker(net::io_context& control, model::snapshot_ptr snapshot)
+health_checker::health_checker(net::io_context& control, model::snapshot_ptr snapshot,
+                               const health_checker* previous)
     : control_(control), snapshot_(std::move(snapshot)) {
     const auto& cfg = snapshot_->config->health_check;
-    for (const auto& n : snapshot_->nodes)
-        nodes_.push_back({&n, health_state(cfg.rise, cfg.fall), std::make_unique<net::steady_timer>(control_)});
+    for (const auto& n : snapshot_->nodes) {
+        tracked_node t{&n, {}, std::make_unique<net::steady_timer>(control_)};
+        t.checks.state = health_state(cfg.rise, cfg.fall);
+        if (previous) {
+            for (const auto& old : previous->nodes_) {
+                if (old.node->status != n.status) continue;
+                // Same node: keep its counts (re-read against the new rise/fall), history and pause.
+                t.checks.history = old.checks.history;
+                t.checks.paused = old.checks.paused;
+                t.checks.state = health_state::resume(cfg.rise, cfg.fall, old.checks.state);
+            }
+        }
+        nodes_.push_back(std::move(t));
+    }
 }
 
 health_checker::~health_checker() { stop(); }
@@ -24,19 +37,46 @@ void health_checker::stop() {
     for (auto& n : nodes_) n.timer->cancel();
 }
 
+void health_checker::set_paused(std::size_t index, bool paused) {
+    auto& tracked = nodes_[index];
+    if (tracked.checks.paused == paused) return;
+    tracked.checks.paused = paused;
+    if (paused) return;
+    const auto& cfg = snapshot_->config->health_check;
+    tracked.checks.state = health_state(cfg.rise, cfg.fall);
+    tracked.node->status->health.store(node_health::unknown, std::memory_order_relaxed);
+    log::info(tracked.node->name + ": checks resumed; takes traffic after its first passing check");
+    if (started_) net::co_spawn(control_, check(index), net::detached);
+}
+
 net::awaitable<void> health_checker::check(std::size_t index) {
     const auto stopped = stopped_;
-    auto& tracked = nodes_[index];
-    const auto& node = *tracked.node;
-    const auto& cfg = snapshot_->config->health_check;
+    const auto snapshot = snapshot_;  // keeps the node and the configuration alive while the probe runs
+    if (nodes_[index].checks.paused) co_return;
+    const auto& node = *nodes_[index].node;
+    const auto& cfg = snapshot->config->health_check;
     std::string host = cfg.host.empty() ? node.address : cfg.host;  // named: see GCC PR 100611 in client_session
+    const auto started = std::chrono::steady_clock::now();
     const auto outcome = co_await probe_node(node.endpoint, std::move(host), cfg);
     if (*stopped) co_return;
+    auto& tracked = nodes_[index];
+    if (tracked.checks.paused) co_return;  // disabled while the probe ran
+
+    check_record record;
+    record.result = outcome.result;
+    record.detail = outcome.detail;
+    record.at_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count();
+    record.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now() - started).count();
+    tracked.checks.history.push_back(std::move(record));
+    if (tracked.checks.history.size() > history_length) tracked.checks.history.pop_front();
 
     auto& status = *node.status;
-    const auto before = tracked.state.health();
-    const bool changed = tracked.state.observe(outcome.result);
-    const auto now = tracked.state.health();
+    auto& state = tracked.checks.state;
+    const auto before = state.health();
+    const bool changed = state.observe(outcome.result);
+    const auto now = state.health();
     const auto now_ms = util::coarse_now_ms();
     if (outcome.result == check_result::pass &&
         status.ejected_until_ms.load(std::memory_order_relaxed) <= now_ms)
@@ -50,11 +90,11 @@ net::awaitable<void> health_checker::check(std::size_t index) {
     case node_health::up:
         log::info(node.name + " up: " +
                   (before == node_health::unknown ? std::string("first check passed")
-                                                  : std::to_string(tracked.state.consecutive_passes()) +
+                                                  : std::to_string(state.consecutive_passes()) +
                                                         " consecutive passes"));
         break;
     case node_health::down:
-        log::warning(node.name + " down: " + std::to_string(tracked.state.consecutive_failures()) +
+        log::warning(node.name + " down: " + std::to_string(state.consecutive_failures()) +
                      " consecutive failures (last: " + outcome.detail + ")");
         break;
     case node_health::starting:
@@ -78,12 +118,18 @@ net::awaitable<void> health_checker::check_all_once() {
 }
 
 void health_checker::start() {
+    started_ = true;
     for (std::size_t i = 0; i < nodes_.size(); ++i) net::co_spawn(control_, loop(i), net::detached);
 }
 
 net::awaitable<void> health_checker::loop(std::size_t index) {
     const auto stopped = stopped_;
-    const auto& cfg = snapshot_->config->health_check;
+    const auto snapshot = snapshot_;
+    const auto& cfg = snapshot->config->health_check;
+    if (nodes_[index].checks.history.empty()) {
+        co_await check(index);  // a node added by a reload: check it now rather than after an interval
+        if (*stopped) co_return;
+    }
     for (;;) {
         auto wait = cfg.interval;
         if (cfg.jitter.count() > 0)

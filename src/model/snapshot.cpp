@@ -7,8 +7,31 @@
 
 namespace gatehouse::model {
 
+std::string fill_page(std::string_view page, std::string_view reason) {
+    std::string escaped;
+    for (char c : reason) {
+        switch (c) {
+        case '<': escaped += "&lt;"; break;
+        case '>': escaped += "&gt;"; break;
+        case '&': escaped += "&amp;"; break;
+        case '"': escaped += "&quot;"; break;
+        case '\'': escaped += "&#39;"; break;
+        default: escaped += c;
+        }
+    }
+    constexpr std::string_view placeholder = "{{reason}}";
+    std::string out;
+    std::size_t from = 0;
+    for (auto at = page.find(placeholder); at != std::string_view::npos; at = page.find(placeholder, from)) {
+        out.append(page.substr(from, at - from)).append(escaped);
+        from = at + placeholder.size();
+    }
+    out.append(page.substr(from));
+    return out;
+}
+
 snapshot_ptr build_snapshot(std::shared_ptr<const config::config> config, std::uint64_t generation,
-                            const snapshot* previous) {
+                            const snapshot* previous, const control::operator_state& ops) {
     if (config->upstream.nodes.size() > balancer::max_nodes)
         throw std::invalid_argument("at most " + std::to_string(balancer::max_nodes) + " upstream nodes are supported");
     auto s = std::make_shared<snapshot>();
@@ -29,7 +52,22 @@ snapshot_ptr build_snapshot(std::shared_ptr<const config::config> config, std::u
             out.status = std::make_shared<node_status>();
             if (!config->health_check.enabled) out.status->health.store(health::node_health::up);
         }
+        out.admin = ops.admin_of(out.name);
+        out.takes_new_requests = out.admin == control::node_admin::active &&
+                                 (ops.pinned_node.empty() || ops.pinned_node == out.name);
+        if (ops.pinned_node == out.name) s->pinned = out.index;
+        if (ops.maintenance.verify_node == out.name) s->maintenance.verify_node = out.index;
         s->nodes.push_back(std::move(out));
+    }
+    if (!s->pinned && !ops.pinned_node.empty())
+        for (auto& n : s->nodes) n.takes_new_requests = n.admin == control::node_admin::active;  // pin to a gone node
+    const auto& page = config->maintenance.page_html;
+    s->maintenance.enabled = ops.maintenance.enabled;
+    s->maintenance.message =
+        ops.maintenance.reason.empty() ? "The application is being upgraded" : ops.maintenance.reason;
+    if (!page.empty()) {
+        s->maintenance.html_page = fill_page(page, s->maintenance.message);
+        s->starting_html_page = fill_page(page, "The application is starting");
     }
     s->config = std::move(config);
     return s;

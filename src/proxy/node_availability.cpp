@@ -7,7 +7,13 @@ node_availability assess_nodes(const model::snapshot& snapshot, std::int64_t now
     node_availability a;
     a.all_starting = !snapshot.nodes.empty();
     const auto slow_start_ms = snapshot.config->upstream.slow_start.count();
+    bool any_taking = false;
     for (const auto& n : snapshot.nodes) {
+        if (!n.takes_new_requests) {  // drained, disabled, or another node is pinned: the operator's choice
+            a.excluded.set(n.index);
+            continue;
+        }
+        any_taking = true;
         const auto& st = *n.status;
         if (!st.takes_traffic(now_ms)) {
             a.excluded.set(n.index);
@@ -26,6 +32,7 @@ node_availability assess_nodes(const model::snapshot& snapshot, std::int64_t now
             factors[n.index] = f;
         }
     }
+    if (!any_taking) a.all_starting = false;
     return a;
 }
 

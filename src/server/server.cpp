@@ -1,9 +1,13 @@
-// The control thread: starts the workers, turns SIGTERM/SIGINT into a graceful drain, and stops them.
+// The control thread: starts the workers, the controller and the admin API; turns SIGHUP into a reload and
+// SIGTERM/SIGINT into a graceful drain.
 #include <gatehouse/server/server.hpp>
 
+#include <gatehouse/admin/admin_server.hpp>
+#include <gatehouse/control/controller.hpp>
 #include <gatehouse/log/event_log.hpp>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -19,24 +23,38 @@ std::vector<tcp::endpoint> listen_endpoints(const config::config& cfg) {
     return out;
 }
 
-server::server(config::config cfg) {
-    auto shared = std::make_shared<const config::config>(std::move(cfg));
-    snapshot_ = model::build_snapshot(shared, 1);
-    std::size_t count = shared->proxy.workers;
+server::server(config::config cfg, server_options options) {
+    controller_ = std::make_unique<control::controller>(
+        control_, std::move(cfg), control::controller::options{options.config_path, options.start_in_maintenance});
+    const auto& snapshot = controller_->snapshot();
+    const auto& c = *snapshot->config;
+    std::size_t count = c.proxy.workers;
     if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
-    const auto endpoints = listen_endpoints(*shared);
-    for (std::size_t i = 0; i < count; ++i) workers_.push_back(std::make_unique<worker>(i, snapshot_, endpoints));
+    const auto endpoints = listen_endpoints(c);
+    for (std::size_t i = 0; i < count; ++i) workers_.push_back(std::make_unique<worker>(i, snapshot, endpoints));
+    controller_->attach(workers_);
+    if (c.admin.enabled) admin_ = std::make_unique<admin::admin_server>(control_, *controller_);
 }
 
 server::~server() {
+    if (admin_) admin_->stop();
     for (auto& w : workers_) w->post_force_stop();
     for (auto& w : workers_) w->join();
 }
 
 int server::run() {
-    net::signal_set signals(control_, SIGTERM, SIGINT);
+    net::signal_set signals(control_, SIGTERM, SIGINT, SIGHUP);
     std::function<void(const error_code&, int)> on_signal = [&](const error_code& ec, int number) {
         if (ec) return;
+        if (number == SIGHUP) {
+            if (!stopping_) {
+                net::co_spawn(control_, [this]() -> net::awaitable<void> {
+                    co_await controller_->reload("SIGHUP");
+                }, net::detached);
+            }
+            signals.async_wait(on_signal);
+            return;
+        }
         if (stopping_) {
             log::warning("second signal: closing every connection now");
             for (auto& w : workers_) w->post_force_stop();
@@ -49,21 +67,20 @@ int server::run() {
     signals.async_wait(on_signal);
     std::signal(SIGPIPE, SIG_IGN);
 
-    if (snapshot_->config->health_check.enabled) {
-        // A node takes traffic only after a passing check: run the first round before accepting anyone.
-        health_ = std::make_unique<health::health_checker>(control_, snapshot_);
-        bool checked = false;
-        net::co_spawn(control_, health_->check_all_once(), [&checked](std::exception_ptr) { checked = true; });
-        while (!checked && control_.run_one() > 0) {
-        }
-        control_.restart();
-        health_->start();
-    }
+    controller_->start_health_checks();
     for (auto& w : workers_) w->start();
+    const auto& c = controller_->config();
     std::string addresses;
-    for (const auto& a : snapshot_->config->proxy.listen) addresses += (addresses.empty() ? "" : ", ") + a.text;
+    for (const auto& a : c.proxy.listen) addresses += (addresses.empty() ? "" : ", ") + a.text;
+    if (admin_) {
+        admin_->start();
+        log::info("admin API on " + c.admin.listen.text +
+                  (c.admin.token.empty() ? " without a token: loopback clients only"
+                                         : " (bearer token from " + c.admin.token_origin + ")"));
+    }
+    if (controller_->state().maintenance.enabled) log::info("maintenance mode is on");
     log::info("gatehouse listening on " + addresses + " with " + std::to_string(workers_.size()) + " worker(s), " +
-              std::to_string(snapshot_->nodes.size()) + " node(s)");
+              std::to_string(controller_->snapshot()->nodes.size()) + " node(s)");
 
     control_.run();
     for (auto& w : workers_) w->join();
@@ -73,8 +90,9 @@ int server::run() {
 
 void server::begin_shutdown(int signal_number) {
     stopping_ = true;
-    if (health_) health_->stop();
-    const auto drain = snapshot_->config->timeouts.shutdown_drain;
+    controller_->stop_health_checks();
+    if (admin_) admin_->stop();
+    const auto drain = controller_->config().timeouts.shutdown_drain;
     log::info(std::string("received ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
               ": no new connections, draining in-flight requests for up to " + std::to_string(drain.count()) + " ms");
     drain_timer_ = std::make_unique<net::steady_timer>(control_, drain);

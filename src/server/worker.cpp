@@ -11,6 +11,7 @@
 #include <boost/asio/socket_base.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 
+#include <algorithm>
 #include <random>
 #include <system_error>
 
@@ -40,22 +41,24 @@ void log_escaped(std::exception_ptr e, const char* what) {
 
 worker::worker(std::size_t id, model::snapshot_ptr snapshot, const std::vector<tcp::endpoint>& listen)
     : id_(id), work_(context_.get_executor()), tick_(context_), pool_(snapshot->config->upstream.keepalive) {
-    for (const auto& ep : listen) {
-        auto acceptor = std::make_unique<tcp::acceptor>(context_);
-        error_code ec;
-        acceptor->open(ep.protocol(), ec);
-        if (!ec) acceptor->set_option(net::socket_base::reuse_address(true), ec);
-        if (!ec) acceptor->set_option(reuse_port(true), ec);
-        if (!ec && ep.address().is_v6()) acceptor->set_option(net::ip::v6_only(true), ec);
-        if (!ec) acceptor->bind(ep, ec);
-        if (!ec) acceptor->listen(net::socket_base::max_listen_connections, ec);
-        if (!ec) acceptor->non_blocking(true, ec);  // lets accept_loop drain the queue without blocking
-        if (ec) throw std::system_error(ec, "cannot listen on " + describe(ep));
-        acceptors_.push_back(std::move(acceptor));
-    }
+    for (const auto& ep : listen) acceptors_.push_back(open_acceptor(ep));
     std::random_device rd;
     id_prefix_ = (std::uint64_t(rd()) << 32) ^ rd() ^ (std::uint64_t(id) << 56);
     apply_snapshot(std::move(snapshot));
+}
+
+std::unique_ptr<tcp::acceptor> worker::open_acceptor(const tcp::endpoint& ep) {
+    auto acceptor = std::make_unique<tcp::acceptor>(context_);
+    error_code ec;
+    acceptor->open(ep.protocol(), ec);
+    if (!ec) acceptor->set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor->set_option(reuse_port(true), ec);
+    if (!ec && ep.address().is_v6()) acceptor->set_option(net::ip::v6_only(true), ec);
+    if (!ec) acceptor->bind(ep, ec);
+    if (!ec) acceptor->listen(net::socket_base::max_listen_connections, ec);
+    if (!ec) acceptor->non_blocking(true, ec);  // lets accept_loop drain the queue without blocking
+    if (ec) throw std::system_error(ec, "cannot listen on " + describe(ep));
+    return acceptor;
 }
 
 worker::~worker() {
@@ -82,8 +85,37 @@ void worker::join() {
     if (thread_.joinable()) thread_.join();
 }
 
-void worker::post_snapshot(model::snapshot_ptr snapshot) {
-    net::post(context_, [this, s = std::move(snapshot)]() mutable { apply_snapshot(std::move(s)); });
+void worker::post_snapshot(model::snapshot_ptr snapshot, std::function<void()> applied) {
+    net::post(context_, [this, s = std::move(snapshot), applied = std::move(applied)]() mutable {
+        apply_snapshot(std::move(s));
+        if (applied) applied();
+    });
+}
+
+void worker::post_query(std::function<void(const worker&)> query) {
+    net::post(context_, [this, query = std::move(query)] { query(*this); });
+}
+
+void worker::post_listeners(std::vector<std::unique_ptr<tcp::acceptor>> added, std::vector<tcp::endpoint> removed) {
+    auto shared_added = std::make_shared<std::vector<std::unique_ptr<tcp::acceptor>>>(std::move(added));
+    net::post(context_, [this, shared_added, removed = std::move(removed)] {
+        for (auto it = acceptors_.begin(); it != acceptors_.end();) {
+            error_code ec;
+            const auto ep = (*it)->local_endpoint(ec);
+            if (!ec && std::find(removed.begin(), removed.end(), ep) != removed.end()) {
+                (*it)->close(ec);  // its accept loop ends with operation_aborted; the object is freed with the worker
+                retired_acceptors_.push_back(std::move(*it));
+                it = acceptors_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        if (draining_) return;
+        for (auto& a : *shared_added) {
+            net::co_spawn(context_, accept_loop(*a), [](std::exception_ptr e) { log_escaped(e, "accept loop"); });
+            acceptors_.push_back(std::move(a));
+        }
+    });
 }
 
 void worker::apply_snapshot(model::snapshot_ptr snapshot) {
@@ -92,16 +124,33 @@ void worker::apply_snapshot(model::snapshot_ptr snapshot) {
                     [](const model::node& a, const model::node& b) {
                         return a.name == b.name && a.endpoint == b.endpoint && a.weight == b.weight;
                     });
-    if (nodes_changed) {
+    const bool balance_changed =
+        snapshot_ && snapshot_->config->upstream.balance != snapshot->config->upstream.balance;
+    if (nodes_changed || balance_changed) {
         std::vector<balancer::node_entry> entries;
         for (const auto& n : snapshot->nodes) entries.push_back({n.name, n.weight});
         balancer_ = balancer::make_balancer(snapshot->config->upstream.balance, entries);
-        pool_.reset(snapshot->nodes.size());
-        // In-flight counts are by node index, so a new node list starts again from zero.
+    }
+    if (nodes_changed) {
+        // Node indexes change meaning: carry idle connections and in-flight counts over to the nodes that stayed
+        // (same name and address).
+        std::vector<std::size_t> new_index_of_old(snapshot_ ? snapshot_->nodes.size() : 0, session_base::no_node);
+        for (std::size_t o = 0; o < new_index_of_old.size(); ++o)
+            for (const auto& n : snapshot->nodes)
+                if (n.name == snapshot_->nodes[o].name && n.endpoint == snapshot_->nodes[o].endpoint)
+                    new_index_of_old[o] = n.index;
+        pool_.remap(new_index_of_old, snapshot->nodes.size());
         in_flight_.assign(snapshot->nodes.size(), 0);
+        for (auto& s : sessions_) {
+            if (s.in_flight_node == session_base::no_node) continue;
+            s.in_flight_node =
+                s.in_flight_node < new_index_of_old.size() ? new_index_of_old[s.in_flight_node] : session_base::no_node;
+            if (s.in_flight_node != session_base::no_node) ++in_flight_[s.in_flight_node];
+        }
         weight_factors_.assign(snapshot->nodes.size(), 1.0);
         ++nodes_generation_;
     }
+    pool_.set_max_idle(snapshot->config->upstream.keepalive);
     // Requests copy snapshot_ to keep it alive. Re-rooting it in a control block of this worker's own keeps those
     // reference-count writes on this core instead of bouncing one shared cache line between workers.
     const auto* raw = snapshot.get();
@@ -138,6 +187,7 @@ void worker::post_force_stop() {
 }
 
 void worker::unlinked() noexcept {
+    --connections_;
     if (draining_ && drained_) check_drained();
 }
 

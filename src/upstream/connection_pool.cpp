@@ -20,6 +20,20 @@ void connection_pool::reset(std::size_t nodes) {
     nodes_.resize(nodes);
 }
 
+void connection_pool::remap(const std::vector<std::size_t>& new_index_of_old, std::size_t nodes) {
+    std::vector<std::deque<idle_connection>> moved(nodes);
+    error_code ignored;
+    for (std::size_t o = 0; o < nodes_.size(); ++o) {
+        const std::size_t n = o < new_index_of_old.size() ? new_index_of_old[o] : nodes;
+        if (n < nodes) {
+            moved[n] = std::move(nodes_[o]);
+        } else {
+            for (auto& c : nodes_[o]) c.socket.close(ignored);
+        }
+    }
+    nodes_ = std::move(moved);
+}
+
 std::optional<tcp::socket> connection_pool::take(std::size_t node, bool always_check) {
     if (node >= nodes_.size()) return std::nullopt;
     auto& idle = nodes_[node];

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <netinet/in.h>
 #include <spawn.h>
@@ -81,7 +82,8 @@ std::string gatehouse_binary() {
     return GATEHOUSE_BINARY;
 }
 
-std::string make_config(const gatehouse_options& o, std::uint16_t port) {
+std::string make_config(const gatehouse_options& o, std::uint16_t port, std::uint16_t admin_port,
+                        const std::string& token_file) {
     std::string t;
     t += "[proxy]\nlisten = [\"127.0.0.1:" + std::to_string(port) + "\"]\n";
     t += "workers = " + std::to_string(o.workers) + "\n";
@@ -103,14 +105,29 @@ std::string make_config(const gatehouse_options& o, std::uint16_t port) {
         t += "\n[health_check]\n";
         for (const auto& [k, v] : o.health_check) t += k + " = " + v + "\n";
     }
+    t += "\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin_port) + "\"\n";
+    if (!token_file.empty()) t += "token_file = \"" + token_file + "\"\n";
+    else t += "token_env = \"\"\n";  // the test runner's environment must not give the process a token
+    if (!o.maintenance.empty()) {
+        t += "\n[maintenance]\n";
+        for (const auto& [k, v] : o.maintenance) t += k + " = " + v + "\n";
+    }
     return t;
 }
 
-gatehouse_process::gatehouse_process(const gatehouse_options& options, std::chrono::milliseconds ready_timeout) {
+gatehouse_process::gatehouse_process(const gatehouse_options& options, std::chrono::milliseconds ready_timeout)
+    : serve_args_(options.serve_args) {
+    make_dir();
+    if (!options.admin_token.empty()) {
+        token_file_ = dir_ + "/admin.token";
+        std::ofstream out(token_file_, std::ios::binary | std::ios::trunc);
+        out << options.admin_token << "\n";
+    }
     constexpr int attempts = 3;
     for (int attempt = 1;; ++attempt) {
         port_ = free_port();
-        toml_ = make_config(options, port_);
+        admin_port_ = free_port();
+        toml_ = make_config(options, port_, admin_port_, token_file_);
         try {
             start(ready_timeout);
             return;
@@ -123,30 +140,42 @@ gatehouse_process::gatehouse_process(const gatehouse_options& options, std::chro
     }
 }
 
-gatehouse_process::gatehouse_process(std::string toml, std::uint16_t port, std::chrono::milliseconds ready_timeout)
-    : toml_(std::move(toml)), port_(port) {
+gatehouse_process::gatehouse_process(std::string toml, std::uint16_t port, std::uint16_t admin_port,
+                                     std::chrono::milliseconds ready_timeout, std::vector<std::string> serve_args)
+    : toml_(std::move(toml)), port_(port), admin_port_(admin_port), serve_args_(std::move(serve_args)) {
+    make_dir();
     start(ready_timeout);
+}
+
+void gatehouse_process::make_dir() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/gatehouse-itest-XXXXXX";
+    if (!::mkdtemp(templ.data())) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+    dir_ = templ;
+    config_path_ = dir_ + "/gatehouse.toml";
+    log_path_ = dir_ + "/gatehouse.log";
+}
+
+void gatehouse_process::rewrite_config(const std::string& toml) {
+    const std::string temporary = config_path_ + ".new";
+    {
+        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+        out << toml;
+    }
+    ::rename(temporary.c_str(), config_path_.c_str());
+    toml_ = toml;
 }
 
 gatehouse_process::~gatehouse_process() {
     kill_and_reap();
     const char* keep = std::getenv("GATEHOUSE_KEEP_TEST_FILES");
     if (!dir_.empty() && !(keep && *keep)) {
-        ::unlink(config_path_.c_str());
-        ::unlink(log_path_.c_str());
-        ::rmdir(dir_.c_str());
+        std::error_code ignored;
+        std::filesystem::remove_all(dir_, ignored);
     }
 }
 
 void gatehouse_process::start(std::chrono::milliseconds ready_timeout) {
-    if (dir_.empty()) {
-        const char* tmp = std::getenv("TMPDIR");
-        std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/gatehouse-itest-XXXXXX";
-        if (!::mkdtemp(templ.data())) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
-        dir_ = templ;
-        config_path_ = dir_ + "/gatehouse.toml";
-        log_path_ = dir_ + "/gatehouse.log";
-    }
     {
         std::ofstream out(config_path_, std::ios::binary | std::ios::trunc);
         out << toml_;
@@ -160,9 +189,12 @@ void gatehouse_process::start(std::chrono::milliseconds ready_timeout) {
     posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
     const std::string binary = gatehouse_binary();
-    std::string a0 = binary, a1 = "serve", a2 = "-c", a3 = config_path_;
-    char* argv[] = {a0.data(), a1.data(), a2.data(), a3.data(), nullptr};
-    const int rc = ::posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv, environ);
+    std::vector<std::string> args{binary, "serve", "-c", config_path_};
+    args.insert(args.end(), serve_args_.begin(), serve_args_.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const int rc = ::posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) {
         pid_ = -1;

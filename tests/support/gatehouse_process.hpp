@@ -33,10 +33,18 @@ struct gatehouse_options {
     std::vector<std::pair<std::string, std::string>> limits;      ///< sizes, e.g. {"max_request_head", "4KiB"}
     /// Raw TOML values of [health_check]. Off by default, so data-plane tests see only their own traffic.
     std::vector<std::pair<std::string, std::string>> health_check{{"enabled", "false"}};
+    /// Raw TOML values of [maintenance], e.g. {"retry_after", "\"30s\""}.
+    std::vector<std::pair<std::string, std::string>> maintenance;
+    /// The admin token, written to a file named by [admin] token_file; "" = no token (loopback clients only).
+    std::string admin_token;
+    /// Extra arguments after `serve -c FILE`, e.g. "--maintenance".
+    std::vector<std::string> serve_args;
 };
 
-/// The TOML text for `options`, listening on 127.0.0.1:port.
-std::string make_config(const gatehouse_options& options, std::uint16_t port);
+/// The TOML text for `options`, listening on 127.0.0.1:port with the admin API on 127.0.0.1:admin_port.
+/// `token_file` is written into [admin] when options.admin_token is set.
+std::string make_config(const gatehouse_options& options, std::uint16_t port, std::uint16_t admin_port,
+                        const std::string& token_file = {});
 
 class gatehouse_process {
 public:
@@ -44,15 +52,23 @@ public:
     /// picked was taken meanwhile. Throws (with the log) if it does not become ready within `ready_timeout`.
     explicit gatehouse_process(const gatehouse_options& options,
                                std::chrono::milliseconds ready_timeout = std::chrono::seconds(10));
-    /// Starts gatehouse on a complete TOML text that listens on 127.0.0.1:port.
-    gatehouse_process(std::string toml, std::uint16_t port,
-                      std::chrono::milliseconds ready_timeout = std::chrono::seconds(10));
+    /// Starts gatehouse on a complete TOML text that listens on 127.0.0.1:port (admin_port: where its admin API
+    /// listens, 0 when the text has none).
+    gatehouse_process(std::string toml, std::uint16_t port, std::uint16_t admin_port = 0,
+                      std::chrono::milliseconds ready_timeout = std::chrono::seconds(10),
+                      std::vector<std::string> serve_args = {});
     /// Kills the process (SIGKILL) if it still runs and removes its temporary files.
     ~gatehouse_process();
     gatehouse_process(const gatehouse_process&) = delete;
     gatehouse_process& operator=(const gatehouse_process&) = delete;
 
     std::uint16_t port() const noexcept { return port_; }
+    std::uint16_t admin_port() const noexcept { return admin_port_; }
+    /// The temporary directory holding the configuration, the log and the token file.
+    const std::string& dir() const noexcept { return dir_; }
+    const std::string& config_path() const noexcept { return config_path_; }
+    /// Replaces the configuration file's text (for reload tests); the process is not told.
+    void rewrite_config(const std::string& toml);
     pid_t pid() const noexcept { return pid_; }
     const std::string& config_text() const noexcept { return toml_; }
 
@@ -77,11 +93,15 @@ public:
     bool running();
 
 private:
+    void make_dir();
     void start(std::chrono::milliseconds ready_timeout);  // throws; leaves pid_ = -1 on failure
     void kill_and_reap() noexcept;
 
     std::string dir_, config_path_, log_path_, toml_;
     std::uint16_t port_ = 0;
+    std::uint16_t admin_port_ = 0;
+    std::vector<std::string> serve_args_;
+    std::string token_file_;
     pid_t pid_ = -1;
     std::optional<int> exit_code_;
     bool signalled_ = false;

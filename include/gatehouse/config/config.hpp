@@ -80,6 +80,27 @@ struct limits_config {
     std::uint64_t max_request_body = 1024ull * 1024 * 1024; ///< 0 = unlimited
 };
 
+/// The admin API's listener and its bearer token ([admin]).
+struct admin_config {
+    bool enabled = true;                         ///< false when listen = "" (no admin API)
+    socket_address listen{"127.0.0.1:9901", "127.0.0.1", 9901, false};
+    std::string token_env = "GATEHOUSE_ADMIN_TOKEN";  ///< environment variable holding the token
+    std::string token_file;                      ///< file holding the token (instead of token_env)
+    std::string token;                           ///< resolved at load; "" = none (loopback clients only). Never logged.
+    std::string token_origin;                    ///< where the token came from, for the start-up line
+};
+
+/// Maintenance mode's answer and the operator bypass ([maintenance]).
+struct maintenance_config {
+    std::string page;                            ///< HTML file served to browsers while on ("" = built-in page)
+    std::string page_html;                       ///< its contents, read at load and reload
+    duration retry_after{std::chrono::seconds(120)};
+    std::string state_file;                      ///< operator state persisted here ("" = not persisted)
+    std::vector<cidr> bypass_cidrs;              ///< clients that reach the nodes while maintenance is on
+    std::string bypass_cookie_name;              ///< cookie "name=value" that also bypasses ("" = off)
+    std::string bypass_cookie_value;
+};
+
 struct config {
     std::string source;   ///< file the configuration was read from ("<inline>" or the origin given for text)
     proxy_config proxy;
@@ -87,6 +108,8 @@ struct config {
     timeouts_config timeouts;
     limits_config limits;
     health_check_config health_check;
+    admin_config admin;
+    maintenance_config maintenance;
 };
 
 }  // namespace gatehouse::config

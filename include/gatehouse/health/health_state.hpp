@@ -27,6 +27,15 @@ class health_state {
 public:
     health_state(unsigned rise, unsigned fall) noexcept : rise_(rise ? rise : 1), fall_(fall ? fall : 1) {}
 
+    /// The same node's state under new rise/fall settings (a reload): health and counts carry over.
+    static health_state resume(unsigned rise, unsigned fall, const health_state& old) noexcept {
+        health_state s(rise, fall);
+        s.passes_ = old.passes_;
+        s.failures_ = old.failures_;
+        s.health_ = old.health_;
+        return s;
+    }
+
     /// Records one check; returns true when health() changed.
     bool observe(check_result r) noexcept;
 

@@ -2,11 +2,13 @@
 #pragma once
 
 #include <gatehouse/config/config.hpp>
+#include <gatehouse/control/operator_state.hpp>
 #include <gatehouse/model/node_status.hpp>
 #include <gatehouse/net.hpp>
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,16 @@ struct node {
     tcp::endpoint endpoint;
     unsigned weight = 1;
     node_status_ptr status;  ///< shared with the health checker; survives reloads for a node that stays
+    control::node_admin admin = control::node_admin::active;  ///< the operator's decision
+    bool takes_new_requests = true;  ///< admin is active and no other node is pinned (health not included)
+};
+
+/// Maintenance mode as the data plane applies it.
+struct maintenance_view {
+    bool enabled = false;
+    std::string message;                     ///< the operator's reason, or a default text
+    std::string html_page;                   ///< the configured page with {{reason}} filled in ("" = built-in page)
+    std::optional<std::size_t> verify_node;  ///< bypassed requests go only to this node
 };
 
 /// Built on the control thread, then shared read-only by every worker (a request keeps the one it started with).
@@ -27,14 +39,21 @@ struct snapshot {
     std::uint64_t generation = 0;
     std::shared_ptr<const config::config> config;
     std::vector<node> nodes;
+    maintenance_view maintenance;
+    std::string starting_html_page;  ///< the configured page for "every node is starting" ("" = built-in page)
+    std::optional<std::size_t> pinned;
 };
 
 using snapshot_ptr = std::shared_ptr<const snapshot>;
 
-/// Builds a snapshot from a validated configuration. A node of `previous` with the same name and address keeps
-/// its status (health, ejection). With health checks off, new nodes start up. Throws std::invalid_argument when
-/// there are more nodes than the data plane supports (balancer::max_nodes).
+/// Builds a snapshot from a validated configuration and the operator's state. A node of `previous` with the same
+/// name and address keeps its status (health, ejection). With health checks off, new nodes start up. Operator
+/// decisions about nodes that are not configured are ignored. Throws std::invalid_argument when there are more
+/// nodes than the data plane supports (balancer::max_nodes).
 snapshot_ptr build_snapshot(std::shared_ptr<const config::config> config, std::uint64_t generation,
-                            const snapshot* previous = nullptr);
+                            const snapshot* previous = nullptr, const control::operator_state& operator_state = {});
+
+/// The maintenance page with every "{{reason}}" replaced by `reason`, HTML-escaped.
+std::string fill_page(std::string_view page, std::string_view reason);
 
 }  // namespace gatehouse::model

@@ -10,9 +10,9 @@
 namespace gatehouse::proxy {
 
 struct node_availability {
-    balancer::node_set excluded;  ///< nodes that must not get the request (down, starting, ejected)
+    balancer::node_set excluded;  ///< nodes that must not get the request (down, starting, ejected, drained...)
     bool any_ready = false;       ///< at least one node takes traffic
-    bool all_starting = false;    ///< no node takes traffic and every node says NocoBase is starting
+    bool all_starting = false;    ///< no node takes traffic and every node the operator left in says it is starting
     bool ramping = false;         ///< a node is in slow start: `factors` holds the shares to use
 };
 

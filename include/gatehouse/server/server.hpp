@@ -1,21 +1,33 @@
-// Wiring: the workers, the control thread (signals, graceful stop), and the snapshot they share.
+// Wiring: the workers, the control thread (controller, admin API, signals, graceful stop).
 #pragma once
 
 #include <gatehouse/config/config.hpp>
-#include <gatehouse/health/health_checker.hpp>
-#include <gatehouse/model/snapshot.hpp>
 #include <gatehouse/server/worker.hpp>
 
 #include <memory>
+#include <string>
 #include <vector>
+
+namespace gatehouse::control {
+class controller;
+}
+namespace gatehouse::admin {
+class admin_server;
+}
 
 namespace gatehouse::server {
 
-/// A running gatehouse. Construction opens every listener (throws std::system_error naming the address if one
-/// cannot be opened); run() serves on the calling thread's control loop until SIGTERM/SIGINT and a drain.
+struct server_options {
+    std::string config_path;           ///< the file SIGHUP and POST /api/reload re-read ("" = none)
+    bool start_in_maintenance = false; ///< `serve --maintenance`
+};
+
+/// A running gatehouse. Construction opens every listener, the admin one included (throws std::system_error naming
+/// the address if one cannot be opened); run() serves on the calling thread's control loop until SIGTERM/SIGINT
+/// and a drain. SIGHUP reloads the configuration.
 class server {
 public:
-    explicit server(config::config cfg);
+    server(config::config cfg, server_options options = {});
     ~server();
 
     /// Blocks until stopped; returns the process exit code (0 after a graceful stop).
@@ -28,12 +40,12 @@ private:
     void finish();
 
     net::io_context control_{1};
-    model::snapshot_ptr snapshot_;
+    std::unique_ptr<control::controller> controller_;
+    std::unique_ptr<admin::admin_server> admin_;
     std::vector<std::unique_ptr<worker>> workers_;
     std::size_t drained_workers_ = 0;
     bool stopping_ = false;
     std::unique_ptr<net::steady_timer> drain_timer_;
-    std::unique_ptr<health::health_checker> health_;
 };
 
 /// The listen addresses of a configuration as endpoints.

@@ -3,6 +3,7 @@
 
 #include <boost/intrusive/list_hook.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 
@@ -29,6 +30,11 @@ public:
     virtual void on_tick() = 0;
 
     std::int64_t deadline_ms() const noexcept { return deadline_ms_; }
+
+    static constexpr std::size_t no_node = std::numeric_limits<std::size_t>::max();
+    /// The node (index in the worker's current node list) this session has a request in flight to, or no_node.
+    /// Kept by the worker, which re-maps it when a reload changes the node list.
+    std::size_t in_flight_node = no_node;
 
 protected:
     std::int64_t deadline_ms_ = std::numeric_limits<std::int64_t>::max();

@@ -33,8 +33,17 @@ public:
     void start();
     void join();
 
-    /// Any thread: replaces the snapshot; the next request uses it.
-    void post_snapshot(model::snapshot_ptr snapshot);
+    /// Any thread: replaces the snapshot; the next request uses it. `applied` (optional) runs on this worker's
+    /// thread right after.
+    void post_snapshot(model::snapshot_ptr snapshot, std::function<void()> applied = nullptr);
+    /// Any thread: `query` runs on this worker's thread (to read its counters without a lock).
+    void post_query(std::function<void(const worker&)> query);
+    /// Control thread, before handing them over with post_listeners: opens a SO_REUSEPORT acceptor on this
+    /// worker's context. Throws std::system_error naming the address.
+    std::unique_ptr<tcp::acceptor> open_acceptor(const tcp::endpoint& endpoint);
+    /// Any thread: starts accepting on `added` and closes the acceptors listening on `removed` (a reload).
+    /// Connections already accepted are not touched.
+    void post_listeners(std::vector<std::unique_ptr<tcp::acceptor>> added, std::vector<tcp::endpoint> removed);
     /// Any thread: stops accepting, closes idle connections, lets busy ones finish; calls `drained` (on this
     /// worker's thread) once no connection is left.
     void post_shutdown(std::function<void()> drained);
@@ -48,18 +57,27 @@ public:
     upstream::connection_pool& pool() noexcept { return pool_; }
     bool draining() const noexcept { return draining_; }
     std::size_t id() const noexcept { return id_; }
-    void link(session_base& s) noexcept { sessions_.push_back(s); }
-    /// Requests this worker has in flight per node (least_request reads it; /api/status will sum it).
+    void link(session_base& s) noexcept {
+        sessions_.push_back(s);
+        ++connections_;
+    }
+    /// Requests this worker has in flight per node (least_request reads it; /api/status sums it over workers).
     std::span<const std::uint32_t> in_flight() const noexcept { return in_flight_; }
-    /// Counts a request in flight to `node`; returns the node-list generation to hand back to request_finished.
-    std::uint64_t request_started(std::size_t node) noexcept {
+    /// Counts the request `session` now has in flight to `node` (an index in the current node list).
+    void request_started(session_base& session, std::size_t node) noexcept {
+        session.in_flight_node = node;
         ++in_flight_[node];
-        return nodes_generation_;
     }
-    /// Ends what request_started counted (ignored when the node list changed in between).
-    void request_finished(std::size_t node, std::uint64_t generation) noexcept {
-        if (generation == nodes_generation_ && in_flight_[node] > 0) --in_flight_[node];
+    /// Ends what request_started counted for `session` (the worker re-mapped it if the node list changed).
+    void request_finished(session_base& session) noexcept {
+        if (session.in_flight_node != session_base::no_node && in_flight_[session.in_flight_node] > 0)
+            --in_flight_[session.in_flight_node];
+        session.in_flight_node = session_base::no_node;
     }
+    /// Changes whenever the node list changes (a reload): node indexes of an older generation mean other nodes.
+    std::uint64_t nodes_generation() const noexcept { return nodes_generation_; }
+    /// Client connections this worker holds now.
+    std::size_t connections() const noexcept { return connections_; }
     void unlinked() noexcept;  ///< a session ended (called from its destructor)
     /// Scratch space for one pick's slow-start factors (one per node); valid until the next pick.
     std::vector<double>& weight_factors() noexcept { return weight_factors_; }
@@ -87,6 +105,8 @@ private:
     net::io_context context_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     net::executor_work_guard<net::io_context::executor_type> work_;
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+    std::vector<std::unique_ptr<tcp::acceptor>> retired_acceptors_;  ///< closed by a reload; their loops may still unwind
+    std::size_t connections_ = 0;
     net::steady_timer tick_;
     model::snapshot_ptr snapshot_;
     std::unique_ptr<balancer::balancer> balancer_;

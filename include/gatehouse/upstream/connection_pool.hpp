@@ -20,6 +20,13 @@ public:
     /// Makes room for `nodes` nodes, dropping every idle connection (a new node list means new endpoints).
     void reset(std::size_t nodes);
 
+    /// A new node list: the idle connections of old node `o` move to `new_index_of_old[o]`; those of nodes that
+    /// are gone (index out of range) are closed.
+    void remap(const std::vector<std::size_t>& new_index_of_old, std::size_t nodes);
+
+    /// Changes how many idle connections are kept per node (a reload); extra ones close when they would be parked.
+    void set_max_idle(std::size_t max_idle_per_node) noexcept { max_idle_ = max_idle_per_node; }
+
     /// Takes the newest live idle connection to `node`, or nullopt. A connection parked for less than
     /// `unchecked_ms` is handed out without the peek (one syscall saved per request) unless `always_check`: use
     /// that when the request could not be sent again if the connection turns out to be closed.

@@ -14,15 +14,19 @@
 #include <gatehouse/proxy/node_availability.hpp>
 #include <gatehouse/proxy/request_checks.hpp>
 #include <gatehouse/proxy/unavailable_response.hpp>
+#include <gatehouse/proxy/field_lists.hpp>
 #include <gatehouse/server/worker.hpp>
 #include <gatehouse/util/coarse_clock.hpp>
+#include <gatehouse/util/constant_time.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/http/parser.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <optional>
+#include <vector>
 
 namespace gatehouse::proxy::detail {
 
@@ -72,15 +76,16 @@ enum class attempt { answered, retry_fresh, retry_other, failed };
 /// Counts one request in flight to one node for as long as it lives (least_request reads the counts).
 class in_flight_mark {
 public:
-    in_flight_mark(server::worker& w, std::size_t node) : worker_(w), node_(node), generation_(w.request_started(node)) {}
-    ~in_flight_mark() { worker_.request_finished(node_, generation_); }
+    in_flight_mark(server::worker& w, server::session_base& s, std::size_t node) : worker_(w), session_(s) {
+        worker_.request_started(session_, node);
+    }
+    ~in_flight_mark() { worker_.request_finished(session_); }
     in_flight_mark(const in_flight_mark&) = delete;
     in_flight_mark& operator=(const in_flight_mark&) = delete;
 
 private:
     server::worker& worker_;
-    std::size_t node_;
-    std::uint64_t generation_;
+    server::session_base& session_;
 };
 
 template <class Stream>
@@ -142,13 +147,20 @@ private:
         std::string_view request_id;
         char generated_id[32];
         std::string failure;         // why the last try failed, for the log and the 502 body
+        model::snapshot_ptr nodes;         // the node list `node` belongs to (the newest when the node was picked)
+        std::uint64_t nodes_generation = 0;  // the worker's node-list generation at the pick
         const model::node* node = nullptr;
+        bool bypassed = false;             // maintenance was on and this client bypasses it
         bool can_retry_elsewhere = false;  // another node could take this request if this one says "starting"
         std::optional<std::string> prefetched_body;  // a small body already read (a 503 inspected for retry)
         std::optional<in_flight_mark> in_flight;  // counts this request against `node` until it ends
     };
 
     net::awaitable<bool> serve_request();
+    /// Answers with the maintenance page or JSON (maintenance on, client not bypassing).
+    net::awaitable<bool> answer_maintenance(exchange& x, const model::snapshot& nodes);
+    /// True when this request bypasses maintenance: client address in bypass_cidrs, or the secret cookie.
+    bool bypasses_maintenance(const exchange& x, const config::maintenance_config& m, std::string_view client_ip) const;
     net::awaitable<std::optional<std::size_t>> read_request_head(const config::config& cfg);
     net::awaitable<attempt> try_node(exchange& x, const config::config& cfg, bool reused);
     net::awaitable<bool> relay_response(exchange& x, const config::config& cfg);
@@ -176,7 +188,8 @@ private:
         upstream_.close(ignored);
     }
     void release_upstream(const exchange& x, bool reusable, const config::config& cfg) {
-        if (reusable && !timed_out_ && up_in_.size() == 0 && upstream_.is_open() && x.node) {
+        if (reusable && !timed_out_ && up_in_.size() == 0 && upstream_.is_open() && x.node &&
+            x.nodes_generation == owner_.nodes_generation()) {
             owner_.pool().put(x.node->index, std::move(upstream_),
                               util::coarse_now_ms() + cfg.timeouts.upstream_idle.count());
             upstream_ = tcp::socket(owner_.context());

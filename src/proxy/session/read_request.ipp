@@ -147,34 +147,65 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
     if (fwd.client_ip.data() != peer_ip_.data()) {
         if (const auto ip = config::parse_ip(fwd.client_ip)) key = balancer::client_key(*ip);
     }
-    // Only nodes that are up (active checks) and not ejected (passive checks) may take the request.
+
+    // Maintenance, operator decisions and node states come from the newest snapshot: a switch made before this
+    // request arrived applies to it.
+    x.nodes = owner_.snapshot();
+    x.nodes_generation = owner_.nodes_generation();
+    if (x.nodes->maintenance.enabled) {
+        x.bypassed = bypasses_maintenance(x, x.nodes->config->maintenance, fwd.client_ip);
+        if (!x.bypassed) co_return co_await answer_maintenance(x, *x.nodes);
+    }
+    const bool to_verify_node = x.bypassed && x.nodes->maintenance.verify_node.has_value();
+
+    // Only nodes that are up (active checks), not ejected (passive checks) and not drained, disabled or pinned away
+    // (operator) may take the request; the node being verified during maintenance takes it whatever its state.
     auto& factors = owner_.weight_factors();
-    const auto availability = assess_nodes(*snapshot, util::coarse_now_ms(), factors);
+    const auto assess = [&]() {
+        if (!to_verify_node) return assess_nodes(*x.nodes, util::coarse_now_ms(), factors);
+        node_availability only;
+        only.excluded.set();
+        only.excluded.reset(*x.nodes->maintenance.verify_node);
+        only.any_ready = true;
+        return only;
+    };
+    auto availability = assess();
     auto excluded = availability.excluded;
-    const bool all_starting = availability.all_starting;
     if (!availability.any_ready) {
         if (x.held) in_.consume(x.verdict.content_length);
         unavailable_answer answer;
-        if (all_starting) {
+        if (availability.all_starting) {
             answer.code = "APP_STARTING";
             answer.message = "The application is starting, please wait";
+            answer.html_page = x.nodes->starting_html_page;
         } else {
             answer.message = "No node of the cluster is available";
         }
         answer.retry_after_seconds = unavailable_retry_after_s;
         const bool keep = x.keep_alive && x.body_consumed && !owner_.draining();
         log::warning(describe(&x) + ": 503 Service Unavailable (" +
-                     (all_starting ? "every node is starting" : "no node is up") + ")");
+                     (availability.all_starting ? "every node is starting" : "no node is up") + ")");
         out_ = unavailable_response(head, answer, x.request_id, keep);
         co_return co_await send_own_answer(keep);
     }
-    const std::span<const double> weight_factors =
-        availability.ramping ? std::span<const double>(factors) : std::span<const double>{};
 
     unsigned tries_left = cfg.upstream.tries;
     unsigned stale_retries = 0;
     bool fresh_only = false;
+    std::vector<std::string> tried;  // node names; filled only when a try fails
     for (;;) {
+        if (x.nodes_generation != owner_.nodes_generation()) {
+            // A reload changed the node list since the last pick: node indexes mean other nodes now.
+            x.nodes = owner_.snapshot();
+            x.nodes_generation = owner_.nodes_generation();
+            availability = assess();
+            excluded = availability.excluded;
+            for (const auto& n : x.nodes->nodes)
+                if (std::find(tried.begin(), tried.end(), n.name) != tried.end()) excluded.set(n.index);
+            fresh_only = false;
+        }
+        const std::span<const double> weight_factors =
+            availability.ramping ? std::span<const double>(factors) : std::span<const double>{};
         const auto picked = owner_.balancer().pick({excluded, key, owner_.in_flight(), weight_factors});
         if (!picked) {
             if (x.held) in_.consume(x.verdict.content_length);
@@ -182,7 +213,7 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
             co_await respond_error(http::status::bad_gateway, x.failure, &x, x.keep_alive && x.body_consumed);
             co_return x.keep_alive && x.body_consumed && !owner_.draining();
         }
-        x.node = &snapshot->nodes[*picked];
+        x.node = &x.nodes->nodes[*picked];
         bool reused = false;
         if (!fresh_only) {
             if (auto pooled = owner_.pool().take(x.node->index, !x.held)) {
@@ -190,11 +221,11 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
                 reused = true;
             }
         }
-        x.in_flight.emplace(owner_, x.node->index);
+        x.in_flight.emplace(owner_, *this, x.node->index);
         {
             auto others = excluded;
             others.set(x.node->index);
-            x.can_retry_elsewhere = tries_left > 1 && x.held && others.count() < snapshot->nodes.size();
+            x.can_retry_elsewhere = tries_left > 1 && x.held && others.count() < x.nodes->nodes.size();
         }
         const attempt outcome = co_await try_node(x, cfg, reused);
         if (outcome == attempt::answered) break;
@@ -207,6 +238,7 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
             continue;
         }
         excluded.set(x.node->index);
+        tried.push_back(x.node->name);
         if (--tries_left == 0) {
             if (x.held) in_.consume(x.verdict.content_length);
             co_await respond_error(http::status::bad_gateway, x.failure, &x, x.keep_alive && x.body_consumed);
@@ -215,6 +247,41 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
     }
     if (x.held) in_.consume(x.verdict.content_length);  // sent for good: the bytes after it are the next request
     co_return co_await relay_response(x, cfg);
+}
+
+template <class Stream>
+bool client_session<Stream>::bypasses_maintenance(const exchange& x, const config::maintenance_config& m,
+                                                  std::string_view client_ip) const {
+    if (!m.bypass_cidrs.empty() && is_trusted(client_ip, m.bypass_cidrs)) return true;
+    if (m.bypass_cookie_name.empty()) return false;
+    const auto& head = x.request.get();
+    for (auto it = head.find(http::field::cookie); it != head.end() && it->name() == http::field::cookie; ++it) {
+        std::string_view cookies = it->value();
+        while (!cookies.empty()) {
+            const auto end = cookies.find(';');
+            const std::string_view pair = trim_ows(cookies.substr(0, end));
+            cookies = end == std::string_view::npos ? std::string_view{} : cookies.substr(end + 1);
+            const auto eq = pair.find('=');
+            if (eq == std::string_view::npos || pair.substr(0, eq) != m.bypass_cookie_name) continue;
+            if (util::constant_time_equal(pair.substr(eq + 1), m.bypass_cookie_value)) return true;
+        }
+    }
+    return false;
+}
+
+template <class Stream>
+net::awaitable<bool> client_session<Stream>::answer_maintenance(exchange& x, const model::snapshot& nodes) {
+    if (x.held) in_.consume(x.verdict.content_length);
+    unavailable_answer answer;
+    answer.code = "APP_COMMANDING";
+    answer.command = "upgrade";
+    answer.message = nodes.maintenance.message;
+    answer.html_page = nodes.maintenance.html_page;
+    const auto retry_ms = nodes.config->maintenance.retry_after.count();
+    answer.retry_after_seconds = static_cast<unsigned>((retry_ms + 999) / 1000);
+    const bool keep = x.keep_alive && x.body_consumed && !owner_.draining();
+    out_ = unavailable_response(x.request.get(), answer, x.request_id, keep);
+    co_return co_await send_own_answer(keep);
 }
 
 }  // namespace gatehouse::proxy::detail

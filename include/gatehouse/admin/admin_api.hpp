@@ -1,0 +1,35 @@
+// The admin API's routes: one request in, one answer out. Authentication included; no sockets here.
+#pragma once
+
+#include <gatehouse/control/controller.hpp>
+#include <gatehouse/net.hpp>
+
+#include <boost/beast/http/verb.hpp>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace gatehouse::admin {
+
+struct admin_request {
+    http::verb method = http::verb::get;
+    std::string target;          ///< path and query as received
+    std::string body;
+    std::string authorization;   ///< the Authorization header ("" when absent)
+    std::string peer;            ///< the client's address, for the log
+    bool peer_is_loopback = false;
+};
+
+struct admin_response {
+    unsigned status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;  ///< extra fields (Allow, WWW-Authenticate)
+};
+
+/// Routes `request`. Every route but GET /healthz needs `Authorization: Bearer <token>` (compared in constant
+/// time); with no token configured, only loopback peers are served. Errors are JSON `{"error": "..."}` with a 4xx.
+net::awaitable<admin_response> handle_admin_request(control::controller& controller, const admin_request& request);
+
+}  // namespace gatehouse::admin

@@ -1,0 +1,101 @@
+// The control plane's state and every operator action: maintenance, drain/disable/enable, pin, reload, status.
+#pragma once
+
+#include <gatehouse/config/config.hpp>
+#include <gatehouse/control/operator_state.hpp>
+#include <gatehouse/health/health_checker.hpp>
+#include <gatehouse/model/snapshot.hpp>
+#include <gatehouse/net.hpp>
+#include <gatehouse/server/worker.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gatehouse::control {
+
+/// The answer to an operator action.
+struct action_result {
+    bool ok = true;
+    unsigned status = 200;               ///< HTTP status for the admin API: 200, 400, 404, 409, 500
+    std::string error;                   ///< what was wrong (when !ok)
+    std::vector<std::string> problems;   ///< configuration problems (a failed reload), each "file:line:col: key: msg"
+    std::vector<std::string> warnings;   ///< done, but with remarks (state not saved, a change needs a restart)
+};
+
+/// Lives on the control thread and owns what the workers read: it builds each snapshot from the configuration, the
+/// operator state and the node statuses, publishes it to every worker and waits until each has it, so an action
+/// applies to every request that arrives after it returns. Nothing here is called from a worker.
+class controller {
+public:
+    struct options {
+        std::string config_path;         ///< re-read by reload(); "" = reload not possible
+        bool start_in_maintenance = false;
+    };
+
+    /// Restores the operator state from the state file (a broken file is logged and ignored).
+    controller(net::io_context& control, config::config cfg, options opts);
+    ~controller();
+    controller(const controller&) = delete;
+    controller& operator=(const controller&) = delete;
+
+    /// The workers to publish to; set once, before start().
+    void attach(std::vector<std::unique_ptr<server::worker>>& workers);
+
+    /// Runs the first round of health checks (a node takes traffic only after a pass), then the periodic ones.
+    /// Returns once the first round is over; blocks the control loop's caller (start-up only).
+    void start_health_checks();
+    void stop_health_checks();
+
+    const model::snapshot_ptr& snapshot() const noexcept { return snapshot_; }
+    const config::config& config() const noexcept { return *snapshot_->config; }
+    const operator_state& state() const noexcept { return state_; }
+
+    // ---- operator actions (control thread; each publishes, persists and logs) ----
+    net::awaitable<action_result> set_maintenance(bool enabled, std::string reason, std::string verify_node,
+                                                  std::string actor);
+    net::awaitable<action_result> set_node_admin(std::string node, node_admin admin, std::string actor);
+    net::awaitable<action_result> pin(std::string node, std::string actor);
+    net::awaitable<action_result> unpin(std::string actor);
+    /// Re-reads the configuration file. On any problem the running configuration stays and the result lists them.
+    net::awaitable<action_result> reload(std::string actor);
+
+    /// Everything /api/status shows (in-flight counts are gathered from the workers).
+    net::awaitable<boost::json::object> status();
+    /// The maintenance part of the status.
+    boost::json::object maintenance_json() const;
+
+private:
+    struct worker_counts {
+        std::vector<std::uint32_t> in_flight;
+        std::size_t connections = 0;
+    };
+
+    net::awaitable<void> publish();
+    net::awaitable<std::vector<worker_counts>> gather_counts();
+    std::optional<std::size_t> node_index(const std::string& name) const;
+    std::string persist();  ///< saves state_ when a state file is configured; returns a warning or ""
+    net::awaitable<action_result> apply(std::string what, std::string actor);
+
+    net::io_context& control_;
+    options options_;
+    std::vector<std::unique_ptr<server::worker>>* workers_ = nullptr;
+    model::snapshot_ptr snapshot_;
+    std::uint64_t generation_ = 1;
+    operator_state state_;
+    std::unique_ptr<health::health_checker> health_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    std::int64_t started_unix_ms_ = 0;
+    std::uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
+    std::int64_t last_reload_unix_ms_ = 0;
+};
+
+/// Milliseconds since the Unix epoch, now.
+std::int64_t unix_now_ms();
+
+}  // namespace gatehouse::control

@@ -1,0 +1,222 @@
+// Admin API routing, authentication and JSON bodies.
+#include <gatehouse/admin/admin_api.hpp>
+
+#include <gatehouse/log/event_log.hpp>
+#include <gatehouse/util/constant_time.hpp>
+
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+#include <string_view>
+
+namespace gatehouse::admin {
+namespace json = boost::json;
+namespace {
+
+admin_response json_answer(unsigned status, const json::value& body) {
+    admin_response r;
+    r.status = status;
+    r.body = json::serialize(body) + "\n";
+    return r;
+}
+
+admin_response error_answer(unsigned status, std::string message, std::vector<std::string> problems = {}) {
+    json::object body{{"error", std::move(message)}};
+    if (!problems.empty()) {
+        json::array list;
+        for (auto& p : problems) list.emplace_back(std::move(p));
+        body["problems"] = std::move(list);
+    }
+    return json_answer(status, body);
+}
+
+admin_response method_not_allowed(std::string_view allowed) {
+    auto r = error_answer(405, "method not allowed; use " + std::string(allowed));
+    r.headers.emplace_back("Allow", std::string(allowed));
+    return r;
+}
+
+json::array warnings_json(const std::vector<std::string>& warnings) {
+    json::array out;
+    for (const auto& w : warnings) out.emplace_back(w);
+    return out;
+}
+
+/// The answer to an action: `body` plus its warnings, or its error.
+admin_response action_answer(const control::action_result& result, json::object body) {
+    if (!result.ok) return error_answer(result.status, result.error, result.problems);
+    body["warnings"] = warnings_json(result.warnings);
+    return json_answer(200, body);
+}
+
+/// Parses a JSON object body ("" counts as {}); on failure `error` says why.
+std::optional<json::object> object_body(const std::string& body, std::string& error) {
+    if (body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object{};
+    json::error_code ec;
+    auto value = json::parse(body, ec);
+    if (ec) {
+        error = "malformed JSON body: " + ec.message();
+        return std::nullopt;
+    }
+    if (!value.is_object()) {
+        error = "the JSON body must be an object";
+        return std::nullopt;
+    }
+    return std::move(value.get_object());
+}
+
+/// A string member (absent or null = ""); a wrong type sets `error`.
+std::string string_member(const json::object& o, std::string_view key, std::string& error) {
+    const auto* v = o.if_contains(key);
+    if (!v || v->is_null()) return {};
+    if (!v->is_string()) {
+        error = "'" + std::string(key) + "' must be a string";
+        return {};
+    }
+    return std::string(v->get_string());
+}
+
+/// Members other than `allowed` are mistakes worth reporting (a typo would otherwise be ignored silently).
+bool only_members(const json::object& o, std::initializer_list<std::string_view> allowed, std::string& error) {
+    for (const auto& [key, value] : o) {
+        if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+            error = "unknown member '" + std::string(key) + "'";
+            return false;
+        }
+    }
+    return true;
+}
+
+/// "" when allowed, else the reason the request is refused (and the status to send).
+std::optional<admin_response> refuse(const control::controller& controller, const admin_request& request,
+                                     std::string_view path) {
+    const std::string& token = controller.config().admin.token;
+    const auto log_refusal = [&](std::string_view why) {
+        log::warning("admin: refused " + std::string(http::to_string(request.method)) + " " + std::string(path) +
+                     " from " + request.peer + ": " + std::string(why));
+    };
+    if (token.empty()) {
+        if (request.peer_is_loopback) return std::nullopt;
+        log_refusal("no admin token is configured and the client is not on loopback");
+        return error_answer(403, "no admin token is configured: only loopback clients may use the admin API");
+    }
+    constexpr std::string_view scheme = "Bearer ";
+    const std::string_view given = request.authorization;
+    std::optional<admin_response> unauthorized;
+    if (given.empty() || given.size() <= scheme.size() ||
+        !std::equal(scheme.begin(), scheme.end(), given.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        })) {
+        log_refusal("missing bearer token");
+        unauthorized = error_answer(401, "missing token: send 'Authorization: Bearer <token>'");
+    } else if (!util::constant_time_equal(given.substr(scheme.size()), token)) {
+        log_refusal("wrong token");
+        unauthorized = error_answer(401, "wrong token");
+    } else {
+        return std::nullopt;
+    }
+    unauthorized->headers.emplace_back("WWW-Authenticate", "Bearer realm=\"gatehouse\"");
+    return unauthorized;
+}
+
+net::awaitable<admin_response> maintenance_route(control::controller& c, const admin_request& r,
+                                                 const std::string& actor) {
+    if (r.method == http::verb::get) co_return json_answer(200, c.maintenance_json());
+    if (r.method == http::verb::delete_) {
+        const auto result = co_await c.set_maintenance(false, {}, {}, actor);
+        co_return action_answer(result, {{"maintenance", c.maintenance_json()}});
+    }
+    if (r.method != http::verb::put && r.method != http::verb::post) co_return method_not_allowed("GET, PUT, DELETE");
+    std::string error;
+    auto body = object_body(r.body, error);
+    if (!body || !only_members(*body, {"enabled", "reason", "verify_node"}, error)) co_return error_answer(400, error);
+    bool enabled = true;
+    if (const auto* v = body->if_contains("enabled")) {
+        if (!v->is_bool()) co_return error_answer(400, "'enabled' must be true or false");
+        enabled = v->get_bool();
+    }
+    auto reason = string_member(*body, "reason", error);
+    auto verify = string_member(*body, "verify_node", error);
+    if (!error.empty()) co_return error_answer(400, error);
+    if (reason.size() > 1024) co_return error_answer(400, "'reason' is longer than 1024 characters");
+    if (!enabled && (!reason.empty() || !verify.empty()))
+        co_return error_answer(400, "'reason' and 'verify_node' apply only with \"enabled\": true");
+    const auto result = co_await c.set_maintenance(enabled, std::move(reason), std::move(verify), actor);
+    co_return action_answer(result, {{"maintenance", c.maintenance_json()}});
+}
+
+net::awaitable<admin_response> pin_route(control::controller& c, const admin_request& r, const std::string& actor) {
+    const auto pinned = [&] {
+        return c.state().pinned_node.empty() ? json::value(nullptr) : json::value(c.state().pinned_node);
+    };
+    if (r.method == http::verb::get) co_return json_answer(200, json::object{{"pinned_node", pinned()}});
+    if (r.method == http::verb::delete_) {
+        const auto result = co_await c.unpin(actor);
+        co_return action_answer(result, {{"pinned_node", pinned()}});
+    }
+    if (r.method != http::verb::post && r.method != http::verb::put) co_return method_not_allowed("GET, POST, DELETE");
+    std::string error;
+    auto body = object_body(r.body, error);
+    if (!body || !only_members(*body, {"node"}, error)) co_return error_answer(400, error);
+    auto node = string_member(*body, "node", error);
+    if (!error.empty()) co_return error_answer(400, error);
+    if (node.empty()) co_return error_answer(400, "'node' is required, e.g. {\"node\": \"node1\"}");
+    const auto result = co_await c.pin(std::move(node), actor);
+    co_return action_answer(result, {{"pinned_node", pinned()}});
+}
+
+net::awaitable<admin_response> node_route(control::controller& c, const admin_request& r, std::string_view rest,
+                                          const std::string& actor) {
+    // rest = "{name}/{action}"
+    const auto slash = rest.find('/');
+    if (slash == std::string_view::npos || slash == 0) co_return error_answer(404, "no such admin endpoint");
+    const std::string name(rest.substr(0, slash));
+    const std::string_view action = rest.substr(slash + 1);
+    control::node_admin admin;
+    if (action == "drain") admin = control::node_admin::draining;
+    else if (action == "disable") admin = control::node_admin::disabled;
+    else if (action == "enable") admin = control::node_admin::active;
+    else co_return error_answer(404, "unknown node action '" + std::string(action) + "' (drain, disable, enable)");
+    if (r.method != http::verb::post) co_return method_not_allowed("POST");
+    const auto result = co_await c.set_node_admin(name, admin, actor);
+    co_return action_answer(result, {{"node", name}, {"admin", control::to_string(admin)}});
+}
+
+}  // namespace
+
+net::awaitable<admin_response> handle_admin_request(control::controller& c, const admin_request& r) {
+    std::string_view path = r.target;
+    if (const auto q = path.find('?'); q != std::string_view::npos) path = path.substr(0, q);
+
+    if (path == "/healthz") {
+        if (r.method != http::verb::get && r.method != http::verb::head) co_return method_not_allowed("GET");
+        admin_response ok;
+        ok.content_type = "text/plain; charset=utf-8";
+        ok.body = "ok\n";
+        co_return ok;
+    }
+    if (auto refused = refuse(c, r, path)) co_return std::move(*refused);
+    const std::string actor = "admin API client " + r.peer;
+
+    if (path == "/api/status") {
+        if (r.method != http::verb::get) co_return method_not_allowed("GET");
+        co_return json_answer(200, co_await c.status());
+    }
+    if (path == "/api/maintenance") co_return co_await maintenance_route(c, r, actor);
+    if (path == "/api/pin") co_return co_await pin_route(c, r, actor);
+    if (path == "/api/reload") {
+        if (r.method != http::verb::post) co_return method_not_allowed("POST");
+        const auto result = co_await c.reload(actor);
+        co_return action_answer(result, {{"reloaded", true}, {"generation", c.snapshot()->generation}});
+    }
+    constexpr std::string_view nodes_prefix = "/api/nodes/";
+    if (path.starts_with(nodes_prefix)) co_return co_await node_route(c, r, path.substr(nodes_prefix.size()), actor);
+    co_return error_answer(404, "no such admin endpoint: " + std::string(path));
+}
+
+}  // namespace gatehouse::admin

@@ -1,0 +1,166 @@
+// Admin connections: read a request, route it, write the answer; keep-alive with a timeout.
+#include <gatehouse/admin/admin_server.hpp>
+
+#include <gatehouse/admin/admin_api.hpp>
+#include <gatehouse/log/event_log.hpp>
+#include <gatehouse/version.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include <set>
+
+namespace gatehouse::admin {
+namespace {
+
+constexpr auto admin_timeout = std::chrono::seconds(30);
+constexpr std::uint64_t admin_body_limit = 64 * 1024;
+constexpr std::uint32_t admin_head_limit = 16 * 1024;
+
+std::string describe(const tcp::endpoint& ep) {
+    const auto a = ep.address();
+    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+}
+
+}  // namespace
+
+/// The sockets of open admin connections, so stop() can close them.
+struct admin_server::connections {
+    std::set<beast::tcp_stream*> streams;
+    bool stopped = false;
+};
+
+admin_server::admin_server(net::io_context& control, control::controller& controller)
+    : control_(control), controller_(controller), acceptor_(control), open_(std::make_shared<connections>()) {
+    const auto& a = controller.config().admin.listen;
+    const tcp::endpoint ep(net::ip::make_address(a.ip), a.port);
+    error_code ec;
+    acceptor_.open(ep.protocol(), ec);
+    if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_.bind(ep, ec);
+    if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+    if (ec) throw std::system_error(ec, "cannot listen on admin address " + describe(ep));
+}
+
+admin_server::~admin_server() { stop(); }
+
+tcp::endpoint admin_server::local_endpoint() const {
+    error_code ec;
+    return acceptor_.local_endpoint(ec);
+}
+
+void admin_server::start() {
+    net::co_spawn(control_, accept_loop(), [](std::exception_ptr e) {
+        if (!e) return;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            log::error(std::string("bug: exception escaped the admin accept loop: ") + ex.what());
+        }
+    });
+}
+
+void admin_server::stop() {
+    error_code ignored;
+    acceptor_.close(ignored);
+    open_->stopped = true;
+    for (auto* s : open_->streams) s->socket().close(ignored);
+}
+
+net::awaitable<void> admin_server::accept_loop() {
+    const auto open = open_;
+    for (;;) {
+        auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
+        if (open->stopped || ec == net::error::operation_aborted) co_return;
+        if (ec) {
+            net::steady_timer backoff(control_, std::chrono::milliseconds(200));
+            co_await backoff.async_wait(use_tuple);
+            continue;
+        }
+        net::co_spawn(control_, serve(std::move(socket)), [](std::exception_ptr e) {
+            if (!e) return;
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+                log::error(std::string("bug: exception escaped an admin connection: ") + ex.what());
+            }
+        });
+    }
+}
+
+net::awaitable<void> admin_server::serve(tcp::socket socket) {
+    const auto open = open_;
+    beast::tcp_stream stream(std::move(socket));
+    open->streams.insert(&stream);
+    struct unregister {
+        connections& c;
+        beast::tcp_stream* s;
+        ~unregister() { c.streams.erase(s); }
+    } guard{*open, &stream};
+
+    error_code ec;
+    const auto peer_ep = stream.socket().remote_endpoint(ec);
+    auto peer_address = peer_ep.address();
+    if (peer_address.is_v6() && peer_address.to_v6().is_v4_mapped())
+        peer_address = net::ip::make_address_v4(net::ip::v4_mapped, peer_address.to_v6());
+    const std::string peer = ec ? "unknown" : peer_address.to_string();
+    const bool loopback = !ec && peer_address.is_loopback();
+
+    beast::flat_buffer buffer;
+    for (;;) {
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(admin_head_limit);
+        parser.body_limit(admin_body_limit);
+        stream.expires_after(admin_timeout);
+        auto [rec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
+        if (rec == http::error::end_of_stream || open->stopped) co_return;
+        http::response<http::string_body> res;
+        if (rec) {
+            if (rec == beast::error::timeout || rec == net::error::operation_aborted) co_return;
+            res.result(rec == http::error::body_limit ? http::status::payload_too_large : http::status::bad_request);
+            res.set(http::field::content_type, "application/json");
+            res.body() = rec == http::error::body_limit ? "{\"error\":\"request body larger than 64 KiB\"}\n"
+                                                         : "{\"error\":\"malformed HTTP request\"}\n";
+            res.keep_alive(false);
+            res.prepare_payload();
+            co_await http::async_write(stream, res, use_tuple);
+            error_code ignored;
+            stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+            co_return;
+        }
+        auto& req = parser.get();
+        admin_request request;
+        request.method = req.method();
+        request.target = std::string(req.target());
+        request.body = std::move(req.body());
+        request.authorization = std::string(req[http::field::authorization]);
+        request.peer = peer;
+        request.peer_is_loopback = loopback;
+        const auto answer = co_await handle_admin_request(controller_, request);
+        if (open->stopped) co_return;
+
+        res.version(req.version());
+        res.result(answer.status);
+        res.set(http::field::server, std::string("gatehouse/") + version_string);
+        res.set(http::field::content_type, answer.content_type);
+        res.set(http::field::cache_control, "no-store");
+        for (const auto& [name, value] : answer.headers) res.set(name, value);
+        if (req.method() != http::verb::head) res.body() = answer.body;
+        res.keep_alive(req.keep_alive());
+        res.prepare_payload();
+        if (req.method() == http::verb::head) res.content_length(answer.body.size());
+        stream.expires_after(admin_timeout);
+        auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
+        if (wec || !res.keep_alive()) {
+            error_code ignored;
+            stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+            co_return;
+        }
+    }
+}
+
+}  // namespace gatehouse::admin

@@ -1,0 +1,422 @@
+// Operator actions, reload and status on the control thread; snapshots published to every worker.
+#include <gatehouse/control/controller.hpp>
+
+#include <gatehouse/config/load.hpp>
+#include <gatehouse/log/event_log.hpp>
+#include <gatehouse/server/server.hpp>
+#include <gatehouse/util/coarse_clock.hpp>
+#include <gatehouse/version.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/array.hpp>
+
+#include <algorithm>
+#include <ctime>
+
+namespace gatehouse::control {
+namespace json = boost::json;
+
+std::int64_t unix_now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+namespace {
+
+/// How long a worker may take to apply a snapshot or answer a query before the control thread stops waiting
+/// (a worker stuck that long is a bug; the action still applies when it catches up).
+constexpr auto worker_answer_limit = std::chrono::seconds(2);
+
+std::string iso8601(std::int64_t unix_ms) {
+    if (unix_ms <= 0) return {};
+    const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return text;
+}
+
+json::value time_or_null(std::int64_t unix_ms) {
+    if (unix_ms <= 0) return nullptr;
+    return json::value(iso8601(unix_ms));
+}
+
+const char* result_name(health::check_result r) {
+    switch (r) {
+    case health::check_result::pass: return "pass";
+    case health::check_result::starting: return "starting";
+    case health::check_result::fail: return "fail";
+    }
+    return "fail";
+}
+
+json::object check_json(const health::check_record& c) {
+    return {{"result", result_name(c.result)},
+            {"detail", c.detail},
+            {"at", iso8601(c.at_unix_ms)},
+            {"duration_ms", c.duration_ms}};
+}
+
+/// Waits until `pending` reaches zero (the last one cancels the latch) or the limit passes.
+struct latch_state {
+    explicit latch_state(net::io_context& ctx, std::size_t n) : pending(n), timer(ctx, worker_answer_limit) {}
+    std::size_t pending;
+    net::steady_timer timer;
+    void arrive() {
+        if (pending > 0 && --pending == 0) timer.cancel();
+    }
+};
+
+}  // namespace
+
+controller::controller(net::io_context& control, config::config cfg, options opts)
+    : control_(control), options_(std::move(opts)), started_unix_ms_(unix_now_ms()) {
+    const auto& state_file = cfg.maintenance.state_file;
+    if (!state_file.empty()) {
+        try {
+            bool found = false;
+            state_ = load_state_file(state_file, found);
+            if (found) {
+                std::vector<std::string> names;
+                for (const auto& n : cfg.upstream.nodes) names.push_back(n.name);
+                for (const auto& d : state_.keep_only(names))
+                    log::warning("state file " + state_file + ": " + d + " ignored: no such node is configured");
+                std::string summary = state_.maintenance.enabled
+                                          ? "maintenance on (" + state_.maintenance.reason + ")"
+                                          : std::string("maintenance off");
+                for (const auto& [name, admin] : state_.nodes) summary += ", " + name + " " + to_string(admin);
+                if (!state_.pinned_node.empty()) summary += ", pinned to " + state_.pinned_node;
+                log::info("restored operator state from " + state_file + ": " + summary);
+            }
+        } catch (const std::exception& e) {
+            log::error(std::string(e.what()) + "; starting without maintenance, drained nodes or pin");
+            state_ = {};
+        }
+    }
+    if (options_.start_in_maintenance && !state_.maintenance.enabled) {
+        state_.maintenance.enabled = true;
+        state_.maintenance.since_unix_ms = unix_now_ms();
+        if (state_.maintenance.reason.empty()) state_.maintenance.reason = "Maintenance";
+    }
+    auto shared = std::make_shared<const config::config>(std::move(cfg));
+    snapshot_ = model::build_snapshot(shared, generation_, nullptr, state_);
+    if (options_.start_in_maintenance) {
+        log::info("starting in maintenance mode (--maintenance)");
+        if (auto w = persist(); !w.empty()) log::error(w);
+    }
+}
+
+controller::~controller() { stop_health_checks(); }
+
+void controller::attach(std::vector<std::unique_ptr<server::worker>>& workers) { workers_ = &workers; }
+
+void controller::start_health_checks() {
+    if (!snapshot_->config->health_check.enabled) return;
+    health_ = std::make_unique<health::health_checker>(control_, snapshot_);
+    for (const auto& n : snapshot_->nodes)
+        if (n.admin == node_admin::disabled) health_->set_paused(n.index, true);
+    // A node takes traffic only after a passing check: run the first round before accepting anyone.
+    bool checked = false;
+    net::co_spawn(control_, health_->check_all_once(), [&checked](std::exception_ptr) { checked = true; });
+    while (!checked && control_.run_one() > 0) {
+    }
+    control_.restart();
+    health_->start();
+}
+
+void controller::stop_health_checks() {
+    if (health_) health_->stop();
+}
+
+std::optional<std::size_t> controller::node_index(const std::string& name) const {
+    for (const auto& n : snapshot_->nodes)
+        if (n.name == name) return n.index;
+    return std::nullopt;
+}
+
+std::string controller::persist() {
+    const auto& path = snapshot_->config->maintenance.state_file;
+    if (path.empty()) return "";
+    if (auto error = save_state_file(path, state_); !error.empty())
+        return "operator state not saved (it will not survive a restart): " + error;
+    return "";
+}
+
+net::awaitable<void> controller::publish() {
+    snapshot_ = model::build_snapshot(snapshot_->config, ++generation_, snapshot_.get(), state_);
+    if (!workers_ || workers_->empty()) co_return;
+    auto latch = std::make_shared<latch_state>(control_, workers_->size());
+    for (auto& w : *workers_)
+        w->post_snapshot(snapshot_, [this, latch] { net::post(control_, [latch] { latch->arrive(); }); });
+    if (latch->pending > 0) co_await latch->timer.async_wait(use_tuple);
+    if (latch->pending > 0) log::error("bug: a worker did not take the new snapshot within 2 s");
+}
+
+net::awaitable<std::vector<controller::worker_counts>> controller::gather_counts() {
+    std::vector<worker_counts> out(workers_ ? workers_->size() : 0);
+    if (out.empty()) co_return out;
+    auto latch = std::make_shared<latch_state>(control_, out.size());
+    auto results = std::make_shared<std::vector<worker_counts>>(out.size());
+    for (std::size_t i = 0; i < workers_->size(); ++i) {
+        (*workers_)[i]->post_query([this, latch, results, i](const server::worker& w) {
+            worker_counts c{{w.in_flight().begin(), w.in_flight().end()}, w.connections()};
+            net::post(control_, [latch, results, i, c = std::move(c)]() mutable {
+                (*results)[i] = std::move(c);
+                latch->arrive();
+            });
+        });
+    }
+    if (latch->pending > 0) co_await latch->timer.async_wait(use_tuple);
+    co_return *results;
+}
+
+net::awaitable<action_result> controller::apply(std::string what, std::string actor) {
+    co_await publish();
+    action_result r;
+    if (auto w = persist(); !w.empty()) {
+        log::error(w);
+        r.warnings.push_back(std::move(w));
+    }
+    log::info("admin: " + what + " (by " + actor + ")");
+    co_return r;
+}
+
+net::awaitable<action_result> controller::set_maintenance(bool enabled, std::string reason, std::string verify_node,
+                                                          std::string actor) {
+    if (!verify_node.empty() && !node_index(verify_node))
+        co_return action_result{false, 404, "unknown node '" + verify_node + "'", {}, {}};
+    auto& m = state_.maintenance;
+    if (enabled) {
+        if (!m.enabled) m.since_unix_ms = unix_now_ms();
+        m.enabled = true;
+        m.reason = std::move(reason);
+        m.verify_node = std::move(verify_node);
+        std::string what = "maintenance on";
+        if (!m.reason.empty()) what += " (reason: " + m.reason + ")";
+        if (!m.verify_node.empty()) what += ", bypassed requests go to " + m.verify_node;
+        co_return co_await apply(std::move(what), std::move(actor));
+    }
+    const bool was_on = m.enabled;
+    m = maintenance_state{};
+    co_return co_await apply(was_on ? "maintenance off" : "maintenance off (it was off)", std::move(actor));
+}
+
+net::awaitable<action_result> controller::set_node_admin(std::string node, node_admin admin, std::string actor) {
+    const auto index = node_index(node);
+    if (!index) co_return action_result{false, 404, "unknown node '" + node + "'", {}, {}};
+    const auto before = state_.admin_of(node);
+    if (admin != node_admin::active && state_.pinned_node == node)
+        co_return action_result{false, 409, "node '" + node + "' is pinned: unpin before draining or disabling it",
+                                {}, {}};
+    if (admin == node_admin::active) state_.nodes.erase(node);
+    else state_.nodes[node] = admin;
+    auto r = co_await apply(node + " " + (admin == node_admin::active ? "enabled" : to_string(admin)) +
+                                (admin == node_admin::draining ? ": no new requests, those in flight finish"
+                                 : admin == node_admin::disabled ? ": no requests, no health checks"
+                                                                 : ""),
+                            std::move(actor));
+    // The checker's node indexes are those of its own snapshot; look the node up there by name.
+    if (health_) {
+        // The checker is rebuilt with every reload, so its node indexes are this snapshot's.
+        if (admin == node_admin::disabled) health_->set_paused(*index, true);
+        else if (before == node_admin::disabled) health_->set_paused(*index, false);
+    }
+    co_return r;
+}
+
+net::awaitable<action_result> controller::pin(std::string node, std::string actor) {
+    if (!node_index(node)) co_return action_result{false, 404, "unknown node '" + node + "'", {}, {}};
+    if (const auto admin = state_.admin_of(node); admin != node_admin::active)
+        co_return action_result{false, 409,
+                                "node '" + node + "' is " + to_string(admin) + ": enable it before pinning to it", {}, {}};
+    state_.pinned_node = node;
+    co_return co_await apply("pinned to " + node + ": every new request goes to it, the other nodes drain",
+                             std::move(actor));
+}
+
+net::awaitable<action_result> controller::unpin(std::string actor) {
+    const bool was = !state_.pinned_node.empty();
+    state_.pinned_node.clear();
+    co_return co_await apply(was ? "unpinned: normal balancing" : "unpinned (no node was pinned)", std::move(actor));
+}
+
+net::awaitable<action_result> controller::reload(std::string actor) {
+    action_result r;
+    if (options_.config_path.empty()) co_return action_result{false, 409, "no configuration file to reload", {}, {}};
+    const auto fail = [&](std::vector<std::string> problems) {
+        ++reloads_failed_;
+        r.ok = false;
+        r.status = 400;
+        r.error = "the configuration has errors; the running configuration stays";
+        r.problems = std::move(problems);
+        std::string text = "reload of " + options_.config_path + " failed (by " + actor +
+                           "), keeping the running configuration:";
+        for (const auto& p : r.problems) text += "\n  " + p;
+        log::error(text);
+        return r;
+    };
+
+    std::optional<config::config> loaded;
+    try {
+        loaded = config::load_config(options_.config_path);
+    } catch (const config::config_error& e) {
+        std::vector<std::string> problems;
+        for (const auto& p : e.problems()) problems.push_back(p.to_string());
+        co_return fail(std::move(problems));
+    }
+    auto next = std::make_shared<const config::config>(std::move(*loaded));
+    const auto& old = *snapshot_->config;
+    if (next->upstream.nodes.size() > balancer::max_nodes)
+        co_return fail({options_.config_path + ": upstream.node: at most " + std::to_string(balancer::max_nodes) +
+                        " nodes are supported"});
+
+    // Listeners: open the new ones on every worker before anything changes, so a failure changes nothing.
+    const auto old_endpoints = server::listen_endpoints(old);
+    const auto new_endpoints = server::listen_endpoints(*next);
+    std::vector<tcp::endpoint> added, removed;
+    for (const auto& e : new_endpoints)
+        if (std::find(old_endpoints.begin(), old_endpoints.end(), e) == old_endpoints.end()) added.push_back(e);
+    for (const auto& e : old_endpoints)
+        if (std::find(new_endpoints.begin(), new_endpoints.end(), e) == new_endpoints.end()) removed.push_back(e);
+    std::vector<std::vector<std::unique_ptr<tcp::acceptor>>> opened(workers_ ? workers_->size() : 0);
+    try {
+        for (std::size_t i = 0; i < opened.size(); ++i)
+            for (const auto& e : added) opened[i].push_back((*workers_)[i]->open_acceptor(e));
+    } catch (const std::system_error& e) {
+        co_return fail({options_.config_path + ": proxy.listen: " + e.what()});
+    }
+
+    for (const auto& w : config::config_warnings(*next)) r.warnings.push_back(w);
+    if (next->proxy.workers != old.proxy.workers)
+        r.warnings.push_back("proxy.workers changed: the number of workers changes only with a restart");
+    if (next->admin.enabled != old.admin.enabled || next->admin.listen.text != old.admin.listen.text)
+        r.warnings.push_back("admin.listen changed: the admin listener moves only with a restart");
+    if (next->maintenance.state_file != old.maintenance.state_file)
+        r.warnings.push_back("maintenance.state_file changed: the operator state is saved to the new file from now on");
+
+    std::vector<std::string> names;
+    for (const auto& n : next->upstream.nodes) names.push_back(n.name);
+    for (auto& d : state_.keep_only(names)) r.warnings.push_back(d + " dropped: the node is no longer configured");
+
+    const auto previous = snapshot_;
+    if (!next->health_check.enabled) {
+        // Nobody checks any more: every node is presumed up (passive checks still eject failing ones).
+        for (const auto& n : previous->nodes) n.status->health.store(health::node_health::up, std::memory_order_relaxed);
+    }
+    snapshot_ = model::build_snapshot(next, ++generation_, previous.get(), state_);
+
+    // Health checks: nodes that stayed keep their counts and history.
+    std::unique_ptr<health::health_checker> old_checker = std::move(health_);
+    if (next->health_check.enabled) {
+        health_ = std::make_unique<health::health_checker>(control_, snapshot_, old_checker.get());
+        for (const auto& n : snapshot_->nodes)
+            if (n.admin == node_admin::disabled) health_->set_paused(n.index, true);
+    }
+    if (old_checker) old_checker->stop();
+    old_checker.reset();
+    if (health_) health_->start();
+
+    if (workers_) {
+        auto latch = std::make_shared<latch_state>(control_, workers_->size());
+        for (std::size_t i = 0; i < workers_->size(); ++i) {
+            auto& w = *(*workers_)[i];
+            w.post_listeners(std::move(opened[i]), removed);
+            w.post_snapshot(snapshot_, [this, latch] { net::post(control_, [latch] { latch->arrive(); }); });
+        }
+        if (latch->pending > 0) co_await latch->timer.async_wait(use_tuple);
+    }
+    if (auto w = persist(); !w.empty()) r.warnings.push_back(std::move(w));
+
+    ++reloads_ok_;
+    last_reload_unix_ms_ = unix_now_ms();
+    std::string text = "reloaded " + options_.config_path + " (by " + actor + "): " +
+                       std::to_string(snapshot_->nodes.size()) + " node(s)";
+    for (const auto& e : added) text += ", now listening on " + e.address().to_string() + ":" + std::to_string(e.port());
+    for (const auto& e : removed) text += ", stopped listening on " + e.address().to_string() + ":" + std::to_string(e.port());
+    log::info(text);
+    for (const auto& w : r.warnings) log::warning("reload: " + w);
+    co_return r;
+}
+
+json::object controller::maintenance_json() const {
+    const auto& m = state_.maintenance;
+    return {{"enabled", m.enabled},
+            {"reason", m.reason},
+            {"since", m.enabled ? time_or_null(m.since_unix_ms) : json::value(nullptr)},
+            {"verify_node", m.verify_node.empty() ? json::value(nullptr) : json::value(m.verify_node)}};
+}
+
+net::awaitable<json::object> controller::status() {
+    const auto counts = co_await gather_counts();
+    const auto& snap = *snapshot_;
+    const auto now_ms = util::coarse_now_ms();
+    std::size_t connections = 0;
+    for (const auto& c : counts) connections += c.connections;
+
+    json::array nodes;
+    for (const auto& n : snap.nodes) {
+        std::uint64_t in_flight = 0;
+        for (const auto& c : counts)
+            if (c.in_flight.size() == snap.nodes.size()) in_flight += c.in_flight[n.index];
+        const auto& st = *n.status;
+        const auto health = st.health.load(std::memory_order_relaxed);
+        const bool ejected = st.ejected_until_ms.load(std::memory_order_relaxed) > now_ms;
+        std::string state;
+        if (n.admin != node_admin::active) state = to_string(n.admin);
+        else if (snap.pinned && *snap.pinned != n.index) state = "draining";
+        else if (health == health::node_health::up && ejected) state = "ejected";
+        else state = health::to_string(health);
+
+        json::object node{{"name", n.name},
+                          {"address", n.address},
+                          {"weight", n.weight},
+                          {"state", state},
+                          {"health", health::to_string(health)},
+                          {"admin", to_string(n.admin)},
+                          {"pinned", snap.pinned == n.index},
+                          {"takes_traffic", n.takes_new_requests && st.takes_traffic(now_ms)},
+                          {"in_flight", in_flight},
+                          {"ejected", ejected},
+                          {"consecutive_failed_requests", st.consecutive_failures.load(std::memory_order_relaxed)}};
+        json::value last = nullptr;
+        json::array history;
+        if (health_) {
+            // The checker is rebuilt with every reload, so its node order is this snapshot's.
+            const auto& checks = health_->checks(n.index);
+            for (const auto& c : checks.history) history.push_back(check_json(c));
+            if (!checks.history.empty()) last = check_json(checks.history.back());
+            node["checks_paused"] = checks.paused;
+        }
+        node["last_check"] = std::move(last);
+        node["check_history"] = std::move(history);
+        nodes.push_back(std::move(node));
+    }
+
+    const auto uptime =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count();
+    json::object out{
+        {"version", version_string},
+        {"started_at", iso8601(started_unix_ms_)},
+        {"uptime_seconds", uptime},
+        {"config_file", options_.config_path},
+        {"generation", snap.generation},
+        {"workers", workers_ ? workers_->size() : 0},
+        {"client_connections", connections},
+        {"balance", snap.config->upstream.balance == config::balance_policy::round_robin ? "round_robin"
+                    : snap.config->upstream.balance == config::balance_policy::ip_hash   ? "ip_hash"
+                                                                                          : "least_request"},
+        {"health_checks", snap.config->health_check.enabled},
+        {"maintenance", maintenance_json()},
+        {"pinned_node", state_.pinned_node.empty() ? json::value(nullptr) : json::value(state_.pinned_node)},
+        {"reloads", json::object{{"succeeded", reloads_ok_},
+                                 {"failed", reloads_failed_},
+                                 {"last_success", time_or_null(last_reload_unix_ms_)}}},
+        {"nodes", std::move(nodes)},
+    };
+    co_return out;
+}
+
+}  // namespace gatehouse::control

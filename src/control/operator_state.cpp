@@ -1,0 +1,187 @@
+// Operator state as JSON, and its crash-safe state file.
+#include <gatehouse/control/operator_state.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <stdexcept>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace gatehouse::control {
+namespace json = boost::json;
+
+const char* to_string(node_admin a) noexcept {
+    switch (a) {
+    case node_admin::active: return "active";
+    case node_admin::draining: return "draining";
+    case node_admin::disabled: return "disabled";
+    }
+    return "active";
+}
+
+node_admin operator_state::admin_of(std::string_view node) const {
+    const auto it = nodes.find(std::string(node));
+    return it == nodes.end() ? node_admin::active : it->second;
+}
+
+std::vector<std::string> operator_state::keep_only(const std::vector<std::string>& names) {
+    std::vector<std::string> dropped;
+    const auto known = [&](const std::string& n) { return std::find(names.begin(), names.end(), n) != names.end(); };
+    for (auto it = nodes.begin(); it != nodes.end();) {
+        if (known(it->first)) {
+            ++it;
+        } else {
+            dropped.push_back("node " + it->first + " (" + to_string(it->second) + ")");
+            it = nodes.erase(it);
+        }
+    }
+    if (!pinned_node.empty() && !known(pinned_node)) {
+        dropped.push_back("pin to " + pinned_node);
+        pinned_node.clear();
+    }
+    if (!maintenance.verify_node.empty() && !known(maintenance.verify_node)) {
+        dropped.push_back("verify_node " + maintenance.verify_node);
+        maintenance.verify_node.clear();
+    }
+    return dropped;
+}
+
+std::string to_json(const operator_state& state) {
+    json::object nodes;
+    for (const auto& [name, admin] : state.nodes)
+        if (admin != node_admin::active) nodes[name] = to_string(admin);
+    json::object out{
+        {"maintenance",
+         json::object{{"enabled", state.maintenance.enabled},
+                      {"reason", state.maintenance.reason},
+                      {"since_unix_ms", state.maintenance.since_unix_ms},
+                      {"verify_node", state.maintenance.verify_node}}},
+        {"pinned_node", state.pinned_node},
+        {"nodes", std::move(nodes)},
+    };
+    return json::serialize(out);
+}
+
+namespace {
+
+[[noreturn]] void bad(const std::string& what) { throw std::runtime_error(what); }
+
+const json::object& object_at(const json::object& o, std::string_view key) {
+    static const json::object empty;
+    const auto* v = o.if_contains(key);
+    if (!v) return empty;
+    if (!v->is_object()) bad("'" + std::string(key) + "' must be an object");
+    return v->get_object();
+}
+
+std::string string_at(const json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    if (!v || v->is_null()) return {};
+    if (!v->is_string()) bad("'" + std::string(key) + "' must be a string");
+    return std::string(v->get_string());
+}
+
+}  // namespace
+
+operator_state operator_state_from_json(std::string_view text) {
+    json::error_code ec;
+    const json::value root = json::parse(text, ec);
+    if (ec) bad("not valid JSON: " + ec.message());
+    if (!root.is_object()) bad("the top level must be an object");
+    const auto& top = root.get_object();
+    operator_state state;
+    const auto& m = object_at(top, "maintenance");
+    if (const auto* v = m.if_contains("enabled")) {
+        if (!v->is_bool()) bad("'enabled' must be true or false");
+        state.maintenance.enabled = v->get_bool();
+    }
+    state.maintenance.reason = string_at(m, "reason");
+    if (const auto* v = m.if_contains("since_unix_ms")) {
+        if (!v->is_int64() && !v->is_uint64()) bad("'since_unix_ms' must be an integer");
+        state.maintenance.since_unix_ms = v->to_number<std::int64_t>();
+    }
+    state.maintenance.verify_node = string_at(m, "verify_node");
+    state.pinned_node = string_at(top, "pinned_node");
+    for (const auto& [name, value] : object_at(top, "nodes")) {
+        const std::string admin = value.is_string() ? std::string(value.get_string()) : std::string();
+        if (admin == "draining") state.nodes[std::string(name)] = node_admin::draining;
+        else if (admin == "disabled") state.nodes[std::string(name)] = node_admin::disabled;
+        else if (admin != "active") bad("node '" + std::string(name) + "': expected \"draining\" or \"disabled\"");
+    }
+    return state;
+}
+
+std::string save_state_file(const std::string& path, const operator_state& state) {
+    namespace fs = std::filesystem;
+    std::error_code fec;
+    const fs::path target(path);
+    if (target.has_parent_path()) fs::create_directories(target.parent_path(), fec);
+    if (fec) return "cannot create " + target.parent_path().string() + ": " + fec.message();
+    const std::string temporary = path + ".tmp";
+    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return "cannot write " + temporary + ": " + std::strerror(errno);
+    const std::string text = to_json(state) + "\n";
+    std::size_t written = 0;
+    while (written < text.size()) {
+        const auto n = ::write(fd, text.data() + written, text.size() - written);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            const std::string error = std::strerror(errno);
+            ::close(fd);
+            ::unlink(temporary.c_str());
+            return "cannot write " + temporary + ": " + error;
+        }
+        written += static_cast<std::size_t>(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+        const std::string error = std::strerror(errno);
+        ::unlink(temporary.c_str());
+        return "cannot write " + temporary + ": " + error;
+    }
+    if (::rename(temporary.c_str(), path.c_str()) != 0) {
+        const std::string error = std::strerror(errno);
+        ::unlink(temporary.c_str());
+        return "cannot replace " + path + ": " + error;
+    }
+    // The rename is durable once the directory is synced.
+    const std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
+    if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+    return "";
+}
+
+operator_state load_state_file(const std::string& path, bool& found) {
+    found = false;
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) {
+        if (errno == ENOENT) return {};
+        throw std::runtime_error("state file " + path + ": cannot read: " + std::strerror(errno));
+    }
+    std::string text;
+    char buffer[16 * 1024];
+    while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, f)) {
+        text.append(buffer, n);
+        if (text.size() > 1024 * 1024) break;
+    }
+    const bool failed = std::ferror(f) != 0;
+    std::fclose(f);
+    if (failed) throw std::runtime_error("state file " + path + ": cannot read");
+    found = true;
+    try {
+        return operator_state_from_json(text);
+    } catch (const std::exception& e) {
+        throw std::runtime_error("state file " + path + ": " + e.what());
+    }
+}
+
+}  // namespace gatehouse::control
