@@ -23,6 +23,7 @@ struct maintenance_state {
     std::string reason;              ///< shown to visitors and in NocoBase's "upgrading" screen
     std::int64_t since_unix_ms = 0;  ///< when it was switched on
     std::string verify_node;         ///< bypassed requests go only to this node ("" = balanced as usual)
+    bool operator==(const maintenance_state&) const = default;
 };
 
 /// Changed by the admin API on the control thread; persisted whole after every change.

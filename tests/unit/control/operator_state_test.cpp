@@ -1,0 +1,78 @@
+// Operator state: JSON round trip, rejection of broken files, the atomic state file, forgetting removed nodes.
+#include <gatehouse/control/operator_state.hpp>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+using namespace gatehouse::control;
+
+namespace {
+
+operator_state sample() {
+    operator_state s;
+    s.maintenance = {true, "upgrade to \"1.7\"", 1764000000123, "node2"};
+    s.pinned_node = "node1";
+    s.nodes = {{"node2", node_admin::draining}, {"node3", node_admin::disabled}};
+    return s;
+}
+
+TEST(OperatorState, JsonRoundTrip) {
+    const auto s = sample();
+    EXPECT_EQ(operator_state_from_json(to_json(s)), s);
+    EXPECT_EQ(operator_state_from_json(to_json(operator_state{})), operator_state{});
+    EXPECT_EQ(operator_state_from_json("{}"), operator_state{});
+}
+
+TEST(OperatorState, BrokenJsonIsRejectedWithAReason) {
+    const auto message = [](std::string_view text) {
+        try {
+            operator_state_from_json(text);
+        } catch (const std::runtime_error& e) {
+            return std::string(e.what());
+        }
+        return std::string("accepted");
+    };
+    EXPECT_NE(message("{\"maintenance\": ").find("not valid JSON"), std::string::npos);
+    EXPECT_NE(message("[]").find("must be an object"), std::string::npos);
+    EXPECT_NE(message(R"({"maintenance": {"enabled": "yes"}})").find("'enabled'"), std::string::npos);
+    EXPECT_NE(message(R"({"nodes": {"node1": "sleeping"}})").find("node 'node1'"), std::string::npos);
+    EXPECT_NE(message(R"({"pinned_node": 3})").find("'pinned_node'"), std::string::npos);
+}
+
+TEST(OperatorState, KeepOnlyForgetsRemovedNodesPinAndVerifyNode) {
+    auto s = sample();
+    const auto dropped = s.keep_only({"node1", "node3"});
+    EXPECT_EQ(dropped.size(), 2u);  // node2 drained, and node2 as verify_node
+    EXPECT_EQ(s.admin_of("node2"), node_admin::active);
+    EXPECT_EQ(s.admin_of("node3"), node_admin::disabled);
+    EXPECT_TRUE(s.maintenance.verify_node.empty());
+    EXPECT_EQ(s.pinned_node, "node1");
+    s.keep_only({"node3"});
+    EXPECT_TRUE(s.pinned_node.empty());
+}
+
+TEST(OperatorState, StateFileIsWrittenAtomicallyAndReadBack) {
+    std::string templ = ::testing::TempDir() + "gatehouse-state-XXXXXX";
+    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
+    const std::string path = templ + "/sub/dir/state.json";  // directories are created
+    bool found = true;
+    EXPECT_EQ(load_state_file(path, found), operator_state{});
+    EXPECT_FALSE(found);
+    ASSERT_EQ(save_state_file(path, sample()), "");
+    EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+    EXPECT_EQ(load_state_file(path, found), sample());
+    EXPECT_TRUE(found);
+    std::ofstream(path) << "{broken";
+    EXPECT_THROW(load_state_file(path, found), std::runtime_error);
+    std::filesystem::remove_all(templ);
+}
+
+TEST(OperatorState, UnwritableStateFileIsReportedNotThrown) {
+    const auto error = save_state_file("/proc/gatehouse-cannot-write/state.json", sample());
+    EXPECT_FALSE(error.empty());
+}
+
+}  // namespace
