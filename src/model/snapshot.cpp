@@ -68,6 +68,7 @@ snapshot_ptr build_snapshot(std::shared_ptr<const config::config> config, std::u
     if (!page.empty()) {
         s->maintenance.html_page = fill_page(page, s->maintenance.message);
         s->starting_html_page = fill_page(page, "The application is starting");
+        s->unavailable_html_page = fill_page(page, "No node of the cluster is available");
     }
     s->config = std::move(config);
     return s;

@@ -40,7 +40,8 @@ struct snapshot {
     std::shared_ptr<const config::config> config;
     std::vector<node> nodes;
     maintenance_view maintenance;
-    std::string starting_html_page;  ///< the configured page for "every node is starting" ("" = built-in page)
+    std::string starting_html_page;     ///< the configured page for "every node is starting" ("" = built-in page)
+    std::string unavailable_html_page;  ///< the configured page for "no node is available" ("" = built-in page)
     std::optional<std::size_t> pinned;
 };
 

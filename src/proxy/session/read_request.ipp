@@ -180,6 +180,7 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
             answer.html_page = x.nodes->starting_html_page;
         } else {
             answer.message = "No node of the cluster is available";
+            answer.html_page = x.nodes->unavailable_html_page;
         }
         answer.retry_after_seconds = unavailable_retry_after_s;
         const bool keep = x.keep_alive && x.body_consumed && !owner_.draining();
