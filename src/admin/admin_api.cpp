@@ -1,6 +1,7 @@
 // Admin API routing, authentication and JSON bodies.
 #include <gatehouse/admin/admin_api.hpp>
 
+#include <gatehouse/admin/status_page.hpp>
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/util/constant_time.hpp>
 
@@ -199,6 +200,14 @@ net::awaitable<admin_response> handle_admin_request(control::controller& c, cons
         ok.content_type = "text/plain; charset=utf-8";
         ok.body = "ok\n";
         co_return ok;
+    }
+    if (path == "/" || path == "/index.html") {
+        // The page holds no data: it asks for the token and reads /api/status with it.
+        if (r.method != http::verb::get && r.method != http::verb::head) co_return method_not_allowed("GET");
+        admin_response page;
+        page.content_type = "text/html; charset=utf-8";
+        page.body = std::string(status_page_html());
+        co_return page;
     }
     if (auto refused = refuse(c, r, path)) co_return std::move(*refused);
     const std::string actor = "admin API client " + r.peer;
