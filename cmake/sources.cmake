@@ -1,6 +1,8 @@
 # The network layer and the executable (the pure layer is declared in the top-level CMakeLists.txt).
 add_library(gatehouse_net STATIC
   src/log/event_log.cpp
+  src/log/access_log.cpp
+  src/metrics/exposition.cpp
   src/model/snapshot.cpp
   src/proxy/head_scan.cpp
   src/proxy/request_checks.cpp
@@ -23,7 +25,7 @@ add_library(gatehouse_net STATIC
   src/demo/demo_upstream.cpp
 )
 target_compile_options(gatehouse_net PRIVATE ${GATEHOUSE_WARNINGS})
-target_link_libraries(gatehouse_net PUBLIC gatehouse_core gatehouse_asio Boost::json)
+target_link_libraries(gatehouse_net PUBLIC gatehouse_core gatehouse_asio Boost::json PRIVATE prometheus-cpp::core)
 target_compile_definitions(gatehouse_net PUBLIC GATEHOUSE_VERSION="${PROJECT_VERSION}")
 target_precompile_headers(gatehouse_net PRIVATE
   <boost/asio.hpp> <boost/beast/core.hpp> <boost/beast/http.hpp>)

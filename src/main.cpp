@@ -35,6 +35,7 @@ std::optional<config::config> load_or_report(const std::string& path) {
 int serve(config::config cfg, server::server_options options,
           std::unique_ptr<demo::demo_upstreams> demo_nodes = nullptr) {
     try {
+        log::set_min_level(static_cast<log::level>(cfg.log.level));
         for (const auto& w : config::config_warnings(cfg)) log::warning(w);
         server::server s(std::move(cfg), std::move(options));
         if (demo_nodes) demo_nodes->start();

@@ -201,7 +201,7 @@ net::awaitable<admin_response> handle_admin_request(control::controller& c, cons
         ok.body = "ok\n";
         co_return ok;
     }
-    if (path == "/" || path == "/index.html") {
+    if ((path == "/" || path == "/index.html") && !r.metrics_only) {
         // The page holds no data: it asks for the token and reads /api/status with it.
         if (r.method != http::verb::get && r.method != http::verb::head) co_return method_not_allowed("GET");
         admin_response page;
@@ -209,6 +209,17 @@ net::awaitable<admin_response> handle_admin_request(control::controller& c, cons
         page.body = std::string(status_page_html());
         co_return page;
     }
+    const auto& metrics_cfg = c.config().metrics;
+    if (path == "/metrics" && metrics_cfg.enabled) {
+        if (r.method != http::verb::get && r.method != http::verb::head) co_return method_not_allowed("GET");
+        if (metrics_cfg.require_token)
+            if (auto refused = refuse(c, r, path)) co_return std::move(*refused);
+        admin_response m;
+        m.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        m.body = co_await c.metrics_text();
+        co_return m;
+    }
+    if (r.metrics_only) co_return error_answer(404, "this listener serves /metrics only");
     if (auto refused = refuse(c, r, path)) co_return std::move(*refused);
     const std::string actor = "admin API client " + r.peer;
 

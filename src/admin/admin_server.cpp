@@ -34,16 +34,19 @@ struct admin_server::connections {
     bool stopped = false;
 };
 
-admin_server::admin_server(net::io_context& control, control::controller& controller)
-    : control_(control), controller_(controller), acceptor_(control), open_(std::make_shared<connections>()) {
-    const auto& a = controller.config().admin.listen;
+admin_server::admin_server(net::io_context& control, control::controller& controller, bool metrics_only)
+    : control_(control), controller_(controller), acceptor_(control), open_(std::make_shared<connections>()),
+      metrics_only_(metrics_only) {
+    const auto& a = metrics_only ? controller.config().metrics.listen : controller.config().admin.listen;
     const tcp::endpoint ep(net::ip::make_address(a.ip), a.port);
     error_code ec;
     acceptor_.open(ep.protocol(), ec);
     if (!ec) acceptor_.set_option(net::socket_base::reuse_address(true), ec);
     if (!ec) acceptor_.bind(ep, ec);
     if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-    if (ec) throw std::system_error(ec, "cannot listen on admin address " + describe(ep));
+    if (ec)
+        throw std::system_error(ec, std::string("cannot listen on ") + (metrics_only ? "metrics" : "admin") +
+                                        " address " + describe(ep));
 }
 
 admin_server::~admin_server() { stop(); }
@@ -140,6 +143,7 @@ net::awaitable<void> admin_server::serve(tcp::socket socket) {
         request.authorization = std::string(req[http::field::authorization]);
         request.peer = peer;
         request.peer_is_loopback = loopback;
+        request.metrics_only = metrics_only_;
         const auto answer = co_await handle_admin_request(controller_, request);
         if (open->stopped) co_return;
 

@@ -272,6 +272,38 @@ void read_maintenance(reader& r, const toml::table& root, const std::string& ori
     }
 }
 
+void read_log(reader& r, const toml::table& root, const std::string& origin, log_config& out) {
+    const std::string path = "log";
+    const auto* t = r.section(root, path, {"level", "access", "access_format"});
+    if (!t) return;
+    if (auto v = r.choice<log_level>(*t, "level", path, {{"debug", log_level::debug}, {"info", log_level::info},
+                                                          {"warning", log_level::warning}, {"error", log_level::error}}))
+        out.level = *v;
+    if (auto v = r.string(*t, "access", path)) {
+        if (v->empty())
+            r.problem(t->get("access")->source(), "log.access", "must be \"off\", \"stdout\", \"stderr\" or a file path");
+        else
+            out.access = (*v == "off" || *v == "stdout" || *v == "stderr") ? *v : relative_to(origin, *v);
+    }
+    if (auto v = r.choice<access_log_format>(*t, "access_format", path,
+                                             {{"combined", access_log_format::combined}, {"json", access_log_format::json}}))
+        out.access_format = *v;
+}
+
+void read_metrics(reader& r, const toml::table& root, metrics_config& out) {
+    const std::string path = "metrics";
+    const auto* t = r.section(root, path, {"enabled", "listen", "require_token"});
+    if (!t) return;
+    if (auto v = r.boolean(*t, "enabled", path)) out.enabled = *v;
+    if (const auto* node = t->get("listen"); node && node->is_string() && node->as_string()->get().empty()) {
+        out.own_listener = false;
+    } else if (auto v = r.address(*t, "listen", path)) {
+        out.listen = std::move(*v);
+        out.own_listener = true;
+    }
+    if (auto v = r.boolean(*t, "require_token", path)) out.require_token = *v;
+}
+
 [[noreturn]] void throw_unreadable(const std::string& path, int error) {
     throw config_error({config_problem{path, 0, 0, "", std::string("cannot read file: ") + std::strerror(error)}});
 }
@@ -290,7 +322,8 @@ config parse_config(std::string_view text, std::string_view origin) {
     reader r(file);
     config c;
     c.source = file;
-    r.table(root, "", {"proxy", "upstream", "timeouts", "limits", "health_check", "admin", "maintenance"});
+    r.table(root, "", {"proxy", "upstream", "timeouts", "limits", "health_check", "admin", "maintenance", "log",
+                       "metrics"});
     read_proxy(r, root, c.proxy);
     read_upstream(r, root, c.upstream);
     read_timeouts(r, root, c.timeouts);
@@ -298,6 +331,8 @@ config parse_config(std::string_view text, std::string_view origin) {
     read_health_check(r, root, c.health_check);
     read_admin(r, root, file, c.admin);
     read_maintenance(r, root, file, c.maintenance);
+    read_log(r, root, file, c.log);
+    read_metrics(r, root, c.metrics);
     r.finish();
     return c;
 }

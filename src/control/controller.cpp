@@ -3,6 +3,7 @@
 
 #include <gatehouse/config/load.hpp>
 #include <gatehouse/log/event_log.hpp>
+#include <gatehouse/metrics/exposition.hpp>
 #include <gatehouse/server/server.hpp>
 #include <gatehouse/util/coarse_clock.hpp>
 #include <gatehouse/version.hpp>
@@ -101,8 +102,9 @@ controller::controller(net::io_context& control, config::config cfg, options opt
         state_.maintenance.since_unix_ms = unix_now_ms();
         if (state_.maintenance.reason.empty()) state_.maintenance.reason = "Maintenance";
     }
+    access_log_ = log::access_log_sink::open(cfg.log);  // throws (start-up) when the file cannot be opened
     auto shared = std::make_shared<const config::config>(std::move(cfg));
-    snapshot_ = model::build_snapshot(shared, generation_, nullptr, state_);
+    snapshot_ = model::build_snapshot(shared, generation_, nullptr, state_, access_log_);
     if (options_.start_in_maintenance) {
         log::info("starting in maintenance mode (--maintenance)");
         if (auto w = persist(); !w.empty()) log::error(w);
@@ -146,7 +148,7 @@ std::string controller::persist() {
 }
 
 net::awaitable<void> controller::publish() {
-    snapshot_ = model::build_snapshot(snapshot_->config, ++generation_, snapshot_.get(), state_);
+    snapshot_ = model::build_snapshot(snapshot_->config, ++generation_, snapshot_.get(), state_, access_log_);
     if (!workers_ || workers_->empty()) co_return;
     auto latch = std::make_shared<latch_state>(control_, workers_->size());
     for (auto& w : *workers_)
@@ -155,14 +157,22 @@ net::awaitable<void> controller::publish() {
     if (latch->pending > 0) log::error("bug: a worker did not take the new snapshot within 2 s");
 }
 
-net::awaitable<std::vector<controller::worker_counts>> controller::gather_counts() {
+net::awaitable<std::vector<controller::worker_counts>> controller::gather_counts(bool with_counters) {
     std::vector<worker_counts> out(workers_ ? workers_->size() : 0);
     if (out.empty()) co_return out;
     auto latch = std::make_shared<latch_state>(control_, out.size());
     auto results = std::make_shared<std::vector<worker_counts>>(out.size());
     for (std::size_t i = 0; i < workers_->size(); ++i) {
-        (*workers_)[i]->post_query([this, latch, results, i](const server::worker& w) {
-            worker_counts c{{w.in_flight().begin(), w.in_flight().end()}, w.connections()};
+        (*workers_)[i]->post_query([this, latch, results, i, with_counters](const server::worker& w) {
+            worker_counts c;
+            c.in_flight.assign(w.in_flight().begin(), w.in_flight().end());
+            c.connections = w.connections();
+            c.nodes_generation = w.nodes_generation();
+            if (with_counters) {
+                c.idle_connections = w.idle_connections();
+                for (std::size_t n = 0; n < c.in_flight.size(); ++n) c.pooled.push_back(w.pool().idle(n));
+                c.counters = w.counters();
+            }
             net::post(control_, [latch, results, i, c = std::move(c)]() mutable {
                 (*results)[i] = std::move(c);
                 latch->arrive();
@@ -283,6 +293,7 @@ net::awaitable<action_result> controller::reload(std::string actor) {
         if (std::find(new_endpoints.begin(), new_endpoints.end(), e) == new_endpoints.end()) removed.push_back(e);
     std::vector<std::vector<std::unique_ptr<tcp::acceptor>>> opened(workers_ ? workers_->size() : 0);
     try {
+        for (const auto& e : added) server::ensure_address_free(e);
         for (std::size_t i = 0; i < opened.size(); ++i)
             for (const auto& e : added) opened[i].push_back((*workers_)[i]->open_acceptor(e));
     } catch (const std::system_error& e) {
@@ -294,6 +305,8 @@ net::awaitable<action_result> controller::reload(std::string actor) {
         r.warnings.push_back("proxy.workers changed: the number of workers changes only with a restart");
     if (next->admin.enabled != old.admin.enabled || next->admin.listen.text != old.admin.listen.text)
         r.warnings.push_back("admin.listen changed: the admin listener moves only with a restart");
+    if (next->metrics.own_listener != old.metrics.own_listener || next->metrics.listen.text != old.metrics.listen.text)
+        r.warnings.push_back("metrics.listen changed: the metrics listener moves only with a restart");
     if (next->maintenance.state_file != old.maintenance.state_file)
         r.warnings.push_back("maintenance.state_file changed: the operator state is saved to the new file from now on");
 
@@ -301,12 +314,23 @@ net::awaitable<action_result> controller::reload(std::string actor) {
     for (const auto& n : next->upstream.nodes) names.push_back(n.name);
     for (auto& d : state_.keep_only(names)) r.warnings.push_back(d + " dropped: the node is no longer configured");
 
+    std::shared_ptr<log::access_log_sink> access_log = access_log_;
+    if (next->log.access != old.log.access || next->log.access_format != old.log.access_format) {
+        try {
+            access_log = log::access_log_sink::open(next->log);
+        } catch (const std::system_error& e) {
+            co_return fail({options_.config_path + ": log.access: " + e.what()});
+        }
+    }
+    if (next->log.level != old.log.level) log::set_min_level(static_cast<log::level>(next->log.level));
+
     const auto previous = snapshot_;
     if (!next->health_check.enabled) {
         // Nobody checks any more: every node is presumed up (passive checks still eject failing ones).
         for (const auto& n : previous->nodes) n.status->health.store(health::node_health::up, std::memory_order_relaxed);
     }
-    snapshot_ = model::build_snapshot(next, ++generation_, previous.get(), state_);
+    access_log_ = std::move(access_log);
+    snapshot_ = model::build_snapshot(next, ++generation_, previous.get(), state_, access_log_);
 
     // Health checks: nodes that stayed keep their counts and history.
     std::unique_ptr<health::health_checker> old_checker = std::move(health_);
@@ -341,6 +365,70 @@ net::awaitable<action_result> controller::reload(std::string actor) {
     co_return r;
 }
 
+std::string controller::node_state(const model::node& n, std::int64_t now_ms) const {
+    const auto& st = *n.status;
+    const auto health = st.health.load(std::memory_order_relaxed);
+    if (n.admin != node_admin::active) return to_string(n.admin);
+    if (snapshot_->pinned && *snapshot_->pinned != n.index) return "draining";
+    if (health == health::node_health::up && st.ejected_until_ms.load(std::memory_order_relaxed) > now_ms)
+        return "ejected";
+    return health::to_string(health);
+}
+
+std::string controller::reopen_access_log() {
+    if (!access_log_) return "";
+    auto error = access_log_->reopen();
+    if (error.empty()) log::info("access log reopened: " + access_log_->target());
+    else log::error(error);
+    return error;
+}
+
+net::awaitable<std::string> controller::metrics_text() {
+    const auto counts = co_await gather_counts(true);
+    const auto& snap = *snapshot_;
+    const auto now_ms = util::coarse_now_ms();
+    metrics::scrape s;
+    s.requests.nodes.resize(snap.nodes.size());
+    for (const auto& n : snap.nodes) {
+        metrics::node_sample ns;
+        ns.name = n.name;
+        ns.up = n.takes_new_requests && n.status->takes_traffic(now_ms);
+        ns.state = node_state(n, now_ms);
+        if (health_) {
+            ns.checks = health_->checks(n.index).results;
+            ns.check_duration = health_->checks(n.index).durations;
+        }
+        s.nodes.push_back(std::move(ns));
+    }
+    for (const auto& c : counts) {
+        s.connections_active += c.connections - std::min(c.connections, c.idle_connections);
+        s.connections_idle += c.idle_connections;
+        s.requests.request_duration.add(c.counters.request_duration);
+        s.requests.received_bytes += c.counters.received_bytes;
+        s.requests.sent_bytes += c.counters.sent_bytes;
+        for (std::size_t r = 0; r < s.requests.own.size(); ++r)
+            for (std::size_t k = 0; k < 5; ++k) s.requests.own[r][k] += c.counters.own[r][k];
+        if (c.counters.nodes.size() != snap.nodes.size()) continue;  // a worker between two node lists
+        for (std::size_t i = 0; i < snap.nodes.size(); ++i) {
+            auto& total = s.requests.nodes[i];
+            const auto& mine = c.counters.nodes[i];
+            for (std::size_t k = 0; k < 5; ++k) total.responses[k] += mine.responses[k];
+            total.response_time.add(mine.response_time);
+            for (std::size_t k = 0; k < total.errors.size(); ++k) total.errors[k] += mine.errors[k];
+            total.retries += mine.retries;
+            if (i < c.in_flight.size()) s.nodes[i].in_flight += c.in_flight[i];
+            if (i < c.pooled.size()) s.nodes[i].idle_connections += c.pooled[i];
+        }
+    }
+    s.maintenance = state_.maintenance.enabled;
+    s.reloads_ok = reloads_ok_;
+    s.reloads_failed = reloads_failed_;
+    s.last_reload_success_unix = static_cast<double>(last_reload_unix_ms_) / 1000.0;
+    s.start_time_unix = static_cast<double>(started_unix_ms_) / 1000.0;
+    s.version = version_string;
+    co_return metrics::render(s);
+}
+
 json::object controller::maintenance_json() const {
     const auto& m = state_.maintenance;
     return {{"enabled", m.enabled},
@@ -350,26 +438,35 @@ json::object controller::maintenance_json() const {
 }
 
 net::awaitable<json::object> controller::status() {
-    const auto counts = co_await gather_counts();
+    const auto counts = co_await gather_counts(true);
     const auto& snap = *snapshot_;
     const auto now_ms = util::coarse_now_ms();
     std::size_t connections = 0;
     for (const auto& c : counts) connections += c.connections;
 
     json::array nodes;
+    std::uint64_t all_requests = 0, all_errors = 0;
+    for (const auto& c : counts)
+        for (const auto& by_class : c.counters.own) {
+            for (auto v : by_class) all_requests += v;
+            all_errors += by_class[4];
+        }
     for (const auto& n : snap.nodes) {
-        std::uint64_t in_flight = 0;
-        for (const auto& c : counts)
+        std::uint64_t in_flight = 0, requests = 0, errors = 0;
+        for (const auto& c : counts) {
             if (c.in_flight.size() == snap.nodes.size()) in_flight += c.in_flight[n.index];
+            if (c.counters.nodes.size() != snap.nodes.size()) continue;
+            const auto& mine = c.counters.nodes[n.index];
+            for (auto v : mine.responses) requests += v;
+            errors += mine.responses[4];
+            for (auto v : mine.errors) errors += v;
+        }
+        all_requests += requests;
+        all_errors += errors;
         const auto& st = *n.status;
         const auto health = st.health.load(std::memory_order_relaxed);
         const bool ejected = st.ejected_until_ms.load(std::memory_order_relaxed) > now_ms;
-        std::string state;
-        if (n.admin != node_admin::active) state = to_string(n.admin);
-        else if (snap.pinned && *snap.pinned != n.index) state = "draining";
-        else if (health == health::node_health::up && ejected) state = "ejected";
-        else state = health::to_string(health);
-
+        const std::string state = node_state(n, now_ms);
         json::object node{{"name", n.name},
                           {"address", n.address},
                           {"weight", n.weight},
@@ -379,6 +476,8 @@ net::awaitable<json::object> controller::status() {
                           {"pinned", snap.pinned == n.index},
                           {"takes_traffic", n.takes_new_requests && st.takes_traffic(now_ms)},
                           {"in_flight", in_flight},
+                          {"requests_total", requests},
+                          {"errors_total", errors},
                           {"ejected", ejected},
                           {"consecutive_failed_requests", st.consecutive_failures.load(std::memory_order_relaxed)}};
         json::value last = nullptr;
@@ -405,6 +504,8 @@ net::awaitable<json::object> controller::status() {
         {"generation", snap.generation},
         {"workers", workers_ ? workers_->size() : 0},
         {"client_connections", connections},
+        {"requests_total", all_requests},
+        {"errors_total", all_errors},
         {"balance", snap.config->upstream.balance == config::balance_policy::round_robin ? "round_robin"
                     : snap.config->upstream.balance == config::balance_policy::ip_hash   ? "ip_hash"
                                                                                           : "least_request"},

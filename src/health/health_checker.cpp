@@ -23,6 +23,8 @@ health_checker::health_checker(net::io_context& control, model::snapshot_ptr sna
                 // Same node: keep its counts (re-read against the new rise/fall), history and pause.
                 t.checks.history = old.checks.history;
                 t.checks.paused = old.checks.paused;
+                t.checks.results = old.checks.results;
+                t.checks.durations = old.checks.durations;
                 t.checks.state = health_state::resume(cfg.rise, cfg.fall, old.checks.state);
             }
         }
@@ -69,6 +71,8 @@ net::awaitable<void> health_checker::check(std::size_t index) {
                             std::chrono::system_clock::now().time_since_epoch()).count();
     record.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::steady_clock::now() - started).count();
+    ++tracked.checks.results[static_cast<std::size_t>(outcome.result)];
+    tracked.checks.durations.observe(static_cast<double>(record.duration_ms) / 1000.0);
     tracked.checks.history.push_back(std::move(record));
     if (tracked.checks.history.size() > history_length) tracked.checks.history.pop_front();
 

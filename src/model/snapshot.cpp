@@ -31,7 +31,8 @@ std::string fill_page(std::string_view page, std::string_view reason) {
 }
 
 snapshot_ptr build_snapshot(std::shared_ptr<const config::config> config, std::uint64_t generation,
-                            const snapshot* previous, const control::operator_state& ops) {
+                            const snapshot* previous, const control::operator_state& ops,
+                            std::shared_ptr<log::access_log_sink> access_log) {
     if (config->upstream.nodes.size() > balancer::max_nodes)
         throw std::invalid_argument("at most " + std::to_string(balancer::max_nodes) + " upstream nodes are supported");
     auto s = std::make_shared<snapshot>();
@@ -70,6 +71,7 @@ snapshot_ptr build_snapshot(std::shared_ptr<const config::config> config, std::u
         s->starting_html_page = fill_page(page, "The application is starting");
         s->unavailable_html_page = fill_page(page, "No node of the cluster is available");
     }
+    s->access_log = std::move(access_log);
     s->config = std::move(config);
     return s;
 }

@@ -31,21 +31,31 @@ server::server(config::config cfg, server_options options) {
     std::size_t count = c.proxy.workers;
     if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
     const auto endpoints = listen_endpoints(c);
+    for (const auto& e : endpoints) ensure_address_free(e);
     for (std::size_t i = 0; i < count; ++i) workers_.push_back(std::make_unique<worker>(i, snapshot, endpoints));
     controller_->attach(workers_);
     if (c.admin.enabled) admin_ = std::make_unique<admin::admin_server>(control_, *controller_);
+    if (c.metrics.enabled && c.metrics.own_listener)
+        metrics_ = std::make_unique<admin::admin_server>(control_, *controller_, true);
 }
 
 server::~server() {
     if (admin_) admin_->stop();
+    if (metrics_) metrics_->stop();
     for (auto& w : workers_) w->post_force_stop();
     for (auto& w : workers_) w->join();
 }
 
 int server::run() {
     net::signal_set signals(control_, SIGTERM, SIGINT, SIGHUP);
+    signals.add(SIGUSR1);
     std::function<void(const error_code&, int)> on_signal = [&](const error_code& ec, int number) {
         if (ec) return;
+        if (number == SIGUSR1) {
+            controller_->reopen_access_log();
+            signals.async_wait(on_signal);
+            return;
+        }
         if (number == SIGHUP) {
             if (!stopping_) {
                 net::co_spawn(control_, [this]() -> net::awaitable<void> {
@@ -78,6 +88,10 @@ int server::run() {
                   (c.admin.token.empty() ? " without a token: loopback clients only"
                                          : " (bearer token from " + c.admin.token_origin + ")"));
     }
+    if (metrics_) {
+        metrics_->start();
+        log::info("metrics on http://" + c.metrics.listen.text + "/metrics");
+    }
     if (controller_->state().maintenance.enabled) log::info("maintenance mode is on");
     log::info("gatehouse listening on " + addresses + " with " + std::to_string(workers_.size()) + " worker(s), " +
               std::to_string(controller_->snapshot()->nodes.size()) + " node(s)");
@@ -92,6 +106,7 @@ void server::begin_shutdown(int signal_number) {
     stopping_ = true;
     controller_->stop_health_checks();
     if (admin_) admin_->stop();
+    if (metrics_) metrics_->stop();
     const auto drain = controller_->config().timeouts.shutdown_drain;
     log::info(std::string("received ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
               ": no new connections, draining in-flight requests for up to " + std::to_string(drain.count()) + " ms");

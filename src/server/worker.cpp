@@ -47,6 +47,17 @@ worker::worker(std::size_t id, model::snapshot_ptr snapshot, const std::vector<t
     apply_snapshot(std::move(snapshot));
 }
 
+void ensure_address_free(const tcp::endpoint& ep) {
+    net::io_context scratch(1);
+    tcp::acceptor probe(scratch);
+    error_code ec;
+    probe.open(ep.protocol(), ec);
+    if (!ec) probe.set_option(net::socket_base::reuse_address(true), ec);
+    if (!ec && ep.address().is_v6()) probe.set_option(net::ip::v6_only(true), ec);
+    if (!ec) probe.bind(ep, ec);
+    if (ec) throw std::system_error(ec, "cannot listen on " + describe(ep));
+}
+
 std::unique_ptr<tcp::acceptor> worker::open_acceptor(const tcp::endpoint& ep) {
     auto acceptor = std::make_unique<tcp::acceptor>(context_);
     error_code ec;
@@ -68,6 +79,7 @@ worker::~worker() {
     }
     drained_ = nullptr;  // sessions destroyed with the context must not report a drain any more
     draining_ = false;
+    tearing_down_ = true;
 }
 
 void worker::start() {
@@ -78,6 +90,7 @@ void worker::start() {
         context_.run();
         // Sessions still queued are destroyed with the context; idle pooled sockets close here.
         pool_.clear();
+        flush_access_log();
     });
 }
 
@@ -148,9 +161,12 @@ void worker::apply_snapshot(model::snapshot_ptr snapshot) {
             if (s.in_flight_node != session_base::no_node) ++in_flight_[s.in_flight_node];
         }
         weight_factors_.assign(snapshot->nodes.size(), 1.0);
+        counters_.remap(new_index_of_old, snapshot->nodes.size());
         ++nodes_generation_;
     }
     pool_.set_max_idle(snapshot->config->upstream.keepalive);
+    counting_ = snapshot->config->metrics.enabled;
+    if (snapshot_ && snapshot_->access_log != snapshot->access_log) flush_access_log();  // lines go where they were meant
     // Requests copy snapshot_ to keep it alive. Re-rooting it in a control block of this worker's own keeps those
     // reference-count writes on this core instead of bouncing one shared cache line between workers.
     const auto* raw = snapshot.get();
@@ -184,6 +200,27 @@ void worker::post_force_stop() {
         work_.reset();
         context_.stop();
     });
+}
+
+std::size_t worker::idle_connections() const noexcept {
+    std::size_t n = 0;
+    for (const auto& s : sessions_)
+        if (s.idle()) ++n;
+    return n;
+}
+
+void worker::log_access(const log::access_record& record) {
+    const auto& sink = snapshot_->access_log;
+    if (!sink) return;
+    if (sink->format() == config::access_log_format::json) log::format_json(access_buffer_, record);
+    else log::format_combined(access_buffer_, record);
+    if (access_buffer_.size() >= 64 * 1024) flush_access_log();
+}
+
+void worker::flush_access_log() noexcept {
+    if (access_buffer_.empty()) return;
+    if (snapshot_ && snapshot_->access_log) snapshot_->access_log->write(access_buffer_);
+    access_buffer_.clear();
 }
 
 void worker::unlinked() noexcept {
@@ -247,6 +284,7 @@ net::awaitable<void> worker::tick_loop() {
         auto [ec] = co_await tick_.async_wait(use_tuple);
         if (ec || (draining_ && !drained_ && sessions_.empty())) co_return;
         const auto now = util::coarse_now_ms();
+        flush_access_log();
         pool_.expire(now);
         for (auto& s : sessions_) {
             if (s.deadline_ms() <= now) s.on_deadline(now);

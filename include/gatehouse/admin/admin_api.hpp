@@ -19,6 +19,7 @@ struct admin_request {
     std::string authorization;   ///< the Authorization header ("" when absent)
     std::string peer;            ///< the client's address, for the log
     bool peer_is_loopback = false;
+    bool metrics_only = false;   ///< arrived on the [metrics] listener: only /metrics and /healthz are served
 };
 
 struct admin_response {
@@ -28,7 +29,8 @@ struct admin_response {
     std::vector<std::pair<std::string, std::string>> headers;  ///< extra fields (Allow, WWW-Authenticate)
 };
 
-/// Routes `request`. Every route but GET /healthz needs `Authorization: Bearer <token>` (compared in constant
+/// Routes `request`. GET /metrics (Prometheus text) needs no token unless metrics.require_token. Every other route
+/// but GET /healthz and the status page GET / needs `Authorization: Bearer <token>` (compared in constant
 /// time); with no token configured, only loopback peers are served. Errors are JSON `{"error": "..."}` with a 4xx.
 net::awaitable<admin_response> handle_admin_request(control::controller& controller, const admin_request& request);
 

@@ -12,8 +12,9 @@ namespace gatehouse::admin {
 /// Requests are small (64 KiB body at most) and few, so each connection is a plain coroutine with a timeout.
 class admin_server {
 public:
-    /// Opens the listener on controller.config().admin.listen. Throws std::system_error naming the address.
-    admin_server(net::io_context& control, control::controller& controller);
+    /// Opens the listener on controller.config().admin.listen, or, with `metrics_only`, on metrics.listen (that
+    /// listener serves /metrics and /healthz only). Throws std::system_error naming the address.
+    admin_server(net::io_context& control, control::controller& controller, bool metrics_only = false);
     ~admin_server();
     admin_server(const admin_server&) = delete;
     admin_server& operator=(const admin_server&) = delete;
@@ -34,6 +35,7 @@ private:
     control::controller& controller_;
     tcp::acceptor acceptor_;
     std::shared_ptr<connections> open_;
+    bool metrics_only_;
 };
 
 }  // namespace gatehouse::admin

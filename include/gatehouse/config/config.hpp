@@ -101,6 +101,24 @@ struct maintenance_config {
     std::string bypass_cookie_value;
 };
 
+enum class log_level { debug, info, warning, error };
+enum class access_log_format { combined, json };
+
+/// The event log's level and the access log ([log]).
+struct log_config {
+    log_level level = log_level::info;
+    std::string access = "stdout";               ///< "off", "stdout", "stderr" or a file path (reopened on SIGUSR1)
+    access_log_format access_format = access_log_format::combined;
+};
+
+/// Prometheus metrics ([metrics]).
+struct metrics_config {
+    bool enabled = true;                         ///< false: the request path counts nothing and /metrics is 404
+    bool own_listener = false;                   ///< true when `listen` is set
+    socket_address listen;                       ///< its own listener; otherwise /metrics is on the admin listener
+    bool require_token = false;                  ///< /metrics needs the admin token too
+};
+
 struct config {
     std::string source;   ///< file the configuration was read from ("<inline>" or the origin given for text)
     proxy_config proxy;
@@ -110,6 +128,8 @@ struct config {
     health_check_config health_check;
     admin_config admin;
     maintenance_config maintenance;
+    log_config log;
+    metrics_config metrics;
 };
 
 }  // namespace gatehouse::config

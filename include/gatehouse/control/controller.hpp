@@ -4,6 +4,8 @@
 #include <gatehouse/config/config.hpp>
 #include <gatehouse/control/operator_state.hpp>
 #include <gatehouse/health/health_checker.hpp>
+#include <gatehouse/log/access_log.hpp>
+#include <gatehouse/metrics/counters.hpp>
 #include <gatehouse/model/snapshot.hpp>
 #include <gatehouse/net.hpp>
 #include <gatehouse/server/worker.hpp>
@@ -69,15 +71,25 @@ public:
     net::awaitable<boost::json::object> status();
     /// The maintenance part of the status.
     boost::json::object maintenance_json() const;
+    /// The Prometheus exposition of every worker's counters and the control plane's state.
+    net::awaitable<std::string> metrics_text();
+    /// SIGUSR1: reopens the access log file (logrotate). Returns an error message or "".
+    std::string reopen_access_log();
 
 private:
     struct worker_counts {
         std::vector<std::uint32_t> in_flight;
         std::size_t connections = 0;
+        std::size_t idle_connections = 0;
+        std::vector<std::size_t> pooled;   ///< idle upstream connections per node
+        metrics::worker_counters counters;  ///< copied only for a metrics scrape
+        std::uint64_t nodes_generation = 0;
     };
 
     net::awaitable<void> publish();
-    net::awaitable<std::vector<worker_counts>> gather_counts();
+    net::awaitable<std::vector<worker_counts>> gather_counts(bool with_counters);
+    /// Per node: what /api/status calls its state.
+    std::string node_state(const model::node& n, std::int64_t now_ms) const;
     std::optional<std::size_t> node_index(const std::string& name) const;
     std::string persist();  ///< saves state_ when a state file is configured; returns a warning or ""
     net::awaitable<action_result> apply(std::string what, std::string actor);
@@ -93,6 +105,7 @@ private:
     std::int64_t started_unix_ms_ = 0;
     std::uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
     std::int64_t last_reload_unix_ms_ = 0;
+    std::shared_ptr<log::access_log_sink> access_log_;
 };
 
 /// Milliseconds since the Unix epoch, now.

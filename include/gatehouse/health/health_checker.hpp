@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gatehouse/health/health_state.hpp>
+#include <gatehouse/metrics/counters.hpp>
 #include <gatehouse/model/snapshot.hpp>
 #include <gatehouse/net.hpp>
 
@@ -29,6 +30,8 @@ struct node_checks {
     health_state state{1, 1};
     std::deque<check_record> history;  ///< newest last, at most history_length
     bool paused = false;               ///< the node is disabled: not checked
+    std::array<std::uint64_t, 3> results{};  ///< checks by result (pass, starting, fail), for the metrics
+    metrics::histogram durations;
 };
 
 /// Checks each node every interval (plus jitter) over its own connection, never on a worker. A change of

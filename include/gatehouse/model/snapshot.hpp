@@ -3,6 +3,7 @@
 
 #include <gatehouse/config/config.hpp>
 #include <gatehouse/control/operator_state.hpp>
+#include <gatehouse/log/access_log.hpp>
 #include <gatehouse/model/node_status.hpp>
 #include <gatehouse/net.hpp>
 
@@ -43,6 +44,7 @@ struct snapshot {
     std::string starting_html_page;     ///< the configured page for "every node is starting" ("" = built-in page)
     std::string unavailable_html_page;  ///< the configured page for "no node is available" ("" = built-in page)
     std::optional<std::size_t> pinned;
+    std::shared_ptr<log::access_log_sink> access_log;  ///< nullptr = access log off
 };
 
 using snapshot_ptr = std::shared_ptr<const snapshot>;
@@ -52,7 +54,8 @@ using snapshot_ptr = std::shared_ptr<const snapshot>;
 /// decisions about nodes that are not configured are ignored. Throws std::invalid_argument when there are more
 /// nodes than the data plane supports (balancer::max_nodes).
 snapshot_ptr build_snapshot(std::shared_ptr<const config::config> config, std::uint64_t generation,
-                            const snapshot* previous = nullptr, const control::operator_state& operator_state = {});
+                            const snapshot* previous = nullptr, const control::operator_state& operator_state = {},
+                            std::shared_ptr<log::access_log_sink> access_log = nullptr);
 
 /// The maintenance page with every "{{reason}}" replaced by `reason`, HTML-escaped.
 std::string fill_page(std::string_view page, std::string_view reason);

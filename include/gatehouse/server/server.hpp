@@ -24,7 +24,7 @@ struct server_options {
 
 /// A running gatehouse. Construction opens every listener, the admin one included (throws std::system_error naming
 /// the address if one cannot be opened); run() serves on the calling thread's control loop until SIGTERM/SIGINT
-/// and a drain. SIGHUP reloads the configuration.
+/// and a drain. SIGHUP reloads the configuration; SIGUSR1 reopens the access log.
 class server {
 public:
     server(config::config cfg, server_options options = {});
@@ -42,6 +42,7 @@ private:
     net::io_context control_{1};
     std::unique_ptr<control::controller> controller_;
     std::unique_ptr<admin::admin_server> admin_;
+    std::unique_ptr<admin::admin_server> metrics_;  ///< [metrics] listen, when set
     std::vector<std::unique_ptr<worker>> workers_;
     std::size_t drained_workers_ = 0;
     bool stopping_ = false;

@@ -31,6 +31,9 @@ public:
 
     std::int64_t deadline_ms() const noexcept { return deadline_ms_; }
 
+    /// True while the connection waits for its next request.
+    virtual bool idle() const noexcept = 0;
+
     static constexpr std::size_t no_node = std::numeric_limits<std::size_t>::max();
     /// The node (index in the worker's current node list) this session has a request in flight to, or no_node.
     /// Kept by the worker, which re-maps it when a reload changes the node list.

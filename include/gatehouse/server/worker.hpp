@@ -2,6 +2,8 @@
 #pragma once
 
 #include <gatehouse/balancer/balancer.hpp>
+#include <gatehouse/log/access_log.hpp>
+#include <gatehouse/metrics/counters.hpp>
 #include <gatehouse/model/snapshot.hpp>
 #include <gatehouse/net.hpp>
 #include <gatehouse/server/session_base.hpp>
@@ -18,6 +20,11 @@
 #include <vector>
 
 namespace gatehouse::server {
+
+/// Throws std::system_error ("cannot listen on ADDR: Address already in use") when another socket is bound to
+/// `endpoint`. Workers share each port through SO_REUSEPORT, which would also let a second gatehouse (or anything
+/// else with SO_REUSEPORT) silently share it: this probe, bound without SO_REUSEPORT, refuses that.
+void ensure_address_free(const tcp::endpoint& endpoint);
 
 /// A worker owns everything its connections touch, so the request path takes no lock. Other threads talk to it
 /// only through the post_* calls, which queue work on its io_context.
@@ -55,6 +62,7 @@ public:
     const model::snapshot_ptr& snapshot() const noexcept { return snapshot_; }
     balancer::balancer& balancer() noexcept { return *balancer_; }
     upstream::connection_pool& pool() noexcept { return pool_; }
+    const upstream::connection_pool& pool() const noexcept { return pool_; }
     bool draining() const noexcept { return draining_; }
     std::size_t id() const noexcept { return id_; }
     void link(session_base& s) noexcept {
@@ -78,6 +86,18 @@ public:
     std::uint64_t nodes_generation() const noexcept { return nodes_generation_; }
     /// Client connections this worker holds now.
     std::size_t connections() const noexcept { return connections_; }
+    /// Client connections waiting for their next request (the others are busy with one).
+    std::size_t idle_connections() const noexcept;
+
+    /// This worker's request counters (read by the scrape through post_query).
+    metrics::worker_counters& counters() noexcept { return counters_; }
+    const metrics::worker_counters& counters() const noexcept { return counters_; }
+    /// True when requests are counted (metrics.enabled) and the worker is not being torn down.
+    bool counting() const noexcept { return counting_ && !tearing_down_; }
+    /// True when the access log is on and the worker is not being torn down.
+    bool access_logging() const noexcept { return !tearing_down_ && snapshot_->access_log != nullptr; }
+    /// Adds one access log line to this worker's buffer (written out every tick or when the buffer fills).
+    void log_access(const log::access_record& record);
     void unlinked() noexcept;  ///< a session ended (called from its destructor)
     /// Scratch space for one pick's slow-start factors (one per node); valid until the next pick.
     std::vector<double>& weight_factors() noexcept { return weight_factors_; }
@@ -91,12 +111,14 @@ private:
     net::awaitable<void> accept_loop(tcp::acceptor& acceptor);
     net::awaitable<void> tick_loop();
     void apply_snapshot(model::snapshot_ptr snapshot);
+    void flush_access_log() noexcept;
     void check_drained();
 
     // Declared before context_ so they outlive it: destroying the context destroys the sessions still queued in
     // it, and their destructors unlink from this list.
     session_list sessions_;
     bool draining_ = false;
+    bool tearing_down_ = false;  ///< the worker is being destroyed: sessions destroyed now must not record anything
     std::function<void()> drained_;
 
     std::size_t id_;
@@ -114,6 +136,9 @@ private:
     std::vector<std::uint32_t> in_flight_;
     std::uint64_t nodes_generation_ = 0;
     std::vector<double> weight_factors_;
+    metrics::worker_counters counters_;
+    bool counting_ = true;
+    std::string access_buffer_;
     std::uint64_t id_prefix_;
     std::uint64_t id_counter_ = 0;
     std::thread thread_;

@@ -7,7 +7,7 @@ namespace gatehouse::proxy::detail {
 
 template <class Stream>
 net::awaitable<void> client_session<Stream>::respond_error(http::status status, std::string_view detail,
-                                                          const exchange* x, bool keep_alive) {
+                                                          exchange* x, bool keep_alive) {
     const auto code = static_cast<unsigned>(status);
     auto line = describe(x) + ": " + std::to_string(code) + " " + std::string(http::obsolete_reason(status)) + " (" +
                 std::string(detail) + ")";
@@ -16,7 +16,87 @@ net::awaitable<void> client_session<Stream>::respond_error(http::status status, 
 
     keep_alive = keep_alive && !owner_.draining();
     out_ = error_response(status, detail, x ? x->request_id : std::string_view{}, keep_alive);
+    const auto head_end = out_.find("\r\n\r\n");
+    const std::uint64_t body = head_end == std::string::npos ? 0 : out_.size() - head_end - 4;
+    if (x) {
+        x->status = code;
+        x->sent_bytes = out_.size();
+        x->body_bytes_sent = body;
+        x->own = code == 408 || code == 504 ? metrics::own_reason::timeout
+                 : code == 413            ? metrics::own_reason::too_large
+                 : code == 502            ? metrics::own_reason::bad_gateway
+                 : code == 503            ? metrics::own_reason::no_node
+                                          : metrics::own_reason::bad_request;
+    } else {
+        record_headless_answer(code, out_.size());
+    }
     co_await send_own_answer(keep_alive);
+}
+
+template <class Stream>
+void client_session<Stream>::record_headless_answer(unsigned status, std::uint64_t sent_bytes) noexcept {
+    const bool counting = owner_.counting();
+    if (!counting && !owner_.access_logging()) return;
+    const double request_time =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - request_started_).count();
+    if (counting) {
+        auto& c = owner_.counters();
+        c.request_duration.observe(request_time);
+        c.sent_bytes += sent_bytes;
+        const auto reason = status == 408 ? metrics::own_reason::timeout : metrics::own_reason::bad_request;
+        ++c.own[static_cast<std::size_t>(reason)][metrics::status_class(status)];
+    }
+    if (owner_.access_logging()) {
+        log::access_record r;
+        r.client_ip = peer_ip_;
+        r.status = status;
+        r.request_time = request_time;
+        r.unix_ms = util::coarse_unix_ms();
+        owner_.log_access(r);
+    }
+}
+
+template <class Stream>
+void client_session<Stream>::finish_request(const exchange& x) noexcept {
+    if (x.status == 0) return;  // the client left before any answer
+    const bool counting = owner_.counting();
+    if (!counting && !owner_.access_logging()) return;
+    const double request_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - x.started).count();
+    const bool node_valid = x.node && x.nodes_generation == owner_.nodes_generation();
+    if (counting) {
+        auto& c = owner_.counters();
+        c.request_duration.observe(request_time);
+        c.sent_bytes += x.sent_bytes;
+        if (x.own) {
+            ++c.own[static_cast<std::size_t>(*x.own)][metrics::status_class(x.status)];
+        } else if (node_valid && x.upstream_status != 0 && x.node->index < c.nodes.size()) {
+            auto& n = c.nodes[x.node->index];
+            ++n.responses[metrics::status_class(x.upstream_status)];
+            if (x.upstream_time >= 0) n.response_time.observe(x.upstream_time);
+        }
+    }
+    if (owner_.access_logging()) {
+        const auto& h = x.request.get();
+        log::access_record r;
+        r.client_ip = peer_ip_;
+        r.method = h.method_string();
+        r.target = h.target();
+        r.http_version = h.version();
+        r.status = x.status;
+        r.body_bytes_sent = x.body_bytes_sent;
+        r.referer = h[http::field::referer];
+        r.user_agent = h[http::field::user_agent];
+        r.request_id = x.request_id;
+        if (x.node && x.upstream_status != 0) r.node = x.node->name;
+        else if (x.node && x.own == metrics::own_reason::bad_gateway) r.node = x.node->name;
+        r.upstream_status = x.upstream_status;
+        r.upstream_time = x.upstream_time;
+        r.request_time = request_time;
+        r.maintenance = x.maintenance;
+        r.bypass = x.bypassed;
+        r.unix_ms = util::coarse_unix_ms();
+        owner_.log_access(r);
+    }
 }
 
 template <class Stream>

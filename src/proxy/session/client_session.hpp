@@ -14,6 +14,7 @@
 #include <gatehouse/proxy/node_availability.hpp>
 #include <gatehouse/proxy/request_checks.hpp>
 #include <gatehouse/proxy/unavailable_response.hpp>
+#include <gatehouse/metrics/counters.hpp>
 #include <gatehouse/proxy/field_lists.hpp>
 #include <gatehouse/server/worker.hpp>
 #include <gatehouse/util/coarse_clock.hpp>
@@ -123,6 +124,8 @@ public:
 
     void on_force_close() override { close_sockets(); }
 
+    bool idle() const noexcept override { return phase_ == phase::idle; }
+
     void on_tick() override {
         if (phase_ != phase::idle) return;
         if (!idle_seen_by_tick_) {
@@ -154,7 +157,35 @@ private:
         bool can_retry_elsewhere = false;  // another node could take this request if this one says "starting"
         std::optional<std::string> prefetched_body;  // a small body already read (a 503 inspected for retry)
         std::optional<in_flight_mark> in_flight;  // counts this request against `node` until it ends
+        // For the metrics and the access log:
+        std::chrono::steady_clock::time_point started;  // when the request head began to arrive
+        std::chrono::steady_clock::time_point upstream_sent;
+        double upstream_time = -1;         // seconds from sending to the node until its response head
+        unsigned status = 0;               // what the client got (0 = nothing)
+        unsigned upstream_status = 0;      // what the node answered (0 = no answer)
+        std::uint64_t sent_bytes = 0;      // head and body bytes written to the client
+        std::uint64_t body_bytes_sent = 0;
+        std::optional<metrics::own_reason> own;  // gatehouse answered itself
+        bool maintenance = false;
     };
+
+    /// Records the request in the worker's counters and access log when the exchange ends (whatever the path).
+    struct request_record {
+        client_session& session;
+        exchange& x;
+        ~request_record() { session.finish_request(x); }
+    };
+    void finish_request(const exchange& x) noexcept;
+    /// Records an answer given before the request head could be parsed (no exchange yet).
+    void record_headless_answer(unsigned status, std::uint64_t sent_bytes) noexcept;
+    void count_upstream_error(const exchange& x, metrics::upstream_error e) noexcept {
+        if (!owner_.counting() || !x.node || x.nodes_generation != owner_.nodes_generation()) return;
+        if (x.node->index < owner_.counters().nodes.size())
+            ++owner_.counters().nodes[x.node->index].errors[static_cast<std::size_t>(e)];
+    }
+    void count_received(std::uint64_t n) noexcept {
+        if (owner_.counting()) owner_.counters().received_bytes += n;
+    }
 
     net::awaitable<bool> serve_request();
     /// Answers with the maintenance page or JSON (maintenance on, client not bypassing).
@@ -164,7 +195,7 @@ private:
     net::awaitable<std::optional<std::size_t>> read_request_head(const config::config& cfg);
     net::awaitable<attempt> try_node(exchange& x, const config::config& cfg, bool reused);
     net::awaitable<bool> relay_response(exchange& x, const config::config& cfg);
-    net::awaitable<void> respond_error(http::status status, std::string_view detail, const exchange* x,
+    net::awaitable<void> respond_error(http::status status, std::string_view detail, exchange* x,
                                        bool keep_alive = false);
     net::awaitable<void> linger_close();
     /// Writes the answer in out_, then lingers and closes unless `keep_alive`; true when the connection stays.
@@ -218,6 +249,7 @@ private:
     phase phase_ = phase::idle;
     bool timed_out_ = false;
     bool first_request_ = true;
+    std::chrono::steady_clock::time_point request_started_;  // when the current request head began to arrive
     bool idle_seen_by_tick_ = false;
     std::uint64_t peer_key_ = 0;  // ip_hash key of the socket peer
 };

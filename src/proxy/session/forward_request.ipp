@@ -16,6 +16,7 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
             x.failure = "cannot connect to " + node.name + ": " + (timed_out_ ? "timed out" : ec.message());
             log::warning(describe(&x) + ": " + x.failure);
             passive_failure(x, cfg);
+            count_upstream_error(x, metrics::upstream_error::connect);
             error_code ignored;
             upstream_.close(ignored);
             co_return attempt::retry_other;
@@ -26,6 +27,7 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
 
     const bool retry_if_stale = reused && x.held;
     set_deadline(phase::upstream_write, cfg.timeouts.client_idle);
+    x.upstream_sent = std::chrono::steady_clock::now();
     {
         const std::size_t body_now =
             x.held ? static_cast<std::size_t>(x.verdict.content_length)
@@ -41,6 +43,7 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
             // Nothing was taken out of in_ yet, so even a streamed body can still go to another node.
             x.failure = "node " + node.name + " failed while the request was sent: " + ec.message();
             log::warning(describe(&x) + ": " + x.failure);
+            count_upstream_error(x, metrics::upstream_error::reset);
             co_return attempt::retry_other;
         }
         if (!x.held && body_now > 0) {
@@ -81,11 +84,13 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
                 else log::debug(describe(&x) + " left while sending its body: " + r.ec.message());
             } else {
                 x.failure = "node " + node.name + " failed while the request body was sent: " + r.ec.message();
+                count_upstream_error(x, metrics::upstream_error::reset);
                 co_await respond_error(http::status::bad_gateway, x.failure, &x);
             }
             co_return attempt::failed;
         }
         x.body_consumed = true;
+        count_received(r.bytes);
     }
 
     set_deadline(phase::response_head, cfg.timeouts.upstream_response);
@@ -106,6 +111,7 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
                 x.failure = "node " + node.name + " sent no response in time";
                 log::warning(describe(&x) + ": " + x.failure);
                 passive_failure(x, cfg);
+                count_upstream_error(x, metrics::upstream_error::timeout);
                 co_await respond_error(http::status::gateway_timeout, x.failure, &x);
                 co_return attempt::failed;
             }
@@ -113,6 +119,10 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
             x.failure = "node " + node.name + " sent no valid response: " + ec.message();
             log::warning(describe(&x) + ": " + x.failure);
             passive_failure(x, cfg);
+            count_upstream_error(x, ec == http::error::end_of_stream || ec == net::error::eof ||
+                                            ec == net::error::connection_reset || ec == net::error::broken_pipe
+                                        ? metrics::upstream_error::reset
+                                        : metrics::upstream_error::protocol);
             // The node dropped the connection before answering (it died or restarted). Like Nginx's default
             // proxy_next_upstream, an idempotent request whose body is still held goes to another node:
             // nothing of the answer has reached the client yet.
@@ -127,6 +137,7 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
             upstream_.close(ignored);
             up_in_.clear();
             x.failure = "node " + node.name + " sent an unexpected " + std::to_string(status) + " response";
+            count_upstream_error(x, metrics::upstream_error::protocol);
             co_await respond_error(http::status::bad_gateway, x.failure, &x);
             co_return attempt::failed;
         }
@@ -135,6 +146,8 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
 
     auto& response = *x.response;
     const unsigned status = response.get().result_int();
+    x.upstream_status = status;
+    x.upstream_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - x.upstream_sent).count();
     if (status == 503 && !response.is_done() && response.content_length() &&
         *response.content_length() <= max_inspected_503) {
         // NocoBase answers 503 "maintaining" before its app runs (a race with the health checks). Such a node
@@ -143,6 +156,8 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
         if (auto ec = co_await read_small_body(response, body, static_cast<std::size_t>(*response.content_length()))) {
             x.failure = "node " + node.name + " failed mid-response: " + ec.message();
             log::warning(describe(&x) + ": " + x.failure);
+            count_upstream_error(x, timed_out_ ? metrics::upstream_error::timeout : metrics::upstream_error::reset);
+            x.upstream_status = 0;
             error_code ignored;
             upstream_.close(ignored);
             up_in_.clear();
@@ -154,6 +169,7 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
             log::info(describe(&x) + ": " + node.name + " answered 503 " + starting + ", sending to another node");
             release_upstream(x, response.keep_alive(), cfg);
             x.failure = "node " + node.name + " is starting (" + starting + ")";
+            x.upstream_status = 0;
             co_return attempt::retry_other;
         }
         x.prefetched_body = std::move(body);

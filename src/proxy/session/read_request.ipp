@@ -70,12 +70,15 @@ template <class Stream>
 net::awaitable<bool> client_session<Stream>::serve_request() {
     const model::snapshot_ptr snapshot = owner_.snapshot();  // this request keeps the snapshot it started with
     const config::config& cfg = *snapshot->config;
+    request_started_ = std::chrono::steady_clock::now();
 
     set_deadline(phase::request_head, cfg.timeouts.client_header);
     const auto head_length = co_await read_request_head(cfg);
     if (!head_length) co_return false;
 
     exchange x;
+    x.started = request_started_;
+    const request_record record{*this, x};  // counts and logs the request however it ends
     x.request.header_limit(static_cast<std::uint32_t>(cfg.limits.max_request_head + 1));
     x.request.body_limit(boost::none);  // enforced here, with a 413 before the body is read
     error_code ec;
@@ -86,6 +89,7 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
         co_return false;
     }
     in_.consume(*head_length);
+    count_received(*head_length);
     const auto& head = x.request.get();
 
     x.verdict = check_request(head, cfg.limits.max_request_body);
@@ -142,6 +146,7 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
         }
     }
     x.body_consumed = x.held;
+    if (x.held) count_received(x.verdict.content_length);
 
     std::uint64_t key = peer_key_;
     if (fwd.client_ip.data() != peer_ip_.data()) {
@@ -187,6 +192,9 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
         log::warning(describe(&x) + ": 503 Service Unavailable (" +
                      (availability.all_starting ? "every node is starting" : "no node is up") + ")");
         out_ = unavailable_response(head, answer, x.request_id, keep);
+        x.status = 503;
+        x.own = metrics::own_reason::no_node;
+        x.sent_bytes = out_.size();
         co_return co_await send_own_answer(keep);
     }
 
@@ -240,6 +248,8 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
         }
         excluded.set(x.node->index);
         tried.push_back(x.node->name);
+        if (tries_left > 1 && owner_.counting() && x.nodes_generation == owner_.nodes_generation())
+            ++owner_.counters().nodes[x.node->index].retries;
         if (--tries_left == 0) {
             if (x.held) in_.consume(x.verdict.content_length);
             co_await respond_error(http::status::bad_gateway, x.failure, &x, x.keep_alive && x.body_consumed);
@@ -282,6 +292,10 @@ net::awaitable<bool> client_session<Stream>::answer_maintenance(exchange& x, con
     answer.retry_after_seconds = static_cast<unsigned>((retry_ms + 999) / 1000);
     const bool keep = x.keep_alive && x.body_consumed && !owner_.draining();
     out_ = unavailable_response(x.request.get(), answer, x.request_id, keep);
+    x.status = 503;
+    x.own = metrics::own_reason::maintenance;
+    x.maintenance = true;
+    x.sent_bytes = out_.size();
     co_return co_await send_own_answer(keep);
 }
 

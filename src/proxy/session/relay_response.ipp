@@ -37,6 +37,7 @@ net::awaitable<bool> client_session<Stream>::relay_response(exchange& x, const c
 
     out_.clear();
     write_client_response_head(out_, head, options);
+    x.status = status;
 
     const auto progress = [this, &cfg] { set_deadline(phase::response_body, cfg.timeouts.upstream_response); };
     progress();
@@ -61,6 +62,7 @@ net::awaitable<bool> client_session<Stream>::relay_response(exchange& x, const c
         } else {
             up_in_.consume(first);
             r = co_await relay_content_length(upstream_, up_in_, stream_, options.content_length - first, progress);
+            r.bytes += first;
         }
     } else {
         auto [ec, n] = co_await net::async_write(stream_, net::buffer(out_), use_tuple);
@@ -73,7 +75,11 @@ net::awaitable<bool> client_session<Stream>::relay_response(exchange& x, const c
         }
     }
 
+    x.body_bytes_sent = x.prefetched_body ? x.prefetched_body->size() : r.bytes;
+    x.sent_bytes = out_.size() + x.body_bytes_sent;
     if (r.failed != relay_side::none) {
+        if (r.failed == relay_side::source)
+            count_upstream_error(x, timed_out_ ? metrics::upstream_error::timeout : metrics::upstream_error::reset);
         if (r.failed == relay_side::source)
             log::warning(describe(&x) + ": node " + x.node->name + " failed mid-response: " +
                          (timed_out_ ? std::string("timed out") : r.ec.message()));

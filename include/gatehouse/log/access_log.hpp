@@ -1,0 +1,68 @@
+// The access log: one line per request in Nginx's `combined` format (plus gatehouse's fields) or JSON, buffered per
+// worker and written whole lines at a time to one shared descriptor.
+#pragma once
+
+#include <gatehouse/config/config.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace gatehouse::log {
+
+/// Where access lines go. Shared by every worker; each write(2) carries whole lines, so lines never interleave.
+class access_log_sink {
+public:
+    /// nullptr when `cfg.access` is "off". Throws std::system_error naming the file when it cannot be opened.
+    static std::shared_ptr<access_log_sink> open(const config::log_config& cfg);
+    ~access_log_sink();
+    access_log_sink(const access_log_sink&) = delete;
+    access_log_sink& operator=(const access_log_sink&) = delete;
+
+    /// Appends `lines` (complete lines). Errors are dropped: logging never blocks or stops serving.
+    void write(std::string_view lines) noexcept;
+    /// SIGUSR1 (logrotate): opens the file again and puts it behind the same descriptor, so workers writing at
+    /// that moment write to the old or the new file, never to a closed one. Returns an error message or "".
+    std::string reopen();
+
+    config::access_log_format format() const noexcept { return format_; }
+    const std::string& target() const noexcept { return target_; }
+
+private:
+    access_log_sink(int fd, bool owned, std::string target, config::access_log_format format)
+        : fd_(fd), owned_(owned), target_(std::move(target)), format_(format) {}
+    int fd_;
+    bool owned_;  ///< a file we opened (not stdout/stderr)
+    std::string target_;
+    config::access_log_format format_;
+};
+
+/// One request as the access log shows it.
+struct access_record {
+    std::string_view client_ip;
+    std::string_view method;        ///< "" when the request line could not be read
+    std::string_view target;
+    unsigned http_version = 11;     ///< 10 or 11
+    unsigned status = 0;
+    std::uint64_t body_bytes_sent = 0;
+    std::string_view referer;
+    std::string_view user_agent;
+    std::string_view request_id;
+    std::string_view node;          ///< "" when gatehouse answered itself
+    unsigned upstream_status = 0;   ///< 0 = no node answered
+    double upstream_time = -1;      ///< seconds until the node's response head; < 0 = none
+    double request_time = 0;        ///< seconds from the request head to the end of the answer
+    bool maintenance = false;       ///< answered by maintenance mode
+    bool bypass = false;            ///< maintenance was on and this client bypassed it
+    std::int64_t unix_ms = 0;       ///< when the request ended
+};
+
+/// Appends one line in Nginx's combined format followed by gatehouse's fields:
+/// `1.2.3.4 - - [26/Nov/2026:21:00:00 +0000] "GET / HTTP/1.1" 200 12 "-" "curl/8" node=node1 upstream_status=200
+/// upstream_time=0.002 request_time=0.003 request_id=... maintenance=0 bypass=0`
+void format_combined(std::string& out, const access_record& r);
+/// Appends one JSON object line with the same fields.
+void format_json(std::string& out, const access_record& r);
+
+}  // namespace gatehouse::log

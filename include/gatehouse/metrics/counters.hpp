@@ -1,0 +1,68 @@
+// What each worker counts about the requests it serves: plain integers in the worker's own memory (no atomics,
+// no sharing); a scrape asks every worker for a copy and adds them up.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace gatehouse::metrics {
+
+/// Histogram bucket upper bounds in seconds, 1 ms to 60 s (plus +Inf).
+inline constexpr std::array<double, 15> duration_bounds{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                        0.5,   1,      2.5,   5,    10,   30,    60};
+
+struct histogram {
+    std::array<std::uint64_t, duration_bounds.size() + 1> buckets{};  ///< per bucket (not cumulative); last = +Inf
+    double sum = 0;
+    std::uint64_t count = 0;
+
+    void observe(double seconds) noexcept {
+        std::size_t i = 0;
+        while (i < duration_bounds.size() && seconds > duration_bounds[i]) ++i;
+        ++buckets[i];
+        sum += seconds;
+        ++count;
+    }
+    void add(const histogram& o) noexcept {
+        for (std::size_t i = 0; i < buckets.size(); ++i) buckets[i] += o.buckets[i];
+        sum += o.sum;
+        count += o.count;
+    }
+};
+
+/// Why gatehouse answered a request itself (node="none" in the metrics).
+enum class own_reason : std::uint8_t { maintenance, no_node, bad_request, timeout, too_large, bad_gateway, count };
+const char* to_string(own_reason r) noexcept;
+
+/// What went wrong with a node during a request.
+enum class upstream_error : std::uint8_t { connect, reset, timeout, protocol, count };
+const char* to_string(upstream_error e) noexcept;
+
+/// Status class index of an HTTP status: 1xx -> 0 ... 5xx -> 4.
+inline std::size_t status_class(unsigned status) noexcept {
+    const unsigned c = status / 100;
+    return c < 1 ? 0 : c > 5 ? 4 : c - 1;
+}
+
+struct node_counters {
+    std::array<std::uint64_t, 5> responses{};  ///< answers from this node by status class
+    histogram response_time;                   ///< request sent -> response head received
+    std::array<std::uint64_t, static_cast<std::size_t>(upstream_error::count)> errors{};
+    std::uint64_t retries = 0;                 ///< requests sent to another node after this one failed them
+};
+
+/// One worker's counters. Node counters are by index in the worker's current node list (re-mapped on reloads).
+struct worker_counters {
+    std::vector<node_counters> nodes;
+    std::array<std::array<std::uint64_t, 5>, static_cast<std::size_t>(own_reason::count)> own{};
+    histogram request_duration;  ///< request head read -> answer written, every request
+    std::uint64_t received_bytes = 0;
+    std::uint64_t sent_bytes = 0;
+
+    /// A new node list: counters of old node `o` move to `new_index_of_old[o]`; those of removed nodes are dropped.
+    void remap(const std::vector<std::size_t>& new_index_of_old, std::size_t nodes);
+};
+
+}  // namespace gatehouse::metrics

@@ -1,0 +1,188 @@
+// Access log lines and their shared descriptor.
+#include <gatehouse/log/access_log.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <system_error>
+#include <unistd.h>
+
+namespace gatehouse::log {
+
+std::shared_ptr<access_log_sink> access_log_sink::open(const config::log_config& cfg) {
+    if (cfg.access == "off") return nullptr;
+    if (cfg.access == "stdout")
+        return std::shared_ptr<access_log_sink>(new access_log_sink(STDOUT_FILENO, false, "stdout", cfg.access_format));
+    if (cfg.access == "stderr")
+        return std::shared_ptr<access_log_sink>(new access_log_sink(STDERR_FILENO, false, "stderr", cfg.access_format));
+    const int fd = ::open(cfg.access.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open access log " + cfg.access);
+    return std::shared_ptr<access_log_sink>(new access_log_sink(fd, true, cfg.access, cfg.access_format));
+}
+
+access_log_sink::~access_log_sink() {
+    if (owned_) ::close(fd_);
+}
+
+void access_log_sink::write(std::string_view lines) noexcept {
+    while (!lines.empty()) {
+        const auto n = ::write(fd_, lines.data(), lines.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;
+        lines.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+std::string access_log_sink::reopen() {
+    if (!owned_) return "";
+    const int fresh = ::open(target_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (fresh < 0) return "cannot reopen access log " + target_ + ": " + std::strerror(errno);
+    const int rc = ::dup3(fresh, fd_, O_CLOEXEC);
+    const int saved = errno;
+    ::close(fresh);
+    if (rc < 0) return "cannot reopen access log " + target_ + ": " + std::strerror(saved);
+    return "";
+}
+
+namespace {
+
+/// `[26/Nov/2026:21:00:00 +0000]`, cached per second per thread.
+std::string_view local_time(std::int64_t unix_ms) {
+    thread_local std::int64_t cached_second = -1;
+    thread_local char text[40];
+    thread_local std::size_t length = 0;
+    const std::int64_t second = unix_ms / 1000;
+    if (second != cached_second) {
+        const std::time_t t = static_cast<std::time_t>(second);
+        std::tm tm{};
+        gmtime_r(&t, &tm);
+        length = std::strftime(text, sizeof text, "%d/%b/%Y:%H:%M:%S +0000", &tm);
+        cached_second = second;
+    }
+    return {text, length};
+}
+
+/// Nginx escapes `"` and `\` and bytes outside printable ASCII as \xHH in log variables.
+void append_escaped(std::string& out, std::string_view s) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    for (unsigned char c : s) {
+        if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f) {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 0xf];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+}
+
+void append_or_dash(std::string& out, std::string_view s) {
+    if (s.empty()) out += '-';
+    else append_escaped(out, s);
+}
+
+void append_seconds(std::string& out, double s) {
+    char text[32];
+    const int n = std::snprintf(text, sizeof text, "%.3f", s);
+    out.append(text, static_cast<std::size_t>(n > 0 ? n : 0));
+}
+
+/// JSON string contents: quotes, backslashes and control characters escaped; other bytes as they are.
+void append_json_string(std::string& out, std::string_view s) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out += '"';
+    for (unsigned char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += static_cast<char>(c);
+        } else if (c < 0x20 || c >= 0x7f) {
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 0xf];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    out += '"';
+}
+
+}  // namespace
+
+void format_combined(std::string& out, const access_record& r) {
+    append_or_dash(out, r.client_ip);
+    out += " - - [";
+    out += local_time(r.unix_ms);
+    out += "] \"";
+    if (r.method.empty()) {
+        out += '-';
+    } else {
+        append_escaped(out, r.method);
+        out += ' ';
+        append_escaped(out, r.target);
+        out += r.http_version >= 11 ? " HTTP/1.1" : " HTTP/1.0";
+    }
+    out += "\" ";
+    out += std::to_string(r.status);
+    out += ' ';
+    out += std::to_string(r.body_bytes_sent);
+    out += " \"";
+    append_or_dash(out, r.referer);
+    out += "\" \"";
+    append_or_dash(out, r.user_agent);
+    out += "\" node=";
+    append_or_dash(out, r.node);
+    out += " upstream_status=";
+    if (r.upstream_status) out += std::to_string(r.upstream_status);
+    else out += '-';
+    out += " upstream_time=";
+    if (r.upstream_time >= 0) append_seconds(out, r.upstream_time);
+    else out += '-';
+    out += " request_time=";
+    append_seconds(out, r.request_time);
+    out += " request_id=";
+    append_or_dash(out, r.request_id);
+    out += r.maintenance ? " maintenance=1" : " maintenance=0";
+    out += r.bypass ? " bypass=1\n" : " bypass=0\n";
+}
+
+void format_json(std::string& out, const access_record& r) {
+    out += "{\"time\":\"";
+    out += local_time(r.unix_ms);
+    out += "\",\"remote_addr\":";
+    append_json_string(out, r.client_ip);
+    out += ",\"request\":";
+    if (r.method.empty()) {
+        out += "\"-\"";
+    } else {
+        std::string line(r.method);
+        line.append(" ").append(r.target).append(r.http_version >= 11 ? " HTTP/1.1" : " HTTP/1.0");
+        append_json_string(out, line);
+    }
+    out += ",\"method\":";
+    append_json_string(out, r.method);
+    out += ",\"uri\":";
+    append_json_string(out, r.target);
+    out += ",\"status\":" + std::to_string(r.status);
+    out += ",\"body_bytes_sent\":" + std::to_string(r.body_bytes_sent);
+    out += ",\"http_referer\":";
+    append_json_string(out, r.referer);
+    out += ",\"http_user_agent\":";
+    append_json_string(out, r.user_agent);
+    out += ",\"node\":";
+    append_json_string(out, r.node);
+    out += ",\"upstream_status\":";
+    out += r.upstream_status ? std::to_string(r.upstream_status) : "null";
+    out += ",\"upstream_time\":";
+    if (r.upstream_time >= 0) append_seconds(out, r.upstream_time);
+    else out += "null";
+    out += ",\"request_time\":";
+    append_seconds(out, r.request_time);
+    out += ",\"request_id\":";
+    append_json_string(out, r.request_id);
+    out += r.maintenance ? ",\"maintenance\":true" : ",\"maintenance\":false";
+    out += r.bypass ? ",\"bypass\":true}\n" : ",\"bypass\":false}\n";
+}
+
+}  // namespace gatehouse::log

@@ -1,0 +1,37 @@
+// Names of the counter labels, and re-mapping node counters after a reload.
+#include <gatehouse/metrics/counters.hpp>
+
+namespace gatehouse::metrics {
+
+const char* to_string(own_reason r) noexcept {
+    switch (r) {
+    case own_reason::maintenance: return "maintenance";
+    case own_reason::no_node: return "no_node";
+    case own_reason::bad_request: return "bad_request";
+    case own_reason::timeout: return "timeout";
+    case own_reason::too_large: return "too_large";
+    case own_reason::bad_gateway: return "bad_gateway";
+    case own_reason::count: break;
+    }
+    return "other";
+}
+
+const char* to_string(upstream_error e) noexcept {
+    switch (e) {
+    case upstream_error::connect: return "connect";
+    case upstream_error::reset: return "reset";
+    case upstream_error::timeout: return "timeout";
+    case upstream_error::protocol: return "protocol";
+    case upstream_error::count: break;
+    }
+    return "other";
+}
+
+void worker_counters::remap(const std::vector<std::size_t>& new_index_of_old, std::size_t count) {
+    std::vector<node_counters> moved(count);
+    for (std::size_t o = 0; o < nodes.size() && o < new_index_of_old.size(); ++o)
+        if (new_index_of_old[o] < count) moved[new_index_of_old[o]] = nodes[o];
+    nodes = std::move(moved);
+}
+
+}  // namespace gatehouse::metrics

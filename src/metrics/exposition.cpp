@@ -1,0 +1,223 @@
+// Building the metric families of one scrape and serializing them.
+#include <gatehouse/metrics/exposition.hpp>
+
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+namespace gatehouse::metrics {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+constexpr const char* class_names[5] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+
+MetricFamily family(std::string name, std::string help, MetricType type) {
+    MetricFamily f;
+    f.name = std::move(name);
+    f.help = std::move(help);
+    f.type = type;
+    return f;
+}
+
+ClientMetric gauge(std::vector<ClientMetric::Label> labels, double value) {
+    ClientMetric m;
+    m.label = std::move(labels);
+    m.gauge.value = value;
+    return m;
+}
+
+ClientMetric counter(std::vector<ClientMetric::Label> labels, double value) {
+    ClientMetric m;
+    m.label = std::move(labels);
+    m.counter.value = value;
+    return m;
+}
+
+ClientMetric histogram_metric(std::vector<ClientMetric::Label> labels, const histogram& h) {
+    ClientMetric m;
+    m.label = std::move(labels);
+    m.histogram.sample_count = h.count;
+    m.histogram.sample_sum = h.sum;
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < duration_bounds.size(); ++i) {
+        cumulative += h.buckets[i];
+        m.histogram.bucket.push_back({cumulative, duration_bounds[i]});
+    }
+    cumulative += h.buckets.back();
+    m.histogram.bucket.push_back({cumulative, std::numeric_limits<double>::infinity()});
+    return m;
+}
+
+/// process_* from /proc/self (Linux), like the official clients export.
+void add_process_metrics(std::vector<MetricFamily>& out, double start_time_unix) {
+    const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+    const double page = static_cast<double>(::sysconf(_SC_PAGESIZE));
+    double cpu = 0, rss = 0, vsize = 0;
+    {
+        std::ifstream in("/proc/self/stat");
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        // Fields after the command name, which is in parentheses and may contain spaces.
+        const auto close = text.rfind(')');
+        if (close != std::string::npos) {
+            std::istringstream fields(text.substr(close + 2));
+            std::string f;
+            for (int i = 3; fields >> f; ++i) {
+                if (i == 14) cpu += std::strtod(f.c_str(), nullptr) / ticks;        // utime
+                else if (i == 15) cpu += std::strtod(f.c_str(), nullptr) / ticks;   // stime
+                else if (i == 23) vsize = std::strtod(f.c_str(), nullptr);          // bytes
+                else if (i == 24) rss = std::strtod(f.c_str(), nullptr) * page;     // pages
+            }
+        }
+    }
+    double fds = 0;
+    if (DIR* d = ::opendir("/proc/self/fd")) {
+        while (const dirent* e = ::readdir(d))
+            if (e->d_name[0] != '.') ++fds;
+        ::closedir(d);
+        fds -= 1;  // the directory stream itself
+    }
+    rlimit limit{};
+    const double max_fds = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 ? static_cast<double>(limit.rlim_cur) : 0;
+
+    auto f = family("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", MetricType::Counter);
+    f.metric.push_back(counter({}, cpu));
+    out.push_back(std::move(f));
+    f = family("process_resident_memory_bytes", "Resident memory size in bytes.", MetricType::Gauge);
+    f.metric.push_back(gauge({}, rss));
+    out.push_back(std::move(f));
+    f = family("process_virtual_memory_bytes", "Virtual memory size in bytes.", MetricType::Gauge);
+    f.metric.push_back(gauge({}, vsize));
+    out.push_back(std::move(f));
+    f = family("process_open_fds", "Number of open file descriptors.", MetricType::Gauge);
+    f.metric.push_back(gauge({}, fds));
+    out.push_back(std::move(f));
+    f = family("process_max_fds", "Maximum number of open file descriptors.", MetricType::Gauge);
+    f.metric.push_back(gauge({}, max_fds));
+    out.push_back(std::move(f));
+    f = family("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+               MetricType::Gauge);
+    f.metric.push_back(gauge({}, start_time_unix));
+    out.push_back(std::move(f));
+}
+
+}  // namespace
+
+std::string render(const scrape& s) {
+    std::vector<MetricFamily> out;
+    const auto& req = s.requests;
+
+    auto requests = family("gatehouse_http_requests_total",
+                           "Requests answered, by node and status class; node=\"none\" with a reason for answers "
+                           "gatehouse gave itself.",
+                           MetricType::Counter);
+    for (std::size_t i = 0; i < s.nodes.size() && i < req.nodes.size(); ++i)
+        for (std::size_t c = 0; c < 5; ++c)
+            if (req.nodes[i].responses[c] != 0 || c == 1)
+                requests.metric.push_back(
+                    counter({{"code", class_names[c]}, {"node", s.nodes[i].name}}, double(req.nodes[i].responses[c])));
+    for (std::size_t r = 0; r < req.own.size(); ++r)
+        for (std::size_t c = 0; c < 5; ++c)
+            if (req.own[r][c] != 0)
+                requests.metric.push_back(counter(
+                    {{"code", class_names[c]}, {"node", "none"}, {"reason", to_string(static_cast<own_reason>(r))}},
+                    double(req.own[r][c])));
+    out.push_back(std::move(requests));
+
+    auto duration = family("gatehouse_http_request_duration_seconds",
+                           "Time from a request head to the end of its answer.", MetricType::Histogram);
+    duration.metric.push_back(histogram_metric({}, req.request_duration));
+    out.push_back(std::move(duration));
+
+    auto upstream_duration = family("gatehouse_upstream_response_duration_seconds",
+                                    "Time from sending a request to a node until its response head.",
+                                    MetricType::Histogram);
+    auto errors = family("gatehouse_upstream_errors_total", "Failed exchanges with a node, by kind.",
+                         MetricType::Counter);
+    auto retries = family("gatehouse_retries_total", "Requests sent to another node after this node failed them.",
+                          MetricType::Counter);
+    auto up = family("gatehouse_node_up", "1 when the node takes traffic.", MetricType::Gauge);
+    auto state = family("gatehouse_node_state", "The node's state: 1 for its current state, 0 for the others.",
+                        MetricType::Gauge);
+    auto checks = family("gatehouse_health_checks_total", "Active health checks by result.", MetricType::Counter);
+    auto check_duration = family("gatehouse_health_check_duration_seconds", "Duration of active health checks.",
+                                 MetricType::Histogram);
+    auto upstream_connections = family("gatehouse_upstream_connections",
+                                       "Connections to nodes: active (a request in flight) or idle (pooled).",
+                                       MetricType::Gauge);
+    constexpr const char* check_results[3] = {"pass", "starting", "fail"};
+    for (std::size_t i = 0; i < s.nodes.size(); ++i) {
+        const auto& n = s.nodes[i];
+        if (i < req.nodes.size()) {
+            upstream_duration.metric.push_back(histogram_metric({{"node", n.name}}, req.nodes[i].response_time));
+            for (std::size_t e = 0; e < req.nodes[i].errors.size(); ++e)
+                errors.metric.push_back(counter({{"kind", to_string(static_cast<upstream_error>(e))}, {"node", n.name}},
+                                                double(req.nodes[i].errors[e])));
+            retries.metric.push_back(counter({{"node", n.name}}, double(req.nodes[i].retries)));
+        }
+        up.metric.push_back(gauge({{"node", n.name}}, n.up ? 1 : 0));
+        for (const char* st : node_states)
+            state.metric.push_back(gauge({{"node", n.name}, {"state", st}}, n.state == st ? 1 : 0));
+        for (std::size_t r = 0; r < 3; ++r)
+            checks.metric.push_back(counter({{"node", n.name}, {"result", check_results[r]}}, double(n.checks[r])));
+        check_duration.metric.push_back(histogram_metric({{"node", n.name}}, n.check_duration));
+        upstream_connections.metric.push_back(gauge({{"node", n.name}, {"state", "active"}}, double(n.in_flight)));
+        upstream_connections.metric.push_back(gauge({{"node", n.name}, {"state", "idle"}}, double(n.idle_connections)));
+    }
+    out.push_back(std::move(upstream_duration));
+    out.push_back(std::move(errors));
+    out.push_back(std::move(retries));
+    out.push_back(std::move(up));
+    out.push_back(std::move(state));
+    out.push_back(std::move(checks));
+    out.push_back(std::move(check_duration));
+    out.push_back(std::move(upstream_connections));
+
+    auto downstream = family("gatehouse_downstream_connections",
+                             "Client connections: active (a request in progress) or idle (keep-alive).",
+                             MetricType::Gauge);
+    downstream.metric.push_back(gauge({{"state", "active"}}, double(s.connections_active)));
+    downstream.metric.push_back(gauge({{"state", "idle"}}, double(s.connections_idle)));
+    out.push_back(std::move(downstream));
+
+    auto received = family("gatehouse_received_bytes_total", "Bytes received from clients (heads and bodies).",
+                           MetricType::Counter);
+    received.metric.push_back(counter({}, double(req.received_bytes)));
+    out.push_back(std::move(received));
+    auto sent = family("gatehouse_sent_bytes_total", "Bytes sent to clients (heads and bodies).", MetricType::Counter);
+    sent.metric.push_back(counter({}, double(req.sent_bytes)));
+    out.push_back(std::move(sent));
+
+    auto maintenance = family("gatehouse_maintenance_enabled", "1 while maintenance mode is on.", MetricType::Gauge);
+    maintenance.metric.push_back(gauge({}, s.maintenance ? 1 : 0));
+    out.push_back(std::move(maintenance));
+    auto reloads = family("gatehouse_config_reloads_total", "Configuration reloads by result.", MetricType::Counter);
+    reloads.metric.push_back(counter({{"result", "success"}}, double(s.reloads_ok)));
+    reloads.metric.push_back(counter({{"result", "failure"}}, double(s.reloads_failed)));
+    out.push_back(std::move(reloads));
+    auto last_reload = family("gatehouse_config_last_reload_success_timestamp_seconds",
+                              "When the configuration was last loaded successfully (start or reload).",
+                              MetricType::Gauge);
+    last_reload.metric.push_back(gauge({}, s.last_reload_success_unix > 0 ? s.last_reload_success_unix
+                                                                          : s.start_time_unix));
+    out.push_back(std::move(last_reload));
+    auto build = family("gatehouse_build_info", "A constant 1 labelled with gatehouse's version.", MetricType::Gauge);
+    build.metric.push_back(gauge({{"version", s.version}}, 1));
+    out.push_back(std::move(build));
+
+    add_process_metrics(out, s.start_time_unix);
+    return prometheus::TextSerializer().Serialize(out);
+}
+
+}  // namespace gatehouse::metrics
