@@ -10,8 +10,9 @@ import re
 import sys
 
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
-PROXY_ORDER = ["upstream", "gatehouse", "nginx", "haproxy"]
-PROXY_LABEL = {"upstream": "upstream alone", "gatehouse": "gatehouse", "nginx": "nginx", "haproxy": "haproxy"}
+PROXY_ORDER = ["upstream", "gatehouse", "gatehouse_nometrics", "nginx", "haproxy"]
+PROXY_LABEL = {"upstream": "upstream alone", "gatehouse": "gatehouse", "gatehouse_nometrics": "gatehouse, metrics off",
+               "nginx": "nginx", "haproxy": "haproxy"}
 
 
 def to_ms(text):
@@ -155,6 +156,24 @@ def cmd_table(path):
         out.append("")
         out.append(f"† core 1 was at least {INTERFERENCE_PCT:.0f} points busier than the proxy itself: something else ran "
                    "on the proxy's core during this run, so its figures are not comparable; rerun on an idle machine.")
+    if any("gatehouse_nometrics" in g for g in groups.values()):
+        out.append("")
+        out.append("Cost of metrics: gatehouse (metrics on) / gatehouse (metrics off); req/s below 1× and CPU per request "
+                   "above 1× are the cost:")
+        out.append("")
+        out.append("| scenario | conns | req/s | p99 | CPU/req |")
+        out.append("|---|---:|---:|---:|---:|")
+        for key in order:
+            g = groups[key]
+            if "gatehouse" not in g or "gatehouse_nometrics" not in g:
+                continue
+            on, off = g["gatehouse"], g["gatehouse_nometrics"]
+            mark = " †" if interfered(on) or interfered(off) else ""
+            out.append("| {} | {} | {}{} | {}{} | {}{} |".format(
+                key[0], key[1], ratio(num(on["rps"]), num(off["rps"])), mark, ratio(num(on["p99_ms"]), num(off["p99_ms"])),
+                mark, ratio(num(on["cpu_us_per_req"]), num(off["cpu_us_per_req"])), mark))
+        print("\n".join(out))
+        return
     out.append("")
     out.append("Ratios gatehouse / other (req/s: above 1× is better for gatehouse; p99 and CPU per request: "
                "below 1× is better for gatehouse; † = from a row marked † above):")

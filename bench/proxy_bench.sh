@@ -23,8 +23,10 @@ WAIT_IDLE=0
 WARMUP=1
 
 UPSTREAM_PORTS=(13001 13002 13003)
-declare -A PROXY_PORT=([gatehouse]=18080 [nginx]=18081 [haproxy]=18082)
+declare -A PROXY_PORT=([gatehouse]=18080 [nginx]=18081 [haproxy]=18082 [gatehouse_nometrics]=18083)
+declare -A ADMIN_PORT=([gatehouse]=18088 [gatehouse_nometrics]=18089)
 PROXIES=(gatehouse nginx haproxy)
+METRICS_COST=0
 UPSTREAM_KEEPALIVE=64        # idle keep-alive connections to the nodes, per node (gatehouse's unit)
 LOAD_CPU=0                   # wrk + upstreams
 PROXY_CPU=1                  # the proxy under test, alone
@@ -38,6 +40,8 @@ usage: bench/proxy_bench.sh [options]
   --out FILE           also write the markdown report to FILE
   --keep-tmp           keep the temporary directory (configs, logs, raw wrk output)
   --wait-idle SECONDS  first wait up to SECONDS for both cores to be idle (< 10 % busy over 2 s)
+  --metrics-cost       compare gatehouse with metrics on (the default) against metrics off
+                       ([metrics] enabled = false) instead of against nginx and haproxy
   -h, --help           this text
 EOF
 }
@@ -54,6 +58,7 @@ while [[ $# -gt 0 ]]; do
         --out) [[ $# -ge 2 ]] || die "--out needs a file"; OUT=$2; shift 2 ;;
         --out=*) OUT=${1#*=}; shift ;;
         --keep-tmp) KEEP_TMP=1; shift ;;
+        --metrics-cost) METRICS_COST=1; shift ;;
         --wait-idle) [[ $# -ge 2 ]] || die "--wait-idle needs a number"; WAIT_IDLE=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown option: $1" ;;
@@ -67,6 +72,10 @@ else
     SCENARIOS=("small:/" "1KiB:/bytes/1024" "64KiB:/bytes/65536")
 fi
 CONNECTIONS=(50 1000)
+if [[ $METRICS_COST -eq 1 ]]; then
+    PROXIES=(gatehouse gatehouse_nometrics)
+    SCENARIOS=("small:/" "1KiB:/bytes/1024")
+fi
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "--duration must be a positive whole number of seconds"
 [[ $WAIT_IDLE =~ ^[0-9]+$ ]] || die "--wait-idle must be a whole number of seconds"
 
@@ -254,11 +263,11 @@ measure() {
 }
 
 # ----------------------------------------------------------------------------------------- configs
-write_gatehouse_conf() {
-    local f="$TMP/gatehouse.toml" i
+write_gatehouse_conf() {     # write_gatehouse_conf NAME (gatehouse or gatehouse_nometrics)
+    local name=$1 f="$TMP/$1.toml" i
     {
         echo "[proxy]"
-        echo "listen = [\"127.0.0.1:${PROXY_PORT[gatehouse]}\"]"
+        echo "listen = [\"127.0.0.1:${PROXY_PORT[$name]}\"]"
         echo "workers = 1"
         echo
         echo "[upstream]"
@@ -273,6 +282,15 @@ write_gatehouse_conf() {
         echo
         echo "[timeouts]"
         echo "client_idle = \"60s\""
+        echo
+        echo "[admin]"
+        echo "listen = \"127.0.0.1:${ADMIN_PORT[$name]}\""
+        echo
+        echo "[log]"
+        echo "access = \"off\"        # like the other proxies here: no access log"
+        echo
+        echo "[metrics]"
+        if [[ $name == gatehouse_nometrics ]]; then echo "enabled = false"; else echo "enabled = true"; fi
     } >"$f"
     echo "$f"
 }
@@ -378,9 +396,9 @@ EOF
 start_proxy() {           # start_proxy NAME -> sets LAST_PID
     local name=$1 conf log="$TMP/$1.log"
     case "$name" in
-        gatehouse)
-            conf=$(write_gatehouse_conf)
-            start gatehouse "$log" taskset -c "$PROXY_CPU" "$GATEHOUSE" serve -c "$conf" ;;
+        gatehouse|gatehouse_nometrics)
+            conf=$(write_gatehouse_conf "$name")
+            start "$name" "$log" taskset -c "$PROXY_CPU" "$GATEHOUSE" serve -c "$conf" ;;
         nginx)
             conf=$(write_nginx_conf)
             nginx -t -q -c "$conf" -p "$TMP/nginx" >"$TMP/nginx-t.log" 2>&1 || { cat "$TMP/nginx-t.log" >&2; die "nginx rejected $conf"; }
