@@ -224,6 +224,7 @@ void worker::flush_access_log() noexcept {
 }
 
 void worker::unlinked() noexcept {
+    if (tearing_down_) return;  // members declared after the context are gone already
     --connections_;
     if (draining_ && drained_) check_drained();
 }

@@ -78,6 +78,7 @@ public:
     }
     /// Ends what request_started counted for `session` (the worker re-mapped it if the node list changed).
     void request_finished(session_base& session) noexcept {
+        if (tearing_down_) return;  // in_flight_ is gone: sessions are being destroyed with the context
         if (session.in_flight_node != session_base::no_node && in_flight_[session.in_flight_node] > 0)
             --in_flight_[session.in_flight_node];
         session.in_flight_node = session_base::no_node;
@@ -93,7 +94,7 @@ public:
     metrics::worker_counters& counters() noexcept { return counters_; }
     const metrics::worker_counters& counters() const noexcept { return counters_; }
     /// True when requests are counted (metrics.enabled) and the worker is not being torn down.
-    bool counting() const noexcept { return counting_ && !tearing_down_; }
+    bool counting() const noexcept { return !tearing_down_ && counting_; }
     /// True when the access log is on and the worker is not being torn down.
     bool access_logging() const noexcept { return !tearing_down_ && snapshot_->access_log != nullptr; }
     /// Adds one access log line to this worker's buffer (written out every tick or when the buffer fills).
