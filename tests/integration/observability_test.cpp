@@ -122,6 +122,82 @@ TEST_F(Observability, MetricsCountRequestsByNodeClassAndReason) {
               24);
 }
 
+// A known sequence (6 successes of which one retried after a refused connection, a maintenance 503, a 502, failing
+// health checks) gives exactly those counts, and exactly those access log lines in that order.
+TEST_F(Observability, KnownSequenceGivesExactCountsAndAccessLines) {
+    add_upstream("node1");
+    auto& n2 = add_upstream("node2");
+    auto& n3 = add_upstream("node3");
+    const std::string log_file = scratch_dir() + "/access.log";
+    gatehouse_options o;
+    o.admin_token = std::string(admin_token);
+    // No pooled connections: a stopped node is found by a refused connect (a stale pooled connection would be
+    // re-sent on a fresh pick, without an error to count).
+    o.upstream = {{"tries", "2"}, {"keepalive", "0"}};
+    // The first round of checks runs before gatehouse accepts; the next one comes 3 s later, after the requests.
+    o.health_check = {{"interval", "\"3s\""}, {"timeout", "\"300ms\""}, {"jitter", "\"0ms\""}, {"fall", "1"},
+                      {"max_fails", "0"}};
+    auto& first = start_gatehouse(o);
+    const auto text = first.config_text() + "\n[log]\naccess = \"" + log_file + "\"\n";
+    first.signal(SIGTERM);
+    ASSERT_EQ(first.wait_exit(10s), 0);
+    gatehouse_process gh(text, first.port(), first.admin_port());
+
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(get(gh.port(), "/").status, 200u);           // node1, node2, node3
+    n3.stop();
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(get(gh.port(), "/").status, 200u);           // one of them retried
+    ASSERT_EQ(admin_call(gh, "PUT", "/api/maintenance", R"({"reason": "x"})").status, 200u);
+    ASSERT_EQ(get(gh.port(), "/").status, 503u);                                        // maintenance
+    ASSERT_EQ(admin_call(gh, "DELETE", "/api/maintenance").status, 200u);
+    n2.stop();
+    ASSERT_EQ(admin_call(gh, "POST", "/api/pin", R"({"node": "node2"})").status, 200u);
+    ASSERT_EQ(get(gh.port(), "/").status, 502u);                                        // node2 refuses, no other
+    ASSERT_EQ(admin_call(gh, "DELETE", "/api/pin").status, 200u);
+    ASSERT_TRUE(gh.wait_for_log("node2 down", 5s)) << gh.log();
+    ASSERT_TRUE(gh.wait_for_log("node3 down", 5s)) << gh.log();
+
+    const auto m = scrape(gh);
+    const auto value = [&](const std::string& series) { return std::max(0.0, sample(m, series)); };
+    EXPECT_EQ(value("gatehouse_http_requests_total{code=\"2xx\",node=\"node1\"}") +
+                  value("gatehouse_http_requests_total{code=\"2xx\",node=\"node2\"}") +
+                  value("gatehouse_http_requests_total{code=\"2xx\",node=\"node3\"}"),
+              6)
+        << m;
+    EXPECT_EQ(value("gatehouse_http_requests_total{code=\"2xx\",node=\"node3\"}"), 1) << m;
+    EXPECT_EQ(value("gatehouse_http_requests_total{code=\"5xx\",node=\"none\",reason=\"maintenance\"}"), 1) << m;
+    EXPECT_EQ(value("gatehouse_http_requests_total{code=\"5xx\",node=\"none\",reason=\"bad_gateway\"}"), 1) << m;
+    EXPECT_EQ(value("gatehouse_upstream_errors_total{kind=\"connect\",node=\"node3\"}"), 1) << m;
+    EXPECT_EQ(value("gatehouse_upstream_errors_total{kind=\"connect\",node=\"node2\"}"), 1) << m;
+    EXPECT_EQ(value("gatehouse_upstream_errors_total{kind=\"connect\",node=\"node1\"}"), 0) << m;
+    EXPECT_EQ(value("gatehouse_retries_total{node=\"node3\"}"), 1) << m;
+    EXPECT_EQ(value("gatehouse_retries_total{node=\"node2\"}"), 0) << m << "(the 502 was not retried: no other node)";
+    EXPECT_EQ(value("gatehouse_http_request_duration_seconds_count"), 8) << m;
+    EXPECT_GE(value("gatehouse_health_checks_total{node=\"node2\",result=\"fail\"}"), 1) << m;
+    EXPECT_EQ(value("gatehouse_health_checks_total{node=\"node2\",result=\"pass\"}"), 1) << m;
+    EXPECT_EQ(value("gatehouse_node_up{node=\"node2\"}"), 0) << m;
+    EXPECT_EQ(value("gatehouse_node_state{node=\"node3\",state=\"down\"}"), 1) << m;
+    EXPECT_EQ(value("gatehouse_node_up{node=\"node1\"}"), 1) << m;
+
+    ASSERT_TRUE(wait_until([&] { return lines_of(read_text(log_file)).size() >= 8; }, 2s)) << read_text(log_file);
+    const auto lines = lines_of(read_text(log_file));
+    ASSERT_EQ(lines.size(), 8u) << read_text(log_file);
+    const std::vector<std::string> statuses{"200", "200", "200", "200", "200", "200", "503", "502"};
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        EXPECT_NE(lines[i].find("\"GET / HTTP/1.1\""), std::string::npos) << lines[i];
+        EXPECT_NE(lines[i].find("\" " + statuses[i] + " "), std::string::npos) << i << ": " << lines[i];
+    }
+    EXPECT_NE(lines[2].find(" node=node3 upstream_status=200 "), std::string::npos) << lines[2];
+    std::size_t retried_to_others = 0;
+    for (std::size_t i = 3; i < 6; ++i) {
+        EXPECT_EQ(lines[i].find("node=node3"), std::string::npos) << lines[i];
+        if (lines[i].find(" upstream_status=200 ") != std::string::npos) ++retried_to_others;
+    }
+    EXPECT_EQ(retried_to_others, 3u);
+    EXPECT_NE(lines[6].find(" node=- upstream_status=- upstream_time=- "), std::string::npos) << lines[6];
+    EXPECT_NE(lines[6].find(" maintenance=1 "), std::string::npos) << lines[6];
+    EXPECT_NE(lines[7].find(" node=node2 upstream_status=- upstream_time=- "), std::string::npos) << lines[7];
+}
+
 // Node states, drains, health checks, connect errors, retries and reloads show in the metrics.
 TEST_F(Observability, MetricsShowNodeStatesErrorsRetriesAndReloads) {
     add_upstream("node1");

@@ -202,6 +202,7 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
     unsigned stale_retries = 0;
     bool fresh_only = false;
     std::vector<std::string> tried;  // node names; filled only when a try fails
+    std::optional<std::size_t> retry_from;  // the node whose failure sends the request elsewhere (metrics)
     for (;;) {
         if (x.nodes_generation != owner_.nodes_generation()) {
             // A reload changed the node list since the last pick: node indexes mean other nodes now.
@@ -212,6 +213,7 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
             for (const auto& n : x.nodes->nodes)
                 if (std::find(tried.begin(), tried.end(), n.name) != tried.end()) excluded.set(n.index);
             fresh_only = false;
+            retry_from.reset();
         }
         const std::span<const double> weight_factors =
             availability.ramping ? std::span<const double>(factors) : std::span<const double>{};
@@ -222,6 +224,9 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
             co_await respond_error(http::status::bad_gateway, x.failure, &x, x.keep_alive && x.body_consumed);
             co_return x.keep_alive && x.body_consumed && !owner_.draining();
         }
+        if (retry_from && owner_.counting() && x.nodes_generation == owner_.nodes_generation())
+            ++owner_.counters().nodes[*retry_from].retries;  // the request goes to another node after all
+        retry_from.reset();
         x.node = &x.nodes->nodes[*picked];
         bool reused = false;
         if (!fresh_only) {
@@ -248,8 +253,7 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
         }
         excluded.set(x.node->index);
         tried.push_back(x.node->name);
-        if (tries_left > 1 && owner_.counting() && x.nodes_generation == owner_.nodes_generation())
-            ++owner_.counters().nodes[x.node->index].retries;
+        retry_from = x.node->index;
         if (--tries_left == 0) {
             if (x.held) in_.consume(x.verdict.content_length);
             co_await respond_error(http::status::bad_gateway, x.failure, &x, x.keep_alive && x.body_consumed);
