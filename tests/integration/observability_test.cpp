@@ -53,6 +53,14 @@ double sample(const std::string& text, const std::string& series) {
     return -1;
 }
 
+/// Scrapes until `series` reaches `value` (a worker records a request just after its last byte went out, so a
+/// scrape right after the client got its answer may miss it), at most 2 s; the last scrape.
+std::string scrape_when(const gatehouse_process& gh, const std::string& series, double value) {
+    std::string text;
+    wait_until([&] { return sample(text = scrape(gh), series) >= value; }, 2s, 20ms);
+    return text;
+}
+
 std::string read_text(const std::string& path) {
     std::ifstream in(path);
     std::ostringstream s;
@@ -83,7 +91,7 @@ TEST_F(Observability, MetricsCountRequestsByNodeClassAndReason) {
     ASSERT_EQ(admin_call(gh, "PUT", "/api/maintenance", R"({"reason": "x"})").status, 200u);
     for (int i = 0; i < 3; ++i) ASSERT_EQ(get(gh.port(), "/").status, 503u);
 
-    const auto text = scrape(gh);
+    const auto text = scrape_when(gh, "gatehouse_http_request_duration_seconds_count", 28);
     const double ok1 = sample(text, "gatehouse_http_requests_total{code=\"2xx\",node=\"node1\"}");
     const double ok2 = sample(text, "gatehouse_http_requests_total{code=\"2xx\",node=\"node2\"}");
     EXPECT_EQ(ok1 + ok2, 20) << text;
@@ -156,7 +164,7 @@ TEST_F(Observability, KnownSequenceGivesExactCountsAndAccessLines) {
     ASSERT_TRUE(gh.wait_for_log("node2 down", 5s)) << gh.log();
     ASSERT_TRUE(gh.wait_for_log("node3 down", 5s)) << gh.log();
 
-    const auto m = scrape(gh);
+    const auto m = scrape_when(gh, "gatehouse_http_request_duration_seconds_count", 8);
     const auto value = [&](const std::string& series) { return std::max(0.0, sample(m, series)); };
     EXPECT_EQ(value("gatehouse_http_requests_total{code=\"2xx\",node=\"node1\"}") +
                   value("gatehouse_http_requests_total{code=\"2xx\",node=\"node2\"}") +
