@@ -132,9 +132,21 @@ public:
             idle_seen_by_tick_ = true;  // idle for less than a tick so far: the next request may come at once
             return;
         }
-        in_.shrink_to_fit();  // only while parked in async_wait, when nothing refers to the buffers
+        // Idle for a whole tick while parked in a read into in_: stop that read so run() can give the buffers
+        // back and park again in a buffer-less wait.
+        if (parked_in_read_ && !park_cancelled_) {
+            park_cancelled_ = true;
+            error_code ignored;
+            beast::get_lowest_layer(stream_).cancel(ignored);
+        }
+    }
+
+    /// Gives the buffers back (an idle connection then costs the session object and the socket).
+    void release_buffers() {
+        in_.shrink_to_fit();
         up_in_.shrink_to_fit();
         out_ = std::string();
+        buffers_released_ = true;
     }
 
 private:
@@ -251,6 +263,9 @@ private:
     bool first_request_ = true;
     std::chrono::steady_clock::time_point request_started_;  // when the current request head began to arrive
     bool idle_seen_by_tick_ = false;
+    bool parked_in_read_ = false;    // waiting for the next request inside a read into in_
+    bool park_cancelled_ = false;    // on_tick cancelled that read to release the buffers
+    bool buffers_released_ = false;  // parked without buffers: wait for readability before allocating
     std::uint64_t peer_key_ = 0;  // ip_hash key of the socket peer
 };
 

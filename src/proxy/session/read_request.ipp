@@ -11,14 +11,30 @@ net::awaitable<void> client_session<Stream>::run() {
     up_in_.max_size(buffer_limit);
     for (;;) {
         if (in_.size() == 0) {
-            // Buffers are released by on_tick once the connection has idled a whole tick: an idle keep-alive
-            // connection then costs the session object and the socket, a busy one reuses its buffers.
+            // A connection between requests parks in a read straight into in_ (no extra readiness wait: one system
+            // call less per request). Once it has idled a whole tick, on_tick stops that read, the buffers go back
+            // and it parks in a buffer-less readiness wait: an idle keep-alive connection then costs the session
+            // object and the socket, a busy one keeps its buffers.
             idle_seen_by_tick_ = false;
             if (owner_.draining()) break;
             const auto& t = owner_.snapshot()->config->timeouts;
             set_deadline(phase::idle, first_request_ ? t.client_header : t.client_idle);
-            auto [ec] = co_await beast::get_lowest_layer(stream_).async_wait(tcp::socket::wait_read, use_tuple);
-            if (ec) break;
+            if (!buffers_released_) {
+                parked_in_read_ = true;
+                auto [ec, n] = co_await stream_.async_read_some(in_.prepare(head_read_piece), use_tuple);
+                parked_in_read_ = false;
+                const bool released_by_tick = std::exchange(park_cancelled_, false);
+                if (ec == net::error::operation_aborted && released_by_tick && !timed_out_ && !owner_.draining()) {
+                    release_buffers();
+                    continue;
+                }
+                if (ec) break;
+                in_.commit(n);
+            } else {
+                auto [ec] = co_await beast::get_lowest_layer(stream_).async_wait(tcp::socket::wait_read, use_tuple);
+                if (ec) break;
+                buffers_released_ = false;
+            }
         }
         first_request_ = false;
         if (!co_await serve_request()) break;
