@@ -6,6 +6,9 @@
 #include <boost/json/value.hpp>
 
 #include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
 
 namespace gatehouse::test {
 namespace {
@@ -111,6 +114,30 @@ TEST_F(Reload, AddsANodeAndAListenerKeepingWhatStayed) {
     EXPECT_GE(s.at("nodes").as_array()[0].at("check_history").as_array().size(), checks_before)
         << "node1's check history was lost";
     EXPECT_EQ(occurrences(gh.log(), "node1 up"), 1u) << "node1 was re-judged from scratch:\n" << gh.log();
+}
+
+// The maintenance page is read at load and again at every reload (it is served from memory in between).
+TEST_F(Reload, RereadsTheMaintenancePage) {
+    add_upstream("node1");
+    gatehouse_options o;
+    o.admin_token = std::string(admin_token);
+    const std::string dir = "/tmp/gatehouse-rtest-" + std::to_string(::getpid());
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir + "/page.html") << "<p>first {{reason}}</p>";
+    o.maintenance = {{"page", "\"" + dir + "/page.html\""}};
+    auto& gh = start_gatehouse(o);
+    ASSERT_EQ(admin_call(gh, "PUT", "/api/maintenance", R"({"reason": "r"})").status, 200u);
+    EXPECT_EQ(get(gh.port(), "/").body, "<p>first r</p>");
+    std::ofstream(dir + "/page.html", std::ios::trunc) << "<p>second {{reason}}</p>";
+    EXPECT_EQ(get(gh.port(), "/").body, "<p>first r</p>") << "the page is served from memory until a reload";
+    ASSERT_EQ(admin_call(gh, "POST", "/api/reload").status, 200u);
+    EXPECT_EQ(get(gh.port(), "/").body, "<p>second r</p>");
+    std::filesystem::remove(dir + "/page.html");
+    const auto r = admin_call(gh, "POST", "/api/reload");
+    EXPECT_EQ(r.status, 400u) << "a missing page is a configuration error";
+    EXPECT_NE(r.body.find("maintenance.page"), std::string::npos) << r.body;
+    EXPECT_EQ(get(gh.port(), "/").body, "<p>second r</p>");
+    std::filesystem::remove_all(dir);
 }
 
 // A listen address removed by a reload stops accepting; connections it already had keep working.
