@@ -129,7 +129,8 @@ net::awaitable<admin_response> maintenance_route(control::controller& c, const a
                                                  const std::string& actor) {
     if (r.method == http::verb::get) co_return json_answer(200, c.maintenance_json());
     if (r.method == http::verb::delete_) {
-        const auto result = co_await c.set_maintenance(false, {}, {}, actor);
+        std::string none_reason, none_node;  // named: GCC PR 100611
+        const auto result = co_await c.set_maintenance(false, std::move(none_reason), std::move(none_node), actor);
         co_return action_answer(result, {{"maintenance", c.maintenance_json()}});
     }
     if (r.method != http::verb::put && r.method != http::verb::post) co_return method_not_allowed("GET, PUT, DELETE");
@@ -178,6 +179,7 @@ net::awaitable<admin_response> node_route(control::controller& c, const admin_re
     if (slash == std::string_view::npos || slash == 0) co_return error_answer(404, "no such admin endpoint");
     const std::string name(rest.substr(0, slash));
     const std::string_view action = rest.substr(slash + 1);
+    if (action.find('/') != std::string_view::npos) co_return error_answer(404, "no such admin endpoint");
     control::node_admin admin;
     if (action == "drain") admin = control::node_admin::draining;
     else if (action == "disable") admin = control::node_admin::disabled;

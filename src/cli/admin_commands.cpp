@@ -8,6 +8,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <iomanip>
@@ -139,6 +140,19 @@ int call(const common_options& o, std::string_view method, std::string_view path
 
 std::string json_text(const json::object& o) { return json::serialize(o); }
 
+/// Node names are [A-Za-z0-9._-] (the configuration enforces it); anything else could change the API path.
+bool valid_node_name(const std::string& name) {
+    if (name.empty()) return false;
+    for (char c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return false;
+    return true;
+}
+
+int invalid_node_name(const std::string& name) {
+    std::cerr << "gatehouse: '" << name << "' is not a node name (letters, digits, '.', '_', '-')\n";
+    return 1;
+}
+
 }  // namespace
 
 std::function<int()> add_admin_commands(CLI::App& app, const char* version_text) {
@@ -195,6 +209,7 @@ std::function<int()> add_admin_commands(CLI::App& app, const char* version_text)
         common(cmd);
         cmd->add_option("node", *node_name, "Node name")->required();
         on_run(cmd, [o, node_name, action, done] {
+            if (!valid_node_name(*node_name)) return invalid_node_name(*node_name);
             return call(*o, "POST", "/api/nodes/" + *node_name + "/" + action, "",
                         [node_name, done](const json::value&) { std::cout << *node_name << " " << done << "\n"; });
         });
@@ -210,6 +225,7 @@ std::function<int()> add_admin_commands(CLI::App& app, const char* version_text)
     common(pin);
     pin->add_option("node", *node_name, "Node name")->required();
     on_run(pin, [o, node_name] {
+        if (!valid_node_name(*node_name)) return invalid_node_name(*node_name);
         return call(*o, "POST", "/api/pin", json_text({{"node", *node_name}}), [node_name](const json::value&) {
             std::cout << "pinned to " << *node_name << ": every new request goes to it, the other nodes drain\n";
         });

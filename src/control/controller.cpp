@@ -209,9 +209,9 @@ net::awaitable<action_result> controller::set_maintenance(bool enabled, std::str
         if (!m.verify_node.empty()) what += ", bypassed requests go to " + m.verify_node;
         co_return co_await apply(std::move(what), std::move(actor));
     }
-    const bool was_on = m.enabled;
+    std::string what = m.enabled ? "maintenance off" : "maintenance off (it was off)";  // named: GCC PR 100611
     m = maintenance_state{};
-    co_return co_await apply(was_on ? "maintenance off" : "maintenance off (it was off)", std::move(actor));
+    co_return co_await apply(std::move(what), std::move(actor));
 }
 
 net::awaitable<action_result> controller::set_node_admin(std::string node, node_admin admin, std::string actor) {
@@ -223,18 +223,17 @@ net::awaitable<action_result> controller::set_node_admin(std::string node, node_
                                 {}, {}};
     if (admin == node_admin::active) state_.nodes.erase(node);
     else state_.nodes[node] = admin;
-    auto r = co_await apply(node + " " + (admin == node_admin::active ? "enabled" : to_string(admin)) +
-                                (admin == node_admin::draining ? ": no new requests, those in flight finish"
-                                 : admin == node_admin::disabled ? ": no requests, no health checks"
-                                                                 : ""),
-                            std::move(actor));
-    // The checker's node indexes are those of its own snapshot; look the node up there by name.
+    // Checks pause before the workers stop sending requests, and a re-enabled node is "unknown" (no traffic until
+    // a check passes) before the workers may send it any. The checker is rebuilt with every reload, so its node
+    // indexes are the current snapshot's.
     if (health_) {
-        // The checker is rebuilt with every reload, so its node indexes are this snapshot's.
         if (admin == node_admin::disabled) health_->set_paused(*index, true);
         else if (before == node_admin::disabled) health_->set_paused(*index, false);
     }
-    co_return r;
+    std::string what = node + " " + (admin == node_admin::active ? "enabled" : to_string(admin));
+    if (admin == node_admin::draining) what += ": no new requests, those in flight finish";
+    if (admin == node_admin::disabled) what += ": no requests, no health checks";
+    co_return co_await apply(std::move(what), std::move(actor));
 }
 
 net::awaitable<action_result> controller::pin(std::string node, std::string actor) {
@@ -243,14 +242,14 @@ net::awaitable<action_result> controller::pin(std::string node, std::string acto
         co_return action_result{false, 409,
                                 "node '" + node + "' is " + to_string(admin) + ": enable it before pinning to it", {}, {}};
     state_.pinned_node = node;
-    co_return co_await apply("pinned to " + node + ": every new request goes to it, the other nodes drain",
-                             std::move(actor));
+    std::string what = "pinned to " + node + ": every new request goes to it, the other nodes drain";
+    co_return co_await apply(std::move(what), std::move(actor));
 }
 
 net::awaitable<action_result> controller::unpin(std::string actor) {
-    const bool was = !state_.pinned_node.empty();
+    std::string what = state_.pinned_node.empty() ? "unpinned (no node was pinned)" : "unpinned: normal balancing";
     state_.pinned_node.clear();
-    co_return co_await apply(was ? "unpinned: normal balancing" : "unpinned (no node was pinned)", std::move(actor));
+    co_return co_await apply(std::move(what), std::move(actor));
 }
 
 net::awaitable<action_result> controller::reload(std::string actor) {
@@ -283,7 +282,16 @@ net::awaitable<action_result> controller::reload(std::string actor) {
         co_return fail({options_.config_path + ": upstream.node: at most " + std::to_string(balancer::max_nodes) +
                         " nodes are supported"});
 
-    // Listeners: open the new ones on every worker before anything changes, so a failure changes nothing.
+    // Everything that can fail comes first, so a failed reload changes nothing.
+    std::shared_ptr<log::access_log_sink> access_log = access_log_;
+    if (next->log.access != old.log.access || next->log.access_format != old.log.access_format) {
+        try {
+            access_log = log::access_log_sink::open(next->log);
+        } catch (const std::system_error& e) {
+            co_return fail({options_.config_path + ": log.access: " + e.what()});
+        }
+    }
+    // Listeners: the new ones are opened on every worker before anything changes.
     const auto old_endpoints = server::listen_endpoints(old);
     const auto new_endpoints = server::listen_endpoints(*next);
     std::vector<tcp::endpoint> added, removed;
@@ -293,13 +301,22 @@ net::awaitable<action_result> controller::reload(std::string actor) {
         if (std::find(new_endpoints.begin(), new_endpoints.end(), e) == new_endpoints.end()) removed.push_back(e);
     std::vector<std::vector<std::unique_ptr<tcp::acceptor>>> opened(workers_ ? workers_->size() : 0);
     try {
-        for (const auto& e : added) server::ensure_address_free(e);
+        for (const auto& e : added) {
+            // A port we listen on already (another address of it) would fail the probe against ourselves.
+            const bool ours = std::any_of(old_endpoints.begin(), old_endpoints.end(),
+                                          [&](const tcp::endpoint& o) { return o.port() == e.port(); });
+            if (!ours) server::ensure_address_free(e);
+        }
         for (std::size_t i = 0; i < opened.size(); ++i)
             for (const auto& e : added) opened[i].push_back((*workers_)[i]->open_acceptor(e));
     } catch (const std::system_error& e) {
+        // The acceptors opened so far are registered with their workers' reactors: close them there.
+        for (std::size_t i = 0; i < opened.size(); ++i)
+            if (!opened[i].empty()) (*workers_)[i]->post_discard(std::move(opened[i]));
         co_return fail({options_.config_path + ": proxy.listen: " + e.what()});
     }
 
+    // Nothing fails from here on.
     for (const auto& w : config::config_warnings(*next)) r.warnings.push_back(w);
     if (next->proxy.workers != old.proxy.workers)
         r.warnings.push_back("proxy.workers changed: the number of workers changes only with a restart");
@@ -313,15 +330,6 @@ net::awaitable<action_result> controller::reload(std::string actor) {
     std::vector<std::string> names;
     for (const auto& n : next->upstream.nodes) names.push_back(n.name);
     for (auto& d : state_.keep_only(names)) r.warnings.push_back(d + " dropped: the node is no longer configured");
-
-    std::shared_ptr<log::access_log_sink> access_log = access_log_;
-    if (next->log.access != old.log.access || next->log.access_format != old.log.access_format) {
-        try {
-            access_log = log::access_log_sink::open(next->log);
-        } catch (const std::system_error& e) {
-            co_return fail({options_.config_path + ": log.access: " + e.what()});
-        }
-    }
     if (next->log.level != old.log.level) log::set_min_level(static_cast<log::level>(next->log.level));
 
     const auto previous = snapshot_;

@@ -122,6 +122,7 @@ net::awaitable<void> health_checker::check_all_once() {
 }
 
 void health_checker::start() {
+    if (started_) return;  // e.g. a SIGHUP reload during the first round already started this checker
     started_ = true;
     for (std::size_t i = 0; i < nodes_.size(); ++i) net::co_spawn(control_, loop(i), net::detached);
 }

@@ -27,6 +27,7 @@ access_log_sink::~access_log_sink() {
 }
 
 void access_log_sink::write(std::string_view lines) noexcept {
+    const std::lock_guard lock(write_mutex_);
     while (!lines.empty()) {
         const auto n = ::write(fd_, lines.data(), lines.size());
         if (n < 0 && errno == EINTR) continue;

@@ -59,7 +59,8 @@ int server::run() {
         if (number == SIGHUP) {
             if (!stopping_) {
                 net::co_spawn(control_, [this]() -> net::awaitable<void> {
-                    co_await controller_->reload("SIGHUP");
+                    std::string actor = "SIGHUP";  // named: GCC PR 100611
+                    co_await controller_->reload(std::move(actor));
                 }, net::detached);
             }
             signals.async_wait(on_signal);

@@ -109,6 +109,11 @@ void worker::post_query(std::function<void(const worker&)> query) {
     net::post(context_, [this, query = std::move(query)] { query(*this); });
 }
 
+void worker::post_discard(std::vector<std::unique_ptr<tcp::acceptor>> acceptors) {
+    auto shared = std::make_shared<std::vector<std::unique_ptr<tcp::acceptor>>>(std::move(acceptors));
+    net::post(context_, [shared] { shared->clear(); });
+}
+
 void worker::post_listeners(std::vector<std::unique_ptr<tcp::acceptor>> added, std::vector<tcp::endpoint> removed) {
     auto shared_added = std::make_shared<std::vector<std::unique_ptr<tcp::acceptor>>>(std::move(added));
     net::post(context_, [this, shared_added, removed = std::move(removed)] {

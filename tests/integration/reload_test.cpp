@@ -75,6 +75,27 @@ TEST_F(Reload, BrokenFileKeepsTheRunningConfiguration) {
     EXPECT_EQ(s.at("reloads").at("succeeded").as_int64(), 0);
 }
 
+// A reload that fails late (an access log that cannot be opened) changes nothing, not even operator decisions
+// about nodes the new file drops.
+TEST_F(Reload, FailedReloadKeepsOperatorDecisions) {
+    add_upstream("node1");
+    add_upstream("node2");
+    gatehouse_options o;
+    o.admin_token = std::string(admin_token);
+    auto& gh = start_gatehouse(o);
+    ASSERT_EQ(admin_call(gh, "POST", "/api/nodes/node2/drain").status, 200u);
+    const std::string node2 = "\n[[upstream.node]]\nname = \"node2\"\naddress = \"" + upstreams_[1]->address() + "\"\n";
+    gh.rewrite_config(replace_once(gh.config_text(), node2, "") +
+                      "\n[log]\naccess = \"/nonexistent-dir/access.log\"\n");
+    const auto r = admin_call(gh, "POST", "/api/reload");
+    EXPECT_EQ(r.status, 400u) << r.body;
+    EXPECT_NE(r.body.find("log.access"), std::string::npos) << r.body;
+    const auto s = status_of(gh);
+    ASSERT_EQ(s.at("nodes").as_array().size(), 2u);
+    EXPECT_EQ(s.at("nodes").as_array()[1].at("admin").as_string(), "draining");
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(get(gh.port(), "/").header("X-Node"), "node1");
+}
+
 // A reload that adds a node and a listen address applies both; the node that stayed keeps its health, and a
 // keep-alive connection opened before the reload keeps working.
 TEST_F(Reload, AddsANodeAndAListenerKeepingWhatStayed) {

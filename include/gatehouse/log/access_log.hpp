@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -20,7 +21,9 @@ public:
     access_log_sink(const access_log_sink&) = delete;
     access_log_sink& operator=(const access_log_sink&) = delete;
 
-    /// Appends `lines` (complete lines). Errors are dropped: logging never blocks or stops serving.
+    /// Appends `lines` (complete lines), one worker's flush at a time (taken once per flush, not per request).
+    /// Errors are dropped. The write blocks while the destination is full (a slow pipe reader slows the workers,
+    /// as with Nginx's access log).
     void write(std::string_view lines) noexcept;
     /// SIGUSR1 (logrotate): opens the file again and puts it behind the same descriptor, so workers writing at
     /// that moment write to the old or the new file, never to a closed one. Returns an error message or "".
@@ -32,6 +35,7 @@ public:
 private:
     access_log_sink(int fd, bool owned, std::string target, config::access_log_format format)
         : fd_(fd), owned_(owned), target_(std::move(target)), format_(format) {}
+    std::mutex write_mutex_;  ///< one flush at a time: whole lines even on a pipe (PIPE_BUF is only 4 KiB)
     int fd_;
     bool owned_;  ///< a file we opened (not stdout/stderr)
     std::string target_;

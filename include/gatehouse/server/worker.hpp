@@ -51,6 +51,9 @@ public:
     /// Any thread: starts accepting on `added` and closes the acceptors listening on `removed` (a reload).
     /// Connections already accepted are not touched.
     void post_listeners(std::vector<std::unique_ptr<tcp::acceptor>> added, std::vector<tcp::endpoint> removed);
+    /// Any thread: closes acceptors opened by open_acceptor but not handed over (a reload that failed), on this
+    /// worker's thread, where their reactor state lives.
+    void post_discard(std::vector<std::unique_ptr<tcp::acceptor>> acceptors);
     /// Any thread: stops accepting, closes idle connections, lets busy ones finish; calls `drained` (on this
     /// worker's thread) once no connection is left.
     void post_shutdown(std::function<void()> drained);

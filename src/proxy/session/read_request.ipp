@@ -177,13 +177,12 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
         x.bypassed = bypasses_maintenance(x, x.nodes->config->maintenance, fwd.client_ip);
         if (!x.bypassed) co_return co_await answer_maintenance(x, *x.nodes);
     }
-    const bool to_verify_node = x.bypassed && x.nodes->maintenance.verify_node.has_value();
 
     // Only nodes that are up (active checks), not ejected (passive checks) and not drained, disabled or pinned away
     // (operator) may take the request; the node being verified during maintenance takes it whatever its state.
     auto& factors = owner_.weight_factors();
-    const auto assess = [&]() {
-        if (!to_verify_node) return assess_nodes(*x.nodes, util::coarse_now_ms(), factors);
+    const auto assess = [&]() {  // from the current x.nodes (a reload during retries may have changed it)
+        if (!x.bypassed || !x.nodes->maintenance.verify_node) return assess_nodes(*x.nodes, util::coarse_now_ms(), factors);
         node_availability only;
         only.excluded.set();
         only.excluded.reset(*x.nodes->maintenance.verify_node);
