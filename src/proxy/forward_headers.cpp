@@ -102,6 +102,20 @@ std::string_view client_address(std::string_view peer_ip, std::string_view forwa
     return peer_ip;
 }
 
+std::string without_cookie(std::string_view cookies, std::string_view name) {
+    std::string out;
+    while (!cookies.empty()) {
+        const auto end = cookies.find(';');
+        const auto pair = trim_ows(cookies.substr(0, end));
+        cookies = end == std::string_view::npos ? std::string_view{} : cookies.substr(end + 1);
+        if (pair.empty()) continue;
+        const auto eq = pair.find('=');
+        if (trim_ows(pair.substr(0, eq == std::string_view::npos ? pair.size() : eq)) == name) continue;
+        out.append(out.empty() ? "" : "; ").append(pair);
+    }
+    return out;
+}
+
 void write_upstream_request_head(std::string& out, const http::request_header<>& request, const forward_context& ctx,
                                  body_framing framing, std::uint64_t content_length) {
     const connection_tokens listed(request);
@@ -129,6 +143,12 @@ void write_upstream_request_head(std::string& out, const http::request_header<>&
             }
             if (beast::iequals(name, "x-real-ip")) continue;
             if (beast::iequals(name, "x-request-id")) has_request_id = true;
+        }
+        if (f.name() == http::field::cookie && !ctx.strip_cookie.empty() &&
+            f.value().find(ctx.strip_cookie) != std::string_view::npos) {
+            const auto kept = without_cookie(f.value(), ctx.strip_cookie);
+            if (!kept.empty()) append_field(out, name, kept);
+            continue;
         }
         append_field(out, name, f.value());
     }

@@ -21,7 +21,11 @@ struct forward_context {
     std::string_view client_ip;    ///< the client's address (== peer_ip unless the peer is trusted)
     std::string_view scheme = "http";
     std::string_view request_id;   ///< sent as X-Request-Id when the request carries none
+    std::string_view strip_cookie; ///< a cookie name removed from Cookie headers (the maintenance bypass secret)
 };
+
+/// `cookies` (a Cookie header value) without the cookies named `name`; "" when nothing is left.
+std::string without_cookie(std::string_view cookies, std::string_view name);
 
 /// The client address: the peer, or when the peer is trusted, the right-most X-Forwarded-For entry that is not.
 /// Returns a view into `peer_ip` or into `forwarded_for`.

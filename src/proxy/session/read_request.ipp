@@ -136,6 +136,7 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
     fwd.client_ip = fwd.peer_trusted ? client_address(peer_ip_, head["X-Forwarded-For"], cfg.proxy.trusted_proxies)
                                      : std::string_view(peer_ip_);
     fwd.request_id = x.request_id;
+    fwd.strip_cookie = cfg.maintenance.bypass_cookie_name;  // the bypass secret stays at the edge
     out_.clear();
     out_.reserve(*head_length + 256);
     write_upstream_request_head(out_, head, fwd, x.verdict.framing, x.verdict.content_length);

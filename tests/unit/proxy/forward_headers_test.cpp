@@ -154,3 +154,11 @@ TEST(ForwardHeaders, RewritesResponseHead) {
     EXPECT_NE(out.find("Connection: keep-alive\r\n"), std::string::npos);
     EXPECT_NE(out.find("Content-Length: 42\r\n"), std::string::npos);
 }
+
+TEST(WithoutCookie, RemovesOnlyTheNamedCookie) {
+    using gatehouse::proxy::without_cookie;
+    EXPECT_EQ(without_cookie("a=1; op=secret; b=2", "op"), "a=1; b=2");
+    EXPECT_EQ(without_cookie("op=secret", "op"), "");
+    EXPECT_EQ(without_cookie("op=1;op=2; opx=3", "op"), "opx=3");
+    EXPECT_EQ(without_cookie("a=1;  b=2", "op"), "a=1; b=2");
+}
