@@ -93,6 +93,22 @@ bool only_members(const json::object& o, std::initializer_list<std::string_view>
     return true;
 }
 
+/// True for "localhost", "127.0.0.1", "[::1]" and the like, with or without a port.
+bool loopback_host(std::string_view host) {
+    std::string_view name = host;
+    if (name.starts_with('[')) {
+        const auto close = name.find(']');
+        if (close == std::string_view::npos) return false;
+        name = name.substr(1, close - 1);
+    } else if (const auto colon = name.rfind(':'); colon != std::string_view::npos) {
+        name = name.substr(0, colon);
+    }
+    if (name == "localhost") return true;
+    error_code ec;
+    const auto address = net::ip::make_address(std::string(name), ec);
+    return !ec && address.is_loopback();
+}
+
 /// "" when allowed, else the reason the request is refused (and the status to send).
 std::optional<admin_response> refuse(const control::controller& controller, const admin_request& request,
                                      std::string_view path) {
@@ -102,9 +118,22 @@ std::optional<admin_response> refuse(const control::controller& controller, cons
                      " from " + request.peer + ": " + std::string(why));
     };
     if (token.empty()) {
-        if (request.peer_is_loopback) return std::nullopt;
-        log_refusal("no admin token is configured and the client is not on loopback");
-        return error_answer(403, "no admin token is configured: only loopback clients may use the admin API");
+        if (!request.peer_is_loopback) {
+            log_refusal("no admin token is configured and the client is not on loopback");
+            return error_answer(403, "no admin token is configured: only loopback clients may use the admin API");
+        }
+        // Without a token, "on loopback" includes a browser on this machine visiting some other site: refuse what a
+        // web page could send (another Origin: cross-site requests; a Host that is not a loopback name: DNS rebinding).
+        if (!loopback_host(request.host)) {
+            log_refusal("no admin token is configured and Host is not a loopback address");
+            return error_answer(403, "no admin token is configured: the Host must be localhost or a loopback address");
+        }
+        if (!request.origin.empty() && request.origin != "http://" + request.host) {
+            log_refusal("no admin token is configured and the request comes from another origin (" + request.origin +
+                        ")");
+            return error_answer(403, "cross-origin request refused");
+        }
+        return std::nullopt;
     }
     constexpr std::string_view scheme = "Bearer ";
     const std::string_view given = request.authorization;

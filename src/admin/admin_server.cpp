@@ -141,6 +141,8 @@ net::awaitable<void> admin_server::serve(tcp::socket socket) {
         request.target = std::string(req.target());
         request.body = std::move(req.body());
         request.authorization = std::string(req[http::field::authorization]);
+        request.host = std::string(req[http::field::host]);
+        request.origin = std::string(req[http::field::origin]);
         request.peer = peer;
         request.peer_is_loopback = loopback;
         request.metrics_only = metrics_only_;

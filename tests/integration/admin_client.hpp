@@ -16,7 +16,8 @@ inline http_response admin_call(const gatehouse_process& g, std::string_view met
                                 std::string_view body = {}, std::string_view token = admin_token) {
     client_connection c(g.admin_port(), 10s);
     std::string req;
-    req.append(method).append(" ").append(target).append(" HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n");
+    req.append(method).append(" ").append(target).append(" HTTP/1.1\r\nHost: 127.0.0.1:");
+    req.append(std::to_string(g.admin_port())).append("\r\nConnection: close\r\n");
     if (!token.empty()) req.append("Authorization: Bearer ").append(token).append("\r\n");
     if (!body.empty() || method == "PUT" || method == "POST")
         req.append("Content-Type: application/json\r\nContent-Length: ").append(std::to_string(body.size())).append("\r\n");

@@ -17,6 +17,8 @@ struct admin_request {
     std::string target;          ///< path and query as received
     std::string body;
     std::string authorization;   ///< the Authorization header ("" when absent)
+    std::string host;            ///< the Host header
+    std::string origin;          ///< the Origin header ("" when absent; browsers send it on cross-site requests)
     std::string peer;            ///< the client's address, for the log
     bool peer_is_loopback = false;
     bool metrics_only = false;   ///< arrived on the [metrics] listener: only /metrics and /healthz are served

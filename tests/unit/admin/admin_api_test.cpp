@@ -19,7 +19,8 @@ protected:
     }
 
     admin::admin_response call(http::verb method, std::string target, std::string body = "", bool loopback = true,
-                               std::string authorization = "") {
+                               std::string authorization = "", std::string host = "127.0.0.1:9901",
+                               std::string origin = "") {
         admin::admin_request r;
         r.method = method;
         r.target = std::move(target);
@@ -27,6 +28,8 @@ protected:
         r.peer = loopback ? "127.0.0.1" : "192.0.2.10";
         r.peer_is_loopback = loopback;
         r.authorization = std::move(authorization);
+        r.host = std::move(host);
+        r.origin = std::move(origin);
         admin::admin_response out;
         net::co_spawn(context_, admin::handle_admin_request(*controller_, r),
                       [&](std::exception_ptr e, admin::admin_response a) {
@@ -48,6 +51,22 @@ TEST_F(AdminRoutes, WithoutTokenOnlyLoopbackClients) {
     EXPECT_EQ(call(http::verb::put, "/api/maintenance", "{}", false).status, 403u);
     EXPECT_EQ(call(http::verb::get, "/healthz", "", false).status, 200u);
     EXPECT_EQ(call(http::verb::get, "/api/status", "", true).status, 200u);
+}
+
+// Without a token, a browser on this machine visiting another site must not be able to drive the API: requests from
+// another Origin, or naming a Host that is not a loopback name (DNS rebinding), are refused.
+TEST_F(AdminRoutes, WithoutTokenCrossSiteAndRebindingRequestsAreRefused) {
+    EXPECT_EQ(call(http::verb::post, "/api/nodes/node1/drain", "", true, "", "127.0.0.1:9901", "http://evil.example")
+                  .status,
+              403u);
+    EXPECT_EQ(call(http::verb::get, "/api/status", "", true, "", "evil.example:9901").status, 403u);
+    EXPECT_EQ(call(http::verb::get, "/api/status", "", true, "", "localhost:9901", "http://localhost:9901").status,
+              200u);
+    EXPECT_EQ(call(http::verb::get, "/api/status", "", true, "", "[::1]:9901").status, 200u);
+    EXPECT_EQ(call(http::verb::post, "/api/nodes/node1/drain", "", true, "", "127.0.0.1:9901", "http://127.0.0.1:9901")
+                  .status,
+              200u);
+    EXPECT_EQ(controller_->state().admin_of("node1"), control::node_admin::draining);
 }
 
 class AdminRoutesWithToken : public AdminRoutes {
