@@ -255,6 +255,15 @@ net::awaitable<action_result> controller::unpin(std::string actor) {
 net::awaitable<action_result> controller::reload(std::string actor) {
     action_result r;
     if (options_.config_path.empty()) co_return action_result{false, 409, "no configuration file to reload", {}, {}};
+    if (reloading_) {
+        log::warning("reload requested by " + actor + " while another one is in progress: ignored");
+        co_return action_result{false, 409, "a reload is in progress; try again", {}, {}};
+    }
+    reloading_ = true;
+    struct reload_flag {
+        bool& flag;
+        ~reload_flag() { flag = false; }
+    } reload_guard{reloading_};
     const auto fail = [&](std::vector<std::string> problems) {
         ++reloads_failed_;
         r.ok = false;
@@ -299,21 +308,34 @@ net::awaitable<action_result> controller::reload(std::string actor) {
         if (std::find(old_endpoints.begin(), old_endpoints.end(), e) == old_endpoints.end()) added.push_back(e);
     for (const auto& e : old_endpoints)
         if (std::find(new_endpoints.begin(), new_endpoints.end(), e) == new_endpoints.end()) removed.push_back(e);
-    std::vector<std::vector<std::unique_ptr<tcp::acceptor>>> opened(workers_ ? workers_->size() : 0);
-    try {
-        for (const auto& e : added) {
-            // A port we listen on already (another address of it) would fail the probe against ourselves.
-            const bool ours = std::any_of(old_endpoints.begin(), old_endpoints.end(),
-                                          [&](const tcp::endpoint& o) { return o.port() == e.port(); });
+    for (const auto& e : added) {
+        // A port we listen on already (another address of it) would fail the probe against ourselves.
+        const bool ours = std::any_of(old_endpoints.begin(), old_endpoints.end(),
+                                      [&](const tcp::endpoint& o) { return o.port() == e.port(); });
+        try {
             if (!ours) server::ensure_address_free(e);
+        } catch (const std::system_error& error) {
+            co_return fail({options_.config_path + ": proxy.listen: " + error.what()});
         }
-        for (std::size_t i = 0; i < opened.size(); ++i)
-            for (const auto& e : added) opened[i].push_back((*workers_)[i]->open_acceptor(e));
-    } catch (const std::system_error& e) {
-        // The acceptors opened so far are registered with their workers' reactors: close them there.
-        for (std::size_t i = 0; i < opened.size(); ++i)
-            if (!opened[i].empty()) (*workers_)[i]->post_discard(std::move(opened[i]));
-        co_return fail({options_.config_path + ": proxy.listen: " + e.what()});
+    }
+    if (!added.empty() && workers_) {
+        // Each worker opens its acceptors on its own thread and keeps them aside until the reload commits.
+        auto latch = std::make_shared<latch_state>(control_, workers_->size());
+        auto errors = std::make_shared<std::vector<std::string>>(workers_->size(), "no answer from the worker");
+        for (std::size_t i = 0; i < workers_->size(); ++i) {
+            (*workers_)[i]->post_open_listeners(added, [this, latch, errors, i](std::string error) {
+                net::post(control_, [latch, errors, i, error = std::move(error)]() mutable {
+                    (*errors)[i] = std::move(error);
+                    latch->arrive();
+                });
+            });
+        }
+        if (latch->pending > 0) co_await latch->timer.async_wait(use_tuple);
+        for (const auto& error : *errors) {
+            if (error.empty()) continue;
+            for (auto& w : *workers_) w->post_discard_listeners();
+            co_return fail({options_.config_path + ": proxy.listen: " + error});
+        }
     }
 
     // Nothing fails from here on.
@@ -355,7 +377,7 @@ net::awaitable<action_result> controller::reload(std::string actor) {
         auto latch = std::make_shared<latch_state>(control_, workers_->size());
         for (std::size_t i = 0; i < workers_->size(); ++i) {
             auto& w = *(*workers_)[i];
-            w.post_listeners(std::move(opened[i]), removed);
+            w.post_commit_listeners(removed);
             w.post_snapshot(snapshot_, [this, latch] { net::post(control_, [latch] { latch->arrive(); }); });
         }
         if (latch->pending > 0) co_await latch->timer.async_wait(use_tuple);

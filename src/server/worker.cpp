@@ -109,14 +109,26 @@ void worker::post_query(std::function<void(const worker&)> query) {
     net::post(context_, [this, query = std::move(query)] { query(*this); });
 }
 
-void worker::post_discard(std::vector<std::unique_ptr<tcp::acceptor>> acceptors) {
-    auto shared = std::make_shared<std::vector<std::unique_ptr<tcp::acceptor>>>(std::move(acceptors));
-    net::post(context_, [shared] { shared->clear(); });
+void worker::post_open_listeners(std::vector<tcp::endpoint> endpoints, std::function<void(std::string)> done) {
+    net::post(context_, [this, endpoints = std::move(endpoints), done = std::move(done)] {
+        pending_acceptors_.clear();
+        try {
+            for (const auto& e : endpoints) pending_acceptors_.push_back(open_acceptor(e));
+        } catch (const std::system_error& e) {
+            pending_acceptors_.clear();
+            done(e.what());
+            return;
+        }
+        done("");
+    });
 }
 
-void worker::post_listeners(std::vector<std::unique_ptr<tcp::acceptor>> added, std::vector<tcp::endpoint> removed) {
-    auto shared_added = std::make_shared<std::vector<std::unique_ptr<tcp::acceptor>>>(std::move(added));
-    net::post(context_, [this, shared_added, removed = std::move(removed)] {
+void worker::post_discard_listeners() {
+    net::post(context_, [this] { pending_acceptors_.clear(); });
+}
+
+void worker::post_commit_listeners(std::vector<tcp::endpoint> removed) {
+    net::post(context_, [this, removed = std::move(removed)] {
         for (auto it = acceptors_.begin(); it != acceptors_.end();) {
             error_code ec;
             const auto ep = (*it)->local_endpoint(ec);
@@ -128,8 +140,10 @@ void worker::post_listeners(std::vector<std::unique_ptr<tcp::acceptor>> added, s
                 ++it;
             }
         }
+        auto added = std::move(pending_acceptors_);
+        pending_acceptors_.clear();
         if (draining_) return;
-        for (auto& a : *shared_added) {
+        for (auto& a : added) {
             net::co_spawn(context_, accept_loop(*a), [](std::exception_ptr e) { log_escaped(e, "accept loop"); });
             acceptors_.push_back(std::move(a));
         }

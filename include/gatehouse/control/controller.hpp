@@ -104,6 +104,7 @@ private:
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::int64_t started_unix_ms_ = 0;
     std::uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
+    bool reloading_ = false;  ///< one reload at a time (a reload waits for the workers in between)
     std::int64_t last_reload_unix_ms_ = 0;
     std::shared_ptr<log::access_log_sink> access_log_;
 };

@@ -45,15 +45,18 @@ public:
     void post_snapshot(model::snapshot_ptr snapshot, std::function<void()> applied = nullptr);
     /// Any thread: `query` runs on this worker's thread (to read its counters without a lock).
     void post_query(std::function<void(const worker&)> query);
-    /// Control thread, before handing them over with post_listeners: opens a SO_REUSEPORT acceptor on this
-    /// worker's context. Throws std::system_error naming the address.
+    /// Opens a SO_REUSEPORT acceptor on this worker's context: before start() from the thread constructing the
+    /// worker, afterwards only on the worker's own thread. Throws std::system_error naming the address.
     std::unique_ptr<tcp::acceptor> open_acceptor(const tcp::endpoint& endpoint);
-    /// Any thread: starts accepting on `added` and closes the acceptors listening on `removed` (a reload).
-    /// Connections already accepted are not touched.
-    void post_listeners(std::vector<std::unique_ptr<tcp::acceptor>> added, std::vector<tcp::endpoint> removed);
-    /// Any thread: closes acceptors opened by open_acceptor but not handed over (a reload that failed), on this
-    /// worker's thread, where their reactor state lives.
-    void post_discard(std::vector<std::unique_ptr<tcp::acceptor>> acceptors);
+    /// Any thread, reload step 1: opens acceptors for `endpoints` on this worker's thread and keeps them aside
+    /// (not accepting yet); `done` gets "" or the error (then none is kept). Sockets are created on the worker's
+    /// thread because its reactor does no per-descriptor locking.
+    void post_open_listeners(std::vector<tcp::endpoint> endpoints, std::function<void(std::string)> done);
+    /// Any thread, reload step 2: starts accepting on the acceptors kept aside and closes those listening on
+    /// `removed`. Connections already accepted are not touched.
+    void post_commit_listeners(std::vector<tcp::endpoint> removed);
+    /// Any thread: closes the acceptors kept aside (a reload that failed).
+    void post_discard_listeners();
     /// Any thread: stops accepting, closes idle connections, lets busy ones finish; calls `drained` (on this
     /// worker's thread) once no connection is left.
     void post_shutdown(std::function<void()> drained);
@@ -131,7 +134,8 @@ private:
     net::io_context context_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     net::executor_work_guard<net::io_context::executor_type> work_;
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
-    std::vector<std::unique_ptr<tcp::acceptor>> retired_acceptors_;  ///< closed by a reload; their loops may still unwind
+    std::vector<std::unique_ptr<tcp::acceptor>> retired_acceptors_;
+    std::vector<std::unique_ptr<tcp::acceptor>> pending_acceptors_;  ///< opened by a reload, not yet accepting  ///< closed by a reload; their loops may still unwind
     std::size_t connections_ = 0;
     net::steady_timer tick_;
     model::snapshot_ptr snapshot_;
