@@ -134,7 +134,7 @@ TEST_F(Reload, AddsANodeAndAListenerKeepingWhatStayed) {
     EXPECT_EQ(s.at("nodes").as_array()[0].at("state").as_string(), "up");
     EXPECT_GE(s.at("nodes").as_array()[0].at("check_history").as_array().size(), checks_before)
         << "node1's check history was lost";
-    EXPECT_EQ(occurrences(gh.log(), "node1 up"), 1u) << "node1 was re-judged from scratch:\n" << gh.log();
+    EXPECT_EQ(occurrences(gh.log(), "info node1 up"), 1u) << "node1 was re-judged from scratch:\n" << gh.log();
 }
 
 // The maintenance page is read at load and again at every reload (it is served from memory in between).
@@ -235,7 +235,7 @@ TEST_F(Reload, FiftyReloadsUnderLoadFailNoRequest) {
     EXPECT_GE(seen["node2"], log.size() / 3);
     const auto s = status_of(gh);
     EXPECT_EQ(s.at("reloads").at("succeeded").as_int64(), 50);
-    EXPECT_EQ(occurrences(gh.log(), " down"), 0u) << gh.log();
+    EXPECT_EQ(occurrences(gh.log(), " down: "), 0u) << gh.log();
 }
 
 }  // namespace
