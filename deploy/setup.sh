@@ -13,8 +13,8 @@ PACKAGES=(
   libssl-dev libtomlplusplus-dev prometheus-cpp-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
-# Only for `test`: the browser test (headless Chromium through chromedriver).
-TEST_PACKAGES=(chromium chromium-driver)
+# Only for `test`: the browser test (headless Chromium through chromedriver) and the deploy/ checks (promtool).
+TEST_PACKAGES=(chromium chromium-driver prometheus)
 
 deps() {
   local missing=()
