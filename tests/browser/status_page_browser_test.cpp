@@ -376,6 +376,20 @@ TEST_F(StatusPageBrowser, ShowsTheRealStateAndTogglesMaintenance) {
               << " ms" << std::endl;
 }
 
+TEST_F(StatusPageBrowser, WorksWithoutATokenWhenNoneIsConfigured) {
+    // No admin token: gatehouse serves loopback clients only, and the page needs nothing typed in.
+    auto& node = add_upstream("node1");
+    auto& gh = start_gatehouse({.health_check = {{"enabled", "true"}, {"interval", "\"1h\""}}});
+    ASSERT_EQ(admin_call(gh, "GET", "/api/status", {}, "").status, 200u);
+    session_->navigate("http://127.0.0.1:" + std::to_string(gh.admin_port()) + "/");
+    ASSERT_TRUE(wait_until([&] { return table().size() == 1 && str(table().at(0).at("check")) == "pass"; }, 10s, 50ms))
+        << json::serialize(table()) << " error: '" << visible_text("#error") << "'";
+    EXPECT_EQ(visible_text("#error"), "");
+    EXPECT_EQ(visible_text("#token-state"), "no token");
+    EXPECT_EQ(str(table().at(0).at("state")), "up");
+    EXPECT_EQ(str(table().at(0).at("address")), node.address());
+}
+
 TEST_F(StatusPageBrowser, ShowsWhyTheToggleFailed) {
     add_upstream("node1");
     auto& gh = start_gatehouse({.admin_token = std::string(admin_token)});

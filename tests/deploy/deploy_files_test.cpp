@@ -48,7 +48,7 @@ command_result run(const std::string& command, int seconds = 60) {
 
 /// promtool's path; a missing promtool fails the test (CI installs Debian's `prometheus`).
 std::string promtool() {
-    if (const char* env = std::getenv("GATEHOUSE_PROMTOOL"); env && *env) return env;
+    if (const char* env = std::getenv("GATEHOUSE_PROMTOOL"); env && *env) return ::access(env, X_OK) == 0 ? env : "";
     for (const char* p : {"/usr/bin/promtool", "/usr/local/bin/promtool"})
         if (::access(p, X_OK) == 0) return p;
     return {};
