@@ -160,22 +160,31 @@ std::string yaml_quote(const std::string& s) {
 
 TEST(PrometheusConfig, PassesPromtoolCheckConfig) {
     REQUIRE_PROMTOOL(tool);
-    // promtool checks that the token file exists: check a copy that points at a scratch token file.
     temp_dir dir;
     ASSERT_FALSE(dir.path.empty());
-    auto config = read_file(prometheus_dir + "/prometheus.yml");
-    const std::string token_path = "/etc/prometheus/gatehouse-admin.token";
-    const std::string credentials = "credentials_file: " + token_path;
-    const auto at = config.find(credentials);
-    ASSERT_NE(at, std::string::npos) << "the scrape config should read the admin token from " << token_path;
-    config.replace(at, credentials.size(), "credentials_file: " + dir.path + "/token");
-    std::ofstream(dir.path + "/token") << "t0ken\n";
-    std::ofstream(dir.path + "/prometheus.yml") << config;
     fs::copy_file(prometheus_dir + "/gatehouse-alerts.yml", dir.path + "/gatehouse-alerts.yml");
+    const auto config = read_file(prometheus_dir + "/prometheus.yml");
 
-    const auto r = run(tool + " check config " + dir.path + "/prometheus.yml");
+    // As shipped (metrics.require_token = false: no token).
+    std::ofstream(dir.path + "/prometheus.yml") << config;
+    auto r = run(tool + " check config " + dir.path + "/prometheus.yml");
     EXPECT_EQ(r.exit_code, 0) << r.output;
     EXPECT_NE(r.output.find("SUCCESS: 6 rules found"), std::string::npos) << r.output;
+
+    // With the token block uncommented as the comment says (promtool checks that the token file exists: the copy
+    // points at a scratch one).
+    const std::string commented = "    # authorization:\n"
+                                  "    #   type: Bearer\n"
+                                  "    #   credentials_file: /etc/prometheus/gatehouse-admin.token\n";
+    auto with_token = config;
+    const auto at = with_token.find(commented);
+    ASSERT_NE(at, std::string::npos) << "the commented authorization block is gone";
+    with_token.replace(at, commented.size(),
+                       "    authorization:\n      type: Bearer\n      credentials_file: " + dir.path + "/token\n");
+    std::ofstream(dir.path + "/token") << "t0ken\n";
+    std::ofstream(dir.path + "/prometheus.yml", std::ios::trunc) << with_token;
+    r = run(tool + " check config " + dir.path + "/prometheus.yml");
+    EXPECT_EQ(r.exit_code, 0) << r.output << "\n" << with_token;
 }
 
 TEST(PrometheusConfig, ScrapesMetricsOnTheAdminListener) {
