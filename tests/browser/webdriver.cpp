@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -100,6 +101,7 @@ chromedriver_process::chromedriver_process(const std::string& binary, const std:
         std::vector<char*> argv{const_cast<char*>(binary.c_str()), const_cast<char*>(port_arg.c_str()),
                                 const_cast<char*>(log_arg.c_str()), nullptr};
         const int out = ::open((log_path + ".out").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        const pid_t parent = ::getpid();
         const pid_t pid = ::fork();
         if (pid < 0) {
             if (out >= 0) ::close(out);
@@ -108,6 +110,9 @@ chromedriver_process::chromedriver_process(const std::string& binary, const std:
         if (pid == 0) {
             // Own process group, so the destructor can end chromedriver and the browser it starts together.
             ::setpgid(0, 0);
+            // Ends with the test process even if it crashes.
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (::getppid() != parent) ::_exit(1);
             if (out >= 0) {
                 ::dup2(out, 1);
                 ::dup2(out, 2);
