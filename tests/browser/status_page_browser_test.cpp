@@ -116,6 +116,8 @@ private:
         json::object status{{"version", "0.1.0"},
                             {"started_at", "2026-01-01T00:00:0" + std::to_string(generation_ % 10) + "Z"},
                             {"uptime_seconds", static_cast<std::int64_t>(seconds)}, {"workers", 1},
+                            {"requests_total", static_cast<std::int64_t>(100 * seconds)},
+                            {"errors_total", static_cast<std::int64_t>(5 * seconds)},
                             {"generation", 1}, {"client_connections", 0}, {"balance", "round_robin"},
                             {"maintenance", {{"enabled", false}, {"reason", ""}, {"since", nullptr},
                                              {"verify_node", nullptr}}},
@@ -297,15 +299,14 @@ TEST_F(StatusPageBrowser, ShowsTheRealStateAndTogglesMaintenance) {
         << "table rows: " << json::serialize(table()) << " error: '" << visible_text("#error") << "'";
     EXPECT_EQ(str(session_->execute("return sessionStorage.getItem('gatehouse.adminToken');")), admin_token);
 
-    // Rates need two polls (2 s apart); when gatehouse reports no counters yet the page shows a dash.
+    // Rates: from the counters of two polls (2 s apart). Some traffic, all to node1 (node2 drains): node1's rate
+    // goes above 0 for a poll, node2's stays 0.
     const auto status = api_status(gh);
-    const bool has_counters = node_json(status, "node1").contains("requests_total");
-    if (has_counters) {
-        // Some traffic, so the rate is computed from counters that moved.
-        for (int i = 0; i < 10; ++i) EXPECT_EQ(get(gh.port(), "/").status, 200u);
-        EXPECT_TRUE(wait_until([&] { return str(table().at(0).at("rps")) != "\u2013"; }, 8s, 100ms))
-            << json::serialize(table());
-    }
+    ASSERT_TRUE(node_json(status, "node1").contains("requests_total")) << "/api/status has no per-node counters";
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(get(gh.port(), "/").status, 200u);
+    const auto positive = [](const std::string& r) { return !r.empty() && r[0] >= '0' && r[0] <= '9' && std::stod(r) > 0; };
+    EXPECT_TRUE(wait_until([&] { return positive(str(table().at(0).at("rps"))); }, 8s, 50ms)) << json::serialize(table());
+    EXPECT_EQ(str(table().at(1).at("rps")), "0.00/s");
 
     const auto rows = table();
     ASSERT_EQ(rows.size(), 2u);
@@ -331,13 +332,8 @@ TEST_F(StatusPageBrowser, ShowsTheRealStateAndTogglesMaintenance) {
         ASSERT_EQ(strip.size(), history.size());
         for (std::size_t i = 0; i < history.size(); ++i)
             EXPECT_EQ(str(strip[i]), str(history[i].at("result")) == "pass" ? "pass" : "fail") << i;
-        if (has_counters) {
-            EXPECT_TRUE(std::regex_match(str(row.at("rps")), rate_format));
-            EXPECT_TRUE(std::regex_match(str(row.at("eps")), rate_format));
-        } else {
-            EXPECT_EQ(str(row.at("rps")), "\u2013");
-            EXPECT_EQ(str(row.at("eps")), "\u2013");
-        }
+        EXPECT_TRUE(std::regex_match(str(row.at("rps")), rate_format));
+        EXPECT_TRUE(std::regex_match(str(row.at("eps")), rate_format));
     }
     // The drained node shows as draining, the other as up: the real state, not a default.
     EXPECT_EQ(str(node_json(status, "node2").at("state")), "draining");
@@ -427,6 +423,9 @@ TEST_F(StatusPageBrowser, ComputesRatesFromSuccessivePolls) {
     ASSERT_TRUE(std::regex_match(eps, m, errors)) << eps;
     EXPECT_NEAR(std::stod(m[1]), 5.0, 1.0) << eps;
     EXPECT_NEAR(std::stod(m[2]), 5.0, 0.3) << eps;
+    const auto total = visible_text("#f-rps");
+    ASSERT_TRUE(std::regex_match(total, m, rate)) << total;
+    EXPECT_NEAR(std::stod(m[1]), 100.0, 15.0) << "the header's total: " << total;
     EXPECT_EQ(str(table().at(1).at("rps")), "\u2013") << "node2 reports no counters";
     EXPECT_EQ(str(table().at(1).at("eps")), "\u2013");
 
