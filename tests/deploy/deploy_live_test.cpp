@@ -218,7 +218,8 @@ TEST_F(DeployWithPrometheus, ScrapesGatehouseFillsEveryDashboardQueryAndAlertsOn
     const std::string closed = "127.0.0.1:" + std::to_string(free_port());
     gatehouse_options o;
     o.nodes = {{"node1", node1.address()}, {"node2", closed}, {"node3", node3.address()}};
-    o.health_check = {{"enabled", "true"}, {"interval", "\"200ms\""}, {"timeout", "\"300ms\""}, {"jitter", "\"0ms\""}};
+    // Checks every 300 ms; node1 must not flap on a loaded machine: 5 failures in a row take a node down.
+    o.health_check = {{"enabled", "true"}, {"interval", "\"300ms\""}, {"timeout", "\"300ms\""}, {"fall", "5"}, {"jitter", "\"0ms\""}};
     auto& gh = start_gatehouse(o);
     ASSERT_EQ(admin_call(gh, "POST", "/api/nodes/node3/disable").status, 200u);
 
@@ -275,7 +276,8 @@ TEST_F(DeployWithPrometheus, ScrapesGatehouseFillsEveryDashboardQueryAndAlertsOn
     // Some values the panels show, checked against what happened.
     EXPECT_EQ(prom.query("max(gatehouse_node_state{node=\"node3\", state=\"disabled\"}) == 1").size(), 1u);
     EXPECT_EQ(prom.query("sum(gatehouse_http_requests_total{node=\"node1\", code=\"5xx\"}) == 3").size(), 1u);
-    EXPECT_EQ(prom.query("sum(gatehouse_http_requests_total{node=\"none\", reason=\"maintenance\"}) == 1").size(), 1u);
+    // At least the test's own request during maintenance (the trickle may have met it too).
+    EXPECT_EQ(prom.query("sum(gatehouse_http_requests_total{node=\"none\", reason=\"maintenance\"}) >= 1").size(), 1u);
 
     // The alert rules evaluate on the real series: node2 (down) is pending GatehouseNodeDown, node3 (disabled) is
     // not, the failed reload fires at once, nothing else alerts.
