@@ -398,6 +398,8 @@ TEST_F(StatusPageBrowser, ShowsWhyTheToggleFailed) {
     session_->send_keys(session_->find("#token"), "wrong-token");
     session_->click(session_->find("#token-save"));
     ASSERT_TRUE(wait_until([&] { return visible_text("#error").find("401") != std::string::npos; }, 10s, 50ms));
+    EXPECT_EQ(session_->execute("return document.body.classList.contains('stale');"), true)
+        << "the last state is not marked as stale";
     click_toggle_and_confirm("Turn maintenance on?");
     ASSERT_TRUE(wait_until([&] { return !visible_text("#maint-result").empty(); }, 10s, 50ms));
     const auto result = visible_text("#maint-result");
