@@ -29,6 +29,7 @@ target_link_libraries(gatehouse_net PUBLIC gatehouse_core gatehouse_asio Boost::
 target_compile_definitions(gatehouse_net PUBLIC GATEHOUSE_VERSION="${PROJECT_VERSION}")
 target_precompile_headers(gatehouse_net PRIVATE
   <boost/asio.hpp> <boost/beast/core.hpp> <boost/beast/http.hpp>)
+include(${CMAKE_CURRENT_LIST_DIR}/status_page.cmake)
 
 add_executable(gatehouse src/main.cpp src/cli/admin_commands.cpp)
 target_include_directories(gatehouse PRIVATE src)

@@ -13,6 +13,8 @@ PACKAGES=(
   libssl-dev libtomlplusplus-dev prometheus-cpp-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+# Only for `test`: the browser test (headless Chromium through chromedriver) and the deploy/ checks (promtool).
+TEST_PACKAGES=(chromium chromium-driver prometheus)
 
 deps() {
   local missing=()
@@ -42,6 +44,7 @@ case "${1:-}" in
     exec ./build/gatehouse demo -c conf/gatehouse.toml
     ;;
   test)
+    PACKAGES+=("${TEST_PACKAGES[@]}")
     deps; build
     ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure --timeout 600
     ;;

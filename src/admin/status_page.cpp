@@ -1,11 +1,13 @@
-// The status page's HTML (to be replaced by the full page).
+// The status page's HTML: src/admin/status_page.html, embedded at build time (cmake/status_page.cmake).
 #include <gatehouse/admin/status_page.hpp>
 
 namespace gatehouse::admin {
 
 std::string_view status_page_html() noexcept {
-    return "<!doctype html><html><head><meta charset=\"utf-8\"><title>gatehouse</title></head>"
-           "<body><h1>gatehouse</h1><p>See <a href=\"/api/status\">/api/status</a>.</p></body></html>\n";
+    static constexpr std::string_view page =
+#include "gatehouse/status_page_html.inc"
+        ;
+    return page;
 }
 
 }  // namespace gatehouse::admin
