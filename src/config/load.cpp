@@ -127,10 +127,11 @@ void read_timeouts(reader& r, const toml::table& root, timeouts_config& out) {
 
 void read_limits(reader& r, const toml::table& root, limits_config& out) {
     const std::string path = "limits";
-    const auto* t = r.section(root, path, {"max_request_head", "max_request_body"});
+    const auto* t = r.section(root, path, {"max_request_head", "max_request_body", "max_connections"});
     if (!t) return;
     if (auto v = r.size(*t, "max_request_head", path, 1024, 64 * 1024)) out.max_request_head = *v;
     if (auto v = r.size(*t, "max_request_body", path)) out.max_request_body = *v;
+    if (auto v = r.integer(*t, "max_connections", path, 0, 1'000'000)) out.max_connections = static_cast<std::uint64_t>(*v);
 }
 
 void read_health_check(reader& r, const toml::table& root, health_check_config& out) {

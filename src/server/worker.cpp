@@ -22,11 +22,28 @@ using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>
 constexpr auto tick_period = std::chrono::milliseconds(100);
 constexpr auto accept_backoff = std::chrono::milliseconds(200);
 constexpr int max_accepts_per_wakeup = 64;
+constexpr std::int64_t log_interval_ms = 5000;  // accept problems (EMFILE, the connection cap) are logged this often
 
 std::string describe(const tcp::endpoint& ep) {
     const auto a = ep.address();
     return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
 }
+
+/// Registers an accept loop's timer as waiting for a session to end, for as long as it lives (also when the
+/// coroutine frame is destroyed with the io_context).
+class paused_accept {
+public:
+    paused_accept(std::vector<net::steady_timer*>& list, net::steady_timer& timer) : list_(list), timer_(&timer) {
+        list_.push_back(timer_);
+    }
+    ~paused_accept() { std::erase(list_, timer_); }
+    paused_accept(const paused_accept&) = delete;
+    paused_accept& operator=(const paused_accept&) = delete;
+
+private:
+    std::vector<net::steady_timer*>& list_;
+    net::steady_timer* timer_;
+};
 
 void log_escaped(std::exception_ptr e, const char* what) {
     if (!e) return;
@@ -201,6 +218,7 @@ void worker::post_shutdown(std::function<void()> drained) {
             a->close(ignored);
         }
         pool_.clear();
+        wake_paused_accepts();
         // on_shutdown may end sessions later (through their coroutines), never synchronously.
         for (auto& s : sessions_) s.on_shutdown();
         check_drained();
@@ -215,6 +233,7 @@ void worker::post_force_stop() {
             a->close(ignored);
         }
         pool_.clear();
+        wake_paused_accepts();
         tick_.cancel();
         work_.reset();
         context_.stop();
@@ -243,9 +262,20 @@ void worker::flush_access_log() noexcept {
 }
 
 void worker::unlinked() noexcept {
-    if (tearing_down_) return;  // members declared after the context are gone already
+    if (tearing_down_) return;  // paused accept loops are being destroyed with the context
     --connections_;
+    if (!paused_accepts_.empty() && !at_connection_cap()) wake_paused_accepts();
     if (draining_ && drained_) check_drained();
+}
+
+bool worker::at_connection_cap() const noexcept {
+    if (!snapshot_) return false;  // the worker is being destroyed
+    const auto cap = snapshot_->config->limits.max_connections;
+    return cap != 0 && connections_ >= cap;
+}
+
+void worker::wake_paused_accepts() noexcept {
+    for (auto* t : paused_accepts_) t->cancel();
 }
 
 void worker::check_drained() {
@@ -266,14 +296,28 @@ void worker::next_request_id(char (&out)[32]) noexcept {
 
 net::awaitable<void> worker::accept_loop(tcp::acceptor& acceptor) {
     net::steady_timer backoff(context_);
-    std::int64_t last_logged = -1'000'000;
+    std::int64_t last_logged = -1'000'000, last_cap_logged = -1'000'000;
     for (;;) {
+        // At limits.max_connections, accept nothing (as Nginx at worker_connections): new connections wait in the
+        // kernel's listen backlog and are accepted as soon as a session ends (or at the latest after a second).
+        while (at_connection_cap() && acceptor.is_open()) {
+            const auto now = util::coarse_now_ms();
+            if (now - last_cap_logged >= log_interval_ms) {
+                log::warning("worker " + std::to_string(id_) + ": " + std::to_string(connections_) +
+                             " client connections, limits.max_connections reached: new connections wait in the "
+                             "listen backlog");
+                last_cap_logged = now;
+            }
+            backoff.expires_after(std::chrono::seconds(1));
+            paused_accept pause(paused_accepts_, backoff);
+            co_await backoff.async_wait(use_tuple);
+        }
         auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
         if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
         if (ec) {
             // EMFILE/ENFILE/ENOBUFS: keep serving the connections we have; retrying at once would spin.
             const auto now = util::coarse_now_ms();
-            if (now - last_logged >= 5000) {
+            if (now - last_logged >= log_interval_ms) {
                 log::error("accept failed on worker " + std::to_string(id_) + ": " + ec.message() +
                            " (backing off)");
                 last_logged = now;
@@ -287,7 +331,7 @@ net::awaitable<void> worker::accept_loop(tcp::acceptor& acceptor) {
         proxy::start_client_session(*this, std::move(socket));
         // Drain what else is queued now, up to a bound (HAProxy's tune.maxaccept): one accept per event-loop
         // pass lets the backlog grow under a burst of new connections while the loop is busy.
-        for (int i = 0; i < max_accepts_per_wakeup; ++i) {
+        for (int i = 0; i < max_accepts_per_wakeup && !at_connection_cap(); ++i) {
             tcp::socket more(context_);
             error_code aec;
             acceptor.accept(more, aec);

@@ -78,6 +78,9 @@ struct timeouts_config {
 struct limits_config {
     std::uint64_t max_request_head = 16 * 1024;            ///< bytes of request line + headers
     std::uint64_t max_request_body = 1024ull * 1024 * 1024; ///< 0 = unlimited
+    /// Client connections per worker; at the cap a worker stops accepting (new ones wait in the listen backlog)
+    /// until one closes. 0 = unlimited.
+    std::uint64_t max_connections = 10000;
 };
 
 /// The admin API's listener and its bearer token ([admin]).

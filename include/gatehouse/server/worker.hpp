@@ -117,6 +117,9 @@ private:
 
     net::awaitable<void> accept_loop(tcp::acceptor& acceptor);
     net::awaitable<void> tick_loop();
+    /// limits.max_connections reached: accepting waits until a session ends.
+    bool at_connection_cap() const noexcept;
+    void wake_paused_accepts() noexcept;
     void apply_snapshot(model::snapshot_ptr snapshot);
     void flush_access_log() noexcept;
     void check_drained();
@@ -127,6 +130,8 @@ private:
     bool draining_ = false;
     bool tearing_down_ = false;  ///< the worker is being destroyed: sessions destroyed now must not record anything
     std::function<void()> drained_;
+    std::size_t connections_ = 0;  // client sessions alive (linked)
+    std::vector<net::steady_timer*> paused_accepts_;  // accept loops waiting for a connection to end
 
     std::size_t id_;
     // One thread runs this context and its sockets never leave it, so per-descriptor locking is off; the
@@ -136,7 +141,6 @@ private:
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
     std::vector<std::unique_ptr<tcp::acceptor>> retired_acceptors_;
     std::vector<std::unique_ptr<tcp::acceptor>> pending_acceptors_;  ///< opened by a reload, not yet accepting  ///< closed by a reload; their loops may still unwind
-    std::size_t connections_ = 0;
     net::steady_timer tick_;
     model::snapshot_ptr snapshot_;
     std::unique_ptr<balancer::balancer> balancer_;
