@@ -120,11 +120,16 @@ void write_upstream_request_head(std::string& out, const http::request_header<>&
                                  body_framing framing, std::uint64_t content_length) {
     const connection_tokens listed(request);
     out.append(request.method_string()).append(" ").append(request.target()).append(" HTTP/1.1\r\n");
+    // The node gets HTTP/1.1, which needs exactly one Host (Node.js answers 400 without one): the client's (checked
+    // to be the only one), never dropped even when Connection lists it, and empty for an HTTP/1.0 client that sent
+    // none (RFC 9112 3.2: an empty Host when the target URI has no authority).
+    append_field(out, "Host", request[http::field::host]);
 
     std::string_view prior_for, prior_proto, prior_host;
     bool has_request_id = false;
     for (const auto& f : request) {
         if (f.name() == http::field::expect) continue;  // gatehouse answers 100-continue itself
+        if (f.name() == http::field::host) continue;    // written once, below
         if (skip_field<http::fields>(f, listed)) continue;
         const auto name = f.name_string();
         if (f.name() == http::field::unknown) {

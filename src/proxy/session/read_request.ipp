@@ -52,7 +52,9 @@ net::awaitable<std::optional<std::size_t>> client_session<Stream>::read_request_
             in_.consume(leading_empty_lines(bytes));
         }
         const std::string_view bytes(static_cast<const char*>(in_.data().data()), in_.size());
-        if (!bytes.empty()) {
+        // A lone CR may be half of an empty line before the request line: wait for its LF (scanned stays 0, so
+        // the whole empty line is skipped above).
+        if (!bytes.empty() && !(scanned == 0 && bytes == "\r")) {
             const auto r = scan_request_head(bytes, scanned, max_head);
             switch (r.status) {
             case head_scan_status::complete: co_return r.head_length;
