@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian 12 machine (as root):
 #   deploy/setup.sh run    install what is needed, build, start gatehouse with demo nodes on :8080
-#   deploy/setup.sh test   install what is needed, build, run every test with ctest
+#   deploy/setup.sh test   install what is needed, then build and run every test three times (Release in build/,
+#                          ASan+UBSan in build-asan/, TSan in build-tsan/), run each libFuzzer target for a bounded
+#                          time (build-fuzz/, clang) and a short soak; any sanitizer report fails
 #   deploy/setup.sh deps   only install the Debian packages
 #   deploy/setup.sh build  only build (Release, in build/)
 set -euo pipefail
@@ -12,6 +14,7 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libtomlplusplus-dev prometheus-cpp-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev
 )
 # Only for `test`: the browser test (headless Chromium through chromedriver) and the deploy/ checks (promtool).
 TEST_PACKAGES=(chromium chromium-driver prometheus)
@@ -35,6 +38,90 @@ build() {
   cmake --build "$dir" -j "$(nproc)"
 }
 
+# Sanitizer reports go to files in $SANITIZER_LOGS (the test binaries and the gatehouse processes they start
+# alike), halt the process, and the pass fails when any such file exists afterwards.
+SANITIZER_LOGS=${SANITIZER_LOGS:-/tmp/gatehouse-sanitizer-logs}
+
+sanitizer_env() {
+  local logs=$SANITIZER_LOGS/$1
+  rm -rf "$logs"; mkdir -p "$logs"
+  export ASAN_OPTIONS="halt_on_error=1:exitcode=86:detect_leaks=1:strict_init_order=1:log_path=$logs/asan"
+  export UBSAN_OPTIONS="halt_on_error=1:exitcode=86:print_stacktrace=1:log_path=$logs/ubsan"
+  export LSAN_OPTIONS="exitcode=86"
+  export TSAN_OPTIONS="halt_on_error=1:exitcode=86:second_deadlock_stack=1:log_path=$logs/tsan"
+}
+
+sanitizer_reports_absent() {
+  local logs=$SANITIZER_LOGS/$1 found=0 f
+  for f in "$logs"/*; do
+    [[ -e $f ]] || continue
+    found=1
+    echo "=== sanitizer report: $f"; cat "$f"
+  done
+  ((found == 0)) || { echo "$1: sanitizer reports above: failing" >&2; return 1; }
+}
+
+# One pass: configure and build in DIR with the extra CMake arguments, then run the whole ctest suite.
+test_pass() {
+  local name=$1 dir=$2; shift 2
+  local start=$SECONDS
+  echo "=== pass $name: build in $dir"
+  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+  cmake --build "$dir" -j "$(nproc)"
+  echo "=== pass $name: ctest ($((SECONDS - start)) s so far)"
+  sanitizer_env "$name"
+  local rc=0
+  # The browser and deploy checks exercise the page and the shipped files, not memory or threads: the Release
+  # pass runs them; the sanitizer passes skip them to stay within CI's time.
+  local exclude=()
+  [[ $name == release ]] || exclude=(-LE 'browser|deploy')
+  ctest --test-dir "$dir" --output-on-failure --timeout 600 "${exclude[@]}" || rc=$?
+  sanitizer_reports_absent "$name" || rc=1
+  unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS TSAN_OPTIONS
+  echo "=== pass $name: $([[ $rc == 0 ]] && echo passed || echo FAILED) in $((SECONDS - start)) s"
+  return $rc
+}
+
+# Sanitizer builds: -O1 with asserts on and line tables, no benchmarks.
+SANITIZER_FLAGS=(-DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -g1" -DGATEHOUSE_BENCH=OFF)
+
+all_tests() {
+  local rc=0 start=$SECONDS
+  test_pass release "${BUILD_DIR:-build}" -DCMAKE_BUILD_TYPE=Release || rc=1
+  test_pass asan build-asan "${SANITIZER_FLAGS[@]}" -DGATEHOUSE_SANITIZE=address || rc=1
+  test_pass tsan build-tsan "${SANITIZER_FLAGS[@]}" -DGATEHOUSE_SANITIZE=thread || rc=1
+  fuzz_pass || rc=1
+  echo "=== all passes: $([[ $rc == 0 ]] && echo passed || echo FAILED) in $((SECONDS - start)) s"
+  return $rc
+}
+
+# libFuzzer targets (clang) in build-fuzz/: each runs FUZZ_SECONDS (default 60) from its seed corpus in
+# tests/fuzz/corpus/<target>/; new inputs go to a scratch copy, never into the repository.
+fuzz_pass() {
+  local start=$SECONDS rc=0 seconds=${FUZZ_SECONDS:-60}
+  echo "=== pass fuzz: build in build-fuzz"
+  CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release -DGATEHOUSE_FUZZ=ON \
+    -DGATEHOUSE_TESTS=OFF -DGATEHOUSE_BENCH=OFF >/dev/null
+  cmake --build build-fuzz -j "$(nproc)" --target fuzz_targets
+  local work bin; work=$(mktemp -d /tmp/gatehouse-fuzz.XXXXXX); bin=$(pwd)/build-fuzz
+  for target in $(cat build-fuzz/fuzz_targets.txt); do
+    mkdir -p "$work/$target"
+    cp -r "tests/fuzz/corpus/$target/." "$work/$target/"
+    echo "=== fuzz $target: ${seconds} s"
+    if ! (cd "$work" && "$bin/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+          -print_final_stats=1 -artifact_prefix="$work/$target-" "$work/$target" 2>"$work/$target.log"); then
+      rc=1
+      tail -n 60 "$work/$target.log"
+      echo "fuzz $target: failed; the input is in $work (make it a regression test)" >&2
+    else
+      grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::average_exec_per_sec)' "$work/$target.log" || true
+    fi
+  done
+  ((rc != 0)) || rm -rf "$work"
+  echo "=== pass fuzz: $([[ $rc == 0 ]] && echo passed || echo FAILED) in $((SECONDS - start)) s"
+  return $rc
+}
+
 case "${1:-}" in
   deps) deps ;;
   build) deps; build ;;
@@ -45,8 +132,9 @@ case "${1:-}" in
     ;;
   test)
     PACKAGES+=("${TEST_PACKAGES[@]}")
-    deps; build
-    ctest --test-dir "${BUILD_DIR:-build}" --output-on-failure --timeout 600
+    deps
+    all_tests
     ;;
-  *) echo "usage: $0 run|test|deps|build" >&2; exit 2 ;;
+  fuzz) deps; fuzz_pass ;;
+  *) echo "usage: $0 run|test|fuzz|deps|build" >&2; exit 2 ;;
 esac
