@@ -231,13 +231,14 @@ TEST_F(Balancing, LeastRequestFavoursTheLessBusyNode) {
 }
 
 // Slow start: a node back up after being down gets a small share at first (10% of its weight, rising), and
-// its full half once slow_start (4 s) has passed. The early sample ends after 200 requests or 1 s, whichever comes
-// first: a fast build sends 200 in a few tens of ms (b's factor still ~10%), a sanitizer build needs up to the
-// whole second (factor rising to 32.5%, so b's share stays under 25% even at the end of the window).
+// its full half once slow_start (8 s) has passed. The early sample ends after 200 requests or 2 s, whichever comes
+// first: a fast build sends 200 in a few tens of ms (b's factor still ~10%), a sanitizer build on a busy machine
+// needs up to the whole 2 s (~40 ms a request still gives 50; the factor rises to 32.5%, so b's share stays under
+// 25% even at the end of the window).
 TEST_F(Balancing, SlowStartRampsUpANodeThatComesBack) {
     add_upstream("a");
     auto& b = add_upstream("b");
-    auto& gh = start_gatehouse({.upstream = {{"slow_start", "\"4s\""}}, .health_check = fast_checks("\"100ms\"")});
+    auto& gh = start_gatehouse({.upstream = {{"slow_start", "\"8s\""}}, .health_check = fast_checks("\"100ms\"")});
 
     b.set_health(health_mode::error500);
     ASSERT_TRUE(gh.wait_for_log("b down:", 5s));
@@ -248,7 +249,7 @@ TEST_F(Balancing, SlowStartRampsUpANodeThatComesBack) {
     counts early;
     {
         client_connection c(gh.port());
-        for (int i = 0; i < 200 && clock::now() < up_seen + 1s; ++i) {
+        for (int i = 0; i < 200 && clock::now() < up_seen + 2s; ++i) {
             c.send(get_request("/?early=" + std::to_string(i)));
             const auto r = c.read_response();
             ASSERT_EQ(r.status, 200u) << r.raw;
@@ -263,10 +264,10 @@ TEST_F(Balancing, SlowStartRampsUpANodeThatComesBack) {
     EXPECT_LT(early_share, 0.30) << describe(early);
     EXPECT_GT(early_share, 0.03) << "a node in slow start still gets some traffic: " << describe(early);
 
-    std::this_thread::sleep_until(up_seen + 4200ms);  // the scenario itself: slow_start has passed
+    std::this_thread::sleep_until(up_seen + 8200ms);  // the scenario itself: slow_start has passed
     const auto later = spread(gh.port(), 1000, 2);
     const double later_share = static_cast<double>(later.count("b") ? later.at("b") : 0) / 1000;
-    std::cout << "slow start, after 4.2 s: " << describe(later) << " (b " << later_share * 100 << "%)\n";
+    std::cout << "slow start, after 8.2 s: " << describe(later) << " (b " << later_share * 100 << "%)\n";
     EXPECT_GE(later_share, 0.40) << describe(later);
     EXPECT_LE(later_share, 0.60) << describe(later);
 }

@@ -11,8 +11,8 @@
 //  - afterwards, once idle, gatehouse has at most 4 more descriptors open than after the unloaded run (a health
 //    check or a pooled node connection in flight) and, in a build without sanitizers, at most 16 MiB or 50% more
 //    RSS, whichever is larger (ASan's quarantine and TSan's shadow memory make RSS meaningless there);
-//  - the normal clients' p99 latency under load is within 5x the unloaded p99, or 25 ms above it, whichever is
-//    larger (absolute floor for sub-millisecond baselines on a shared 2-core machine).
+//  - the normal clients' p99 latency under load is within 5x the unloaded p99 (10x in a sanitizer build), or 25 ms
+//    above it, whichever is larger (absolute floor for sub-millisecond baselines on a shared 2-core machine).
 #include "support/gatehouse_process.hpp"
 #include "support/http_client.hpp"
 #include "support/socket_util.hpp"
@@ -54,7 +54,7 @@ constexpr int hostile_clients = 4;
 constexpr auto normal_pause = 5ms;      // between two requests of one normal client
 constexpr int fd_growth_bound = 4;
 constexpr long rss_growth_floor_kib = 16 * 1024;
-constexpr double p99_factor = 5.0;
+constexpr double p99_factor = sanitized ? 10.0 : 5.0;  // sanitizer builds: timing dominated by instrumentation
 constexpr auto p99_floor = 25ms;
 
 std::chrono::seconds soak_duration() {
@@ -325,7 +325,9 @@ TEST(Soak, NormalClientsUnharmedByHostileClientsAndNodeKills) {
                         {"upstream_idle", "1s"}, {"shutdown_drain", "2s"}};
     // Passive ejection shorter than the kill cycle (a node is killed every 3 s, in turn, down for 1 s): with the default 10 s a
     // rolling restart faster than that ejects every node at once, and gatehouse answers 503 while all are up.
-    options.health_check = {{"enabled", "true"},      {"interval", "\"200ms\""}, {"timeout", "\"500ms\""},
+    // A killed node refuses connections, so checks find it at once whatever the timeout; the long timeout keeps a
+    // starved machine (a sanitizer build beside other builds) from failing the checks of every live node at once.
+    options.health_check = {{"enabled", "true"},      {"interval", "\"200ms\""}, {"timeout", "\"3s\""},
                             {"rise", "1"},            {"fall", "2"},             {"jitter", "\"0ms\""},
                             {"fail_timeout", "\"1s\""}, {"fail_timeout_max", "\"2s\""}};
     gatehouse_process gh(options);
