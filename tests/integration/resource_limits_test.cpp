@@ -21,8 +21,9 @@ protected:
         if (options.nodes.empty())
             for (const auto& u : upstreams_) options.nodes.push_back({u->name(), u->address()});
         const auto port = free_port();
-        gatehouses_.push_back(
-            std::make_unique<gatehouse_process>(make_config(options, port) + "\n[limits]\n" + limits, port));
+        const auto admin_port = free_port();
+        gatehouses_.push_back(std::make_unique<gatehouse_process>(
+            make_config(options, port, admin_port) + "\n[limits]\n" + limits, port, admin_port));
         return *gatehouses_.back();
     }
 };
