@@ -55,6 +55,9 @@ constexpr auto normal_pause = 5ms;      // between two requests of one normal cl
 constexpr int fd_growth_bound = 4;
 constexpr long rss_growth_floor_kib = 16 * 1024;
 constexpr double p99_factor = sanitized ? 10.0 : 5.0;  // sanitizer builds: timing dominated by instrumentation
+// How far around a kill a failure still counts as caused by it: gatehouse notices a dead node's connections
+// later under a sanitizer (its pooled connections close with the node and are found dead on the next request).
+constexpr auto kill_margin = sanitized ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(20);
 constexpr auto p99_floor = 25ms;
 
 std::chrono::seconds soak_duration() {
@@ -103,7 +106,7 @@ public:
     bool overlaps_kill(clock::time_point from, clock::time_point to) const {
         std::lock_guard lock(mutex_);
         for (const auto& [b, e] : kills_)
-            if (from <= e + 20ms && to >= b - 20ms) return true;
+            if (from <= e + kill_margin && to >= b - kill_margin) return true;
         return false;
     }
     std::size_t kills() const {
