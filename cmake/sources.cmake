@@ -18,6 +18,7 @@ add_library(gatehouse_net STATIC
   src/server/server.cpp
   src/control/operator_state.cpp
   src/control/controller.cpp
+  src/control/controller_views.cpp
   src/admin/admin_api.cpp
   src/admin/admin_server.cpp
   src/admin/admin_client.cpp

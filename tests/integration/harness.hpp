@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <stdlib.h>
 #include <chrono>
 #include <iostream>
 #include <memory>
@@ -36,7 +38,21 @@ protected:
         return *gatehouses_.back();
     }
 
+    /// A temporary directory for files a test writes (pages, state files, logs); removed after the test.
+    const std::string& scratch_dir() {
+        if (scratch_.empty()) {
+            std::string templ = "/tmp/gatehouse-test-XXXXXX";
+            if (::mkdtemp(templ.data())) scratch_ = templ;
+        }
+        return scratch_;
+    }
+
     void TearDown() override {
+        report_failures();
+        if (!scratch_.empty()) std::filesystem::remove_all(scratch_);
+    }
+
+    void report_failures() {
         // gatehouse must survive every test that did not stop it on purpose.
         for (const auto& g : gatehouses_) {
             if (g->signalled()) continue;
@@ -56,7 +72,17 @@ protected:
     // Gatehouses are destroyed (killed) before the upstreams they talk to.
     std::vector<std::unique_ptr<test_upstream>> upstreams_;
     std::vector<std::unique_ptr<gatehouse_process>> gatehouses_;
+
+private:
+    std::string scratch_;
 };
+
+/// How many times `needle` occurs in `text` (e.g. a log line).
+inline std::size_t occurrences(const std::string& text, std::string_view needle) {
+    std::size_t n = 0;
+    for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + needle.size())) ++n;
+    return n;
+}
 
 /// A string that occurs nowhere else in this test run, to look for in what a node received.
 inline std::string unique_marker(std::string_view prefix = "mk") {

@@ -30,12 +30,6 @@ std::vector<std::pair<std::string, std::string>> fast_checks(std::vector<std::pa
     return v;
 }
 
-std::size_t occurrences(const std::string& text, std::string_view needle) {
-    std::size_t n = 0;
-    for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + needle.size())) ++n;
-    return n;
-}
-
 std::string describe(const counts& c) {
     std::string s;
     for (const auto& [name, n] : c) s += (s.empty() ? "" : ", ") + name + "=" + std::to_string(n);

@@ -19,32 +19,11 @@ using clock = std::chrono::steady_clock;
 
 class Maintenance : public GatehouseTest {
 protected:
-    /// A directory for files the test writes (page, state file), removed at the end.
-    std::string scratch_dir() {
-        if (scratch_.empty()) {
-            std::string templ = "/tmp/gatehouse-mtest-XXXXXX";
-            if (::mkdtemp(templ.data())) scratch_ = templ;
-        }
-        return scratch_;
-    }
-    void TearDown() override {
-        GatehouseTest::TearDown();
-        if (!scratch_.empty()) std::filesystem::remove_all(scratch_);
-    }
     gatehouse_options with_token(gatehouse_options o = {}) {
         o.admin_token = std::string(admin_token);
         return o;
     }
-
-private:
-    std::string scratch_;
 };
-
-std::size_t occurrences(const std::string& text, std::string_view needle) {
-    std::size_t n = 0;
-    for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + needle.size())) ++n;
-    return n;
-}
 
 void maintenance_on(const gatehouse_process& gh, std::string_view body) {
     const auto r = admin_call(gh, "PUT", "/api/maintenance", body);

@@ -17,23 +17,7 @@ namespace {
 
 namespace json = boost::json;
 
-class Observability : public GatehouseTest {
-protected:
-    std::string scratch_dir() {
-        if (scratch_.empty()) {
-            std::string templ = "/tmp/gatehouse-otest-XXXXXX";
-            if (::mkdtemp(templ.data())) scratch_ = templ;
-        }
-        return scratch_;
-    }
-    void TearDown() override {
-        GatehouseTest::TearDown();
-        if (!scratch_.empty()) std::filesystem::remove_all(scratch_);
-    }
-
-private:
-    std::string scratch_;
-};
+class Observability : public GatehouseTest {};
 
 std::string scrape(const gatehouse_process& gh) {
     const auto r = admin_call(gh, "GET", "/metrics", "", "");

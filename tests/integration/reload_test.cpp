@@ -31,12 +31,6 @@ json::value status_of(const gatehouse_process& gh) {
     return v;
 }
 
-std::size_t occurrences(const std::string& text, std::string_view needle) {
-    std::size_t n = 0;
-    for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + needle.size())) ++n;
-    return n;
-}
-
 // A broken file is reported (file, line, key) and the running configuration stays, by API and by SIGHUP.
 TEST_F(Reload, BrokenFileKeepsTheRunningConfiguration) {
     add_upstream("node1");
@@ -142,8 +136,7 @@ TEST_F(Reload, RereadsTheMaintenancePage) {
     add_upstream("node1");
     gatehouse_options o;
     o.admin_token = std::string(admin_token);
-    const std::string dir = "/tmp/gatehouse-rtest-" + std::to_string(::getpid());
-    std::filesystem::create_directories(dir);
+    const std::string dir = scratch_dir();
     std::ofstream(dir + "/page.html") << "<p>first {{reason}}</p>";
     o.maintenance = {{"page", "\"" + dir + "/page.html\""}};
     auto& gh = start_gatehouse(o);
@@ -158,7 +151,6 @@ TEST_F(Reload, RereadsTheMaintenancePage) {
     EXPECT_EQ(r.status, 400u) << "a missing page is a configuration error";
     EXPECT_NE(r.body.find("maintenance.page"), std::string::npos) << r.body;
     EXPECT_EQ(get(gh.port(), "/").body, "<p>second r</p>");
-    std::filesystem::remove_all(dir);
 }
 
 // A listen address removed by a reload stops accepting; connections it already had keep working.

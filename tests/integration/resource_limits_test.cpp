@@ -28,12 +28,6 @@ protected:
     }
 };
 
-std::size_t occurrences(const std::string& text, std::string_view needle) {
-    std::size_t n = 0;
-    for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
-    return n;
-}
-
 // At max_connections a worker accepts nothing more: a new client waits (connected, in the kernel's backlog,
 // unanswered), the connections already there keep being served, and as soon as one of them closes the waiting
 // client is accepted and answered. The cap is logged once per interval, not once per attempt.

@@ -1,0 +1,228 @@
+// What the controller shows: /api/status, /metrics, and the counts gathered from the workers for them.
+#include <gatehouse/control/controller.hpp>
+
+#include "worker_latch.hpp"
+
+#include <gatehouse/metrics/exposition.hpp>
+#include <gatehouse/util/coarse_clock.hpp>
+#include <gatehouse/version.hpp>
+
+#include <boost/asio/post.hpp>
+#include <boost/json/array.hpp>
+
+#include <algorithm>
+#include <ctime>
+
+namespace gatehouse::control {
+namespace json = boost::json;
+using detail::latch_state;
+
+namespace {
+
+std::string iso8601(std::int64_t unix_ms) {
+    if (unix_ms <= 0) return {};
+    const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return text;
+}
+
+json::value time_or_null(std::int64_t unix_ms) {
+    if (unix_ms <= 0) return nullptr;
+    return json::value(iso8601(unix_ms));
+}
+
+const char* result_name(health::check_result r) {
+    switch (r) {
+    case health::check_result::pass: return "pass";
+    case health::check_result::starting: return "starting";
+    case health::check_result::fail: return "fail";
+    }
+    return "fail";
+}
+
+json::object check_json(const health::check_record& c) {
+    return {{"result", result_name(c.result)},
+            {"detail", c.detail},
+            {"at", iso8601(c.at_unix_ms)},
+            {"duration_ms", c.duration_ms}};
+}
+
+}  // namespace
+
+net::awaitable<std::vector<controller::worker_counts>> controller::gather_counts(bool with_counters) {
+    std::vector<worker_counts> out(workers_ ? workers_->size() : 0);
+    if (out.empty()) co_return out;
+    auto latch = std::make_shared<latch_state>(control_, out.size());
+    auto results = std::make_shared<std::vector<worker_counts>>(out.size());
+    for (std::size_t i = 0; i < workers_->size(); ++i) {
+        (*workers_)[i]->post_query([this, latch, results, i, with_counters](const server::worker& w) {
+            worker_counts c;
+            c.in_flight.assign(w.in_flight().begin(), w.in_flight().end());
+            c.connections = w.connections();
+            c.nodes_generation = w.nodes_generation();
+            if (with_counters) {
+                c.idle_connections = w.idle_connections();
+                for (std::size_t n = 0; n < c.in_flight.size(); ++n) c.pooled.push_back(w.pool().idle(n));
+                c.counters = w.counters();
+            }
+            net::post(control_, [latch, results, i, c = std::move(c)]() mutable {
+                (*results)[i] = std::move(c);
+                latch->arrive();
+            });
+        });
+    }
+    if (latch->pending > 0) co_await latch->timer.async_wait(use_tuple);
+    co_return *results;
+}
+
+std::string controller::node_state(const model::node& n, std::int64_t now_ms) const {
+    const auto& st = *n.status;
+    const auto health = st.health.load(std::memory_order_relaxed);
+    if (n.admin != node_admin::active) return to_string(n.admin);
+    if (snapshot_->pinned && *snapshot_->pinned != n.index) return "draining";
+    if (health == health::node_health::up && st.ejected_until_ms.load(std::memory_order_relaxed) > now_ms)
+        return "ejected";
+    return health::to_string(health);
+}
+
+net::awaitable<std::string> controller::metrics_text() {
+    const auto counts = co_await gather_counts(true);
+    const auto& snap = *snapshot_;
+    const auto now_ms = util::coarse_now_ms();
+    metrics::scrape s;
+    s.requests.nodes.resize(snap.nodes.size());
+    for (const auto& n : snap.nodes) {
+        metrics::node_sample ns;
+        ns.name = n.name;
+        ns.up = n.takes_new_requests && n.status->takes_traffic(now_ms);
+        ns.state = node_state(n, now_ms);
+        if (health_) {
+            ns.checks = health_->checks(n.index).results;
+            ns.check_duration = health_->checks(n.index).durations;
+        }
+        s.nodes.push_back(std::move(ns));
+    }
+    for (const auto& c : counts) {
+        s.connections_active += c.connections - std::min(c.connections, c.idle_connections);
+        s.connections_idle += c.idle_connections;
+        s.requests.request_duration.add(c.counters.request_duration);
+        s.requests.received_bytes += c.counters.received_bytes;
+        s.requests.sent_bytes += c.counters.sent_bytes;
+        for (std::size_t r = 0; r < s.requests.own.size(); ++r)
+            for (std::size_t k = 0; k < 5; ++k) s.requests.own[r][k] += c.counters.own[r][k];
+        if (c.counters.nodes.size() != snap.nodes.size()) continue;  // a worker between two node lists
+        for (std::size_t i = 0; i < snap.nodes.size(); ++i) {
+            auto& total = s.requests.nodes[i];
+            const auto& mine = c.counters.nodes[i];
+            for (std::size_t k = 0; k < 5; ++k) total.responses[k] += mine.responses[k];
+            total.response_time.add(mine.response_time);
+            for (std::size_t k = 0; k < total.errors.size(); ++k) total.errors[k] += mine.errors[k];
+            total.retries += mine.retries;
+            if (i < c.in_flight.size()) s.nodes[i].in_flight += c.in_flight[i];
+            if (i < c.pooled.size()) s.nodes[i].idle_connections += c.pooled[i];
+        }
+    }
+    s.maintenance = state_.maintenance.enabled;
+    s.reloads_ok = reloads_ok_;
+    s.reloads_failed = reloads_failed_;
+    s.last_reload_success_unix = static_cast<double>(last_reload_unix_ms_) / 1000.0;
+    s.start_time_unix = static_cast<double>(started_unix_ms_) / 1000.0;
+    s.version = version_string;
+    co_return metrics::render(s);
+}
+
+json::object controller::maintenance_json() const {
+    const auto& m = state_.maintenance;
+    return {{"enabled", m.enabled},
+            {"reason", m.reason},
+            {"since", m.enabled ? time_or_null(m.since_unix_ms) : json::value(nullptr)},
+            {"verify_node", m.verify_node.empty() ? json::value(nullptr) : json::value(m.verify_node)}};
+}
+
+net::awaitable<json::object> controller::status() {
+    const auto counts = co_await gather_counts(true);
+    const auto& snap = *snapshot_;
+    const auto now_ms = util::coarse_now_ms();
+    std::size_t connections = 0;
+    for (const auto& c : counts) connections += c.connections;
+
+    json::array nodes;
+    std::uint64_t all_requests = 0, all_errors = 0;
+    for (const auto& c : counts)
+        for (const auto& by_class : c.counters.own) {
+            for (auto v : by_class) all_requests += v;
+            all_errors += by_class[4];
+        }
+    for (const auto& n : snap.nodes) {
+        std::uint64_t in_flight = 0, requests = 0, errors = 0;
+        for (const auto& c : counts) {
+            if (c.in_flight.size() == snap.nodes.size()) in_flight += c.in_flight[n.index];
+            if (c.counters.nodes.size() != snap.nodes.size()) continue;
+            const auto& mine = c.counters.nodes[n.index];
+            for (auto v : mine.responses) requests += v;
+            errors += mine.responses[4];
+            for (auto v : mine.errors) errors += v;
+        }
+        all_requests += requests;
+        all_errors += errors;
+        const auto& st = *n.status;
+        const auto health = st.health.load(std::memory_order_relaxed);
+        const bool ejected = st.ejected_until_ms.load(std::memory_order_relaxed) > now_ms;
+        const std::string state = node_state(n, now_ms);
+        json::object node{{"name", n.name},
+                          {"address", n.address},
+                          {"weight", n.weight},
+                          {"state", state},
+                          {"health", health::to_string(health)},
+                          {"admin", to_string(n.admin)},
+                          {"pinned", snap.pinned == n.index},
+                          {"takes_traffic", n.takes_new_requests && st.takes_traffic(now_ms)},
+                          {"in_flight", in_flight},
+                          {"requests_total", requests},
+                          {"errors_total", errors},
+                          {"ejected", ejected},
+                          {"consecutive_failed_requests", st.consecutive_failures.load(std::memory_order_relaxed)}};
+        json::value last = nullptr;
+        json::array history;
+        if (health_) {
+            // The checker is rebuilt with every reload, so its node order is this snapshot's.
+            const auto& checks = health_->checks(n.index);
+            for (const auto& c : checks.history) history.push_back(check_json(c));
+            if (!checks.history.empty()) last = check_json(checks.history.back());
+            node["checks_paused"] = checks.paused;
+        }
+        node["last_check"] = std::move(last);
+        node["check_history"] = std::move(history);
+        nodes.push_back(std::move(node));
+    }
+
+    const auto uptime =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_).count();
+    json::object out{
+        {"version", version_string},
+        {"started_at", iso8601(started_unix_ms_)},
+        {"uptime_seconds", uptime},
+        {"config_file", options_.config_path},
+        {"generation", snap.generation},
+        {"workers", workers_ ? workers_->size() : 0},
+        {"client_connections", connections},
+        {"requests_total", all_requests},
+        {"errors_total", all_errors},
+        {"balance", snap.config->upstream.balance == config::balance_policy::round_robin ? "round_robin"
+                    : snap.config->upstream.balance == config::balance_policy::ip_hash   ? "ip_hash"
+                                                                                          : "least_request"},
+        {"health_checks", snap.config->health_check.enabled},
+        {"maintenance", maintenance_json()},
+        {"pinned_node", state_.pinned_node.empty() ? json::value(nullptr) : json::value(state_.pinned_node)},
+        {"reloads", json::object{{"succeeded", reloads_ok_},
+                                 {"failed", reloads_failed_},
+                                 {"last_success", time_or_null(last_reload_unix_ms_)}}},
+        {"nodes", std::move(nodes)},
+    };
+    co_return out;
+}
+
+}  // namespace gatehouse::control
