@@ -97,10 +97,10 @@ all_tests() {
   ((failed == 0))
 }
 
-# libFuzzer targets (clang) in build-fuzz/: each runs FUZZ_SECONDS (default 60) from its seed corpus in
+# libFuzzer targets (clang) in build-fuzz/: each runs FUZZ_SECONDS (default 30) from its seed corpus in
 # tests/fuzz/corpus/<target>/; new inputs go to a scratch copy, never into the repository.
 fuzz_pass() {
-  local start=$SECONDS rc=0 seconds=${FUZZ_SECONDS:-60}
+  local start=$SECONDS rc=0 seconds=${FUZZ_SECONDS:-30}
   echo "=== pass fuzz: build in build-fuzz"
   CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release -DGATEHOUSE_FUZZ=ON \
     -DGATEHOUSE_TESTS=OFF -DGATEHOUSE_BENCH=OFF >/dev/null || return 1
