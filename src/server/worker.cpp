@@ -328,6 +328,7 @@ net::awaitable<void> worker::accept_loop(tcp::acceptor& acceptor) {
         }
         error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
+        socket.non_blocking(true, ignored);  // lets the session write without a pass through the event loop
         proxy::start_client_session(*this, std::move(socket));
         // Drain what else is queued now, up to a bound (HAProxy's tune.maxaccept): one accept per event-loop
         // pass lets the backlog grow under a burst of new connections while the loop is busy.
@@ -337,6 +338,7 @@ net::awaitable<void> worker::accept_loop(tcp::acceptor& acceptor) {
             acceptor.accept(more, aec);
             if (aec) break;  // would_block: the queue is empty (EMFILE and the like: the async path handles them)
             more.set_option(tcp::no_delay(true), ignored);
+            more.non_blocking(true, ignored);
             proxy::start_client_session(*this, std::move(more));
         }
     }

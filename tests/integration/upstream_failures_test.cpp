@@ -88,6 +88,36 @@ TEST_F(UpstreamFailures, ReusedConnectionClosedBeforeAnswerIsRetriedOnFreshConne
     EXPECT_EQ(node.requests(), 9u);
 }
 
+// A node that dies in the middle of a body of at most 64 KiB: gatehouse holds such a body whole before sending
+// anything, so the client gets a clean 502 (not a truncated 200) and the node is not asked again (it has seen the
+// request).
+TEST_F(UpstreamFailures, NodeDyingMidSmallBodyGets502) {
+    auto& node = add_upstream("alpha");
+    auto& gh = start_gatehouse({.workers = 1});
+    const auto r = raw_exchange(gh.port(), get_request("/truncated/1000"));
+    EXPECT_EQ(r.status(), 502u) << r.data;
+    EXPECT_NE(r.data.find("failed mid-response"), std::string::npos) << r.data;
+    EXPECT_TRUE(r.closed);
+    EXPECT_EQ(node.requests(), 1u);
+    // The next request is served normally.
+    EXPECT_EQ(get(gh.port(), "/").status, 200u);
+}
+
+// Above 64 KiB the body is streamed: the client has the head and part of the body when the node dies, so the only
+// honest signal left is closing the connection before the promised length.
+TEST_F(UpstreamFailures, NodeDyingMidLargeBodyClosesAfterPartialBody) {
+    add_upstream("alpha");
+    auto& gh = start_gatehouse({.workers = 1});
+    const auto r = raw_exchange(gh.port(), get_request("/truncated/200000"));
+    EXPECT_EQ(r.status(), 200u) << r.data.substr(0, 200);
+    EXPECT_TRUE(r.closed);
+    const auto head_end = r.data.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos);
+    EXPECT_NE(r.data.find("Content-Length: 200000"), std::string::npos) << r.data.substr(0, head_end);
+    EXPECT_LT(r.data.size() - head_end - 4, 200000u) << "the body must end short of its length";
+    EXPECT_EQ(get(gh.port(), "/").status, 200u);
+}
+
 }  // namespace
 }  // namespace gatehouse::test
 

@@ -452,6 +452,12 @@ void test_upstream::serve(connection* c) {
                 ::shutdown(fd, SHUT_WR);  // the end of the body
                 close = true;
             }
+        } else if (starts_with(path, "/truncated/") && parse_number(path.substr(11), n)) {
+            // Promises n bytes, sends half of them, then closes: a node dying mid-body.
+            ok = send_all(fd, status_line(200) + "Content-Type: application/octet-stream\r\nContent-Length: " +
+                                  std::to_string(n) + "\r\n\r\n") &&
+                 (head_request || send_pattern(n / 2));
+            close = true;
         } else if (starts_with(path, "/slow/") && parse_number(path.substr(6), n)) {
             ok = sleep_unless_stopped(std::chrono::milliseconds(n)) && fixed(200, "slow");
         } else if (starts_with(path, "/status/") && parse_number(path.substr(8), n) && n >= 200 && n <= 599) {

@@ -58,6 +58,7 @@ enum class health_mode {
 ///   /chunked/N          N pattern bytes, chunked, pieces of 1000 bytes
 ///   /trailers           small chunked body followed by the trailer `X-Checksum: abc`
 ///   /eof/N              N pattern bytes, no length, then the connection closes
+///   /truncated/N        Content-Length N, only N/2 pattern bytes, then the connection closes (a node dying mid-body)
 ///   /slow/MS            sleeps MS ms, then 200 `slow`
 ///   /status/N           status N (204 and 304 without a body)
 ///   /headers[/...]      200, body = the raw request head as received

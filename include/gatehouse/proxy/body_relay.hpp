@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gatehouse/net.hpp>
+#include <gatehouse/proxy/eager_io.hpp>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
@@ -31,16 +32,26 @@ struct relay_result {
 
 /// Copies exactly `remaining` body bytes: first what `buffered` already holds, then straight from `source`.
 /// Never reads past the body, so a pipelined next message stays in `buffered`. `progress()` is called before each
-/// wait so the caller can push its inactivity deadline.
+/// wait so the caller can push its inactivity deadline. With `readiness`, reads try eager_read_some first while it
+/// says that pays (a node usually has sent the whole body by the time its first piece is written out).
 template <class Source, class Destination, class Progress>
 net::awaitable<relay_result> relay_content_length(Source& source, beast::flat_buffer& buffered, Destination& destination,
-                                                  std::uint64_t remaining, Progress progress) {
+                                                  std::uint64_t remaining, Progress progress,
+                                                  read_readiness_guess* readiness = nullptr) {
     relay_result r;
     while (remaining > 0) {
         if (buffered.size() == 0) {
             progress();
             const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, relay_piece));
-            auto [ec, n] = co_await source.async_read_some(buffered.prepare(want), use_tuple);
+            error_code ec;
+            std::size_t n = 0;
+            if (readiness && readiness->worth_trying()) {
+                bool was_ready = false;
+                std::tie(ec, n) = co_await eager_read_some(source, buffered.prepare(want), was_ready);
+                readiness->record(was_ready);
+            } else {
+                std::tie(ec, n) = co_await source.async_read_some(buffered.prepare(want), use_tuple);
+            }
             if (ec) {
                 r.ec = ec == net::error::eof ? make_error_code(http::error::partial_message) : ec;
                 r.failed = relay_side::source;
@@ -50,7 +61,7 @@ net::awaitable<relay_result> relay_content_length(Source& source, beast::flat_bu
         }
         const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, buffered.size()));
         progress();
-        auto [ec, n] = co_await net::async_write(destination, net::buffer(buffered.data().data(), take), use_tuple);
+        auto [ec, n] = co_await eager_write(destination, net::buffer(buffered.data().data(), take));
         if (ec) {
             r.ec = ec;
             r.failed = relay_side::destination;
@@ -104,9 +115,9 @@ net::awaitable<relay_result> relay_parsed_body(Source& source, beast::flat_buffe
             const std::array<net::const_buffer, 3> pieces{
                 net::buffer(size_line.data(), static_cast<std::size_t>(end - size_line.data())),
                 net::buffer(piece.get(), produced), net::buffer("\r\n", 2)};
-            std::tie(wec, std::ignore) = co_await net::async_write(destination, pieces, use_tuple);
+            std::tie(wec, std::ignore) = co_await eager_write(destination, pieces);
         } else {
-            std::tie(wec, std::ignore) = co_await net::async_write(destination, net::buffer(piece.get(), produced), use_tuple);
+            std::tie(wec, std::ignore) = co_await eager_write(destination, net::buffer(piece.get(), produced));
         }
         if (wec) {
             r.ec = wec;
@@ -116,7 +127,7 @@ net::awaitable<relay_result> relay_parsed_body(Source& source, beast::flat_buffe
     }
     if (output == relay_output::chunked) {
         progress();
-        auto [ec, n] = co_await net::async_write(destination, net::buffer("0\r\n\r\n", 5), use_tuple);
+        auto [ec, n] = co_await eager_write(destination, net::buffer("0\r\n\r\n", 5));
         if (ec) {
             r.ec = ec;
             r.failed = relay_side::destination;

@@ -102,7 +102,7 @@ void client_session<Stream>::finish_request(const exchange& x) noexcept {
 template <class Stream>
 net::awaitable<bool> client_session<Stream>::send_own_answer(bool keep_alive) {
     set_deadline(phase::closing, std::chrono::milliseconds(linger_ms));
-    auto [ec, n] = co_await net::async_write(stream_, net::buffer(out_), use_tuple);
+    auto [ec, n] = co_await eager_write(stream_, net::buffer(out_));
     if (ec) co_return false;
     if (!keep_alive) co_await linger_close();
     co_return keep_alive;

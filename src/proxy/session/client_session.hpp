@@ -8,6 +8,7 @@
 #include <gatehouse/health/passive.hpp>
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/proxy/body_relay.hpp>
+#include <gatehouse/proxy/eager_io.hpp>
 #include <gatehouse/proxy/error_response.hpp>
 #include <gatehouse/proxy/forward_headers.hpp>
 #include <gatehouse/proxy/head_scan.hpp>
@@ -33,6 +34,7 @@ namespace gatehouse::proxy::detail {
 
 
 constexpr std::uint64_t hold_limit = 64 * 1024;         // bodies up to this are read whole first: retryable
+constexpr std::uint64_t response_hold_limit = 64 * 1024;  // response bodies up to this are read whole, then sent
 constexpr std::size_t buffer_limit = 128 * 1024;        // bounds chunk-size lines and trailers (Beast 1.81 does not)
 constexpr std::size_t response_head_limit = 64 * 1024;
 constexpr std::size_t head_read_piece = 8 * 1024;
@@ -145,6 +147,7 @@ public:
     void release_buffers() {
         in_.shrink_to_fit();
         up_in_.shrink_to_fit();
+        held_body_.shrink_to_fit();
         out_ = std::string();
         buffers_released_ = true;
     }
@@ -207,11 +210,15 @@ private:
     net::awaitable<std::optional<std::size_t>> read_request_head(const config::config& cfg);
     net::awaitable<attempt> try_node(exchange& x, const config::config& cfg, bool reused);
     net::awaitable<bool> relay_response(exchange& x, const config::config& cfg);
+    /// Reads until up_in_ holds `length` bytes (a whole body of at most response_hold_limit).
+    net::awaitable<error_code> read_held_body(std::size_t length);
     net::awaitable<void> respond_error(http::status status, std::string_view detail, exchange* x,
                                        bool keep_alive = false);
     net::awaitable<void> linger_close();
     /// Writes the answer in out_, then lingers and closes unless `keep_alive`; true when the connection stays.
     net::awaitable<bool> send_own_answer(bool keep_alive);
+    /// Reads the node's response head into `parser` (bytes after it stay in up_in_); `eager`: try a direct read first.
+    net::awaitable<error_code> read_response_head(response_parser& parser, bool eager);
     net::awaitable<error_code> read_small_body(response_parser& parser, std::string& out, std::size_t size);
     void passive_failure(const exchange& x, const config::config& cfg);
 
@@ -256,6 +263,7 @@ private:
     tcp::socket upstream_;
     beast::flat_buffer in_;     // bytes from the client not yet used
     beast::flat_buffer up_in_;  // bytes from the node not yet used
+    beast::flat_buffer held_body_;  // a held response body while it is written (swapped with up_in_)
     std::string out_;           // the head being written
     std::string peer_ip_;
     phase phase_ = phase::idle;
@@ -267,6 +275,9 @@ private:
     bool park_cancelled_ = false;    // on_tick cancelled that read to release the buffers
     bool buffers_released_ = false;  // parked without buffers: wait for readability before allocating
     std::uint64_t peer_key_ = 0;  // ip_hash key of the socket peer
+    read_readiness_guess client_readiness_;  // is the next request usually there after a pass through the loop?
+    read_readiness_guess node_readiness_;    // is the node's answer usually there after a pass through the loop?
+    read_readiness_guess body_readiness_;    // is the rest of the node's body usually there once a piece is out?
 };
 
 }  // namespace gatehouse::proxy::detail

@@ -23,6 +23,7 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
         }
         error_code ignored;
         upstream_.set_option(tcp::no_delay(true), ignored);
+        upstream_.non_blocking(true, ignored);  // for eager_write
     }
 
     const bool retry_if_stale = reused && x.held;
@@ -35,7 +36,7 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
                           ? static_cast<std::size_t>(std::min<std::uint64_t>(in_.size(), x.verdict.content_length))
                           : 0);
         const std::array<net::const_buffer, 2> pieces{net::buffer(out_), net::buffer(in_.data().data(), body_now)};
-        auto [ec, n] = co_await net::async_write(upstream_, pieces, use_tuple);
+        auto [ec, n] = co_await eager_write(upstream_, pieces);
         if (ec) {
             error_code ignored;
             upstream_.close(ignored);
@@ -55,7 +56,7 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
     if (!x.held) {
         // Streamed body: from here on the request cannot be sent again.
         if (x.expect_continue) {
-            auto [ec, n] = co_await net::async_write(stream_, net::buffer(continue_100), use_tuple);
+            auto [ec, n] = co_await eager_write(stream_, net::buffer(continue_100));
             if (ec) co_return attempt::failed;
         }
         const auto progress = [this, &cfg] { set_deadline(phase::request_body, cfg.timeouts.client_idle); };
@@ -95,13 +96,16 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
 
     set_deadline(phase::response_head, cfg.timeouts.upstream_response);
     up_in_.reserve(upstream_read_reserve);
+    // The node needs a moment: when it usually has answered by the time the loop comes back, read only then.
+    const bool eager = up_in_.size() == 0 && node_readiness_.worth_trying();
+    if (eager) co_await yield_to_loop();
     for (int interim = 0;; ++interim) {
         x.response.emplace();
         x.response->header_limit(response_head_limit);
         x.response->body_limit(boost::none);
         if (x.request.get().method() == http::verb::head) x.response->skip(true);
         const bool had_bytes = up_in_.size() > 0;
-        auto [ec, n] = co_await http::async_read_header(upstream_, up_in_, *x.response, use_tuple);
+        const error_code ec = co_await read_response_head(*x.response, eager && interim == 0);
         if (ec) {
             const bool nothing_back = interim == 0 && !had_bytes && !x.response->got_some();
             error_code ignored;
@@ -177,6 +181,42 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
     if (status >= 500 && cfg.health_check.fail_on_5xx) passive_failure(x, cfg);
     else health::report_success(*node.status);
     co_return attempt::answered;
+}
+
+template <class Stream>
+net::awaitable<error_code> client_session<Stream>::read_response_head(response_parser& parser, bool eager) {
+    // Like http::async_read_header, which queues its completion behind the event loop even when the head is
+    // already in up_in_; this parses in place and reads only when more bytes are needed.
+    for (;;) {
+        if (up_in_.size() > 0) {
+            error_code ec;
+            const std::size_t used = parser.put(up_in_.data(), ec);
+            up_in_.consume(used);
+            if (parser.is_header_done()) co_return error_code{};
+            if (ec && ec != http::error::need_more) co_return ec;
+        }
+        const std::size_t room = up_in_.max_size() - up_in_.size();
+        if (room == 0) co_return make_error_code(http::error::buffer_overflow);
+        const std::size_t want = std::min(std::max<std::size_t>(512, up_in_.capacity() - up_in_.size()), room);
+        error_code ec;
+        std::size_t n = 0;
+        if (eager) {
+            bool was_ready = false;
+            std::tie(ec, n) = co_await eager_read_some(upstream_, up_in_.prepare(want), was_ready);
+            node_readiness_.record(was_ready);
+            eager = false;  // the rest of a head split in pieces comes when it comes
+        } else {
+            std::tie(ec, n) = co_await upstream_.async_read_some(up_in_.prepare(want), use_tuple);
+        }
+        if (ec == net::error::eof) {
+            if (!parser.got_some()) co_return make_error_code(http::error::end_of_stream);
+            error_code eof_ec;
+            parser.put_eof(eof_ec);
+            co_return eof_ec ? eof_ec : make_error_code(http::error::partial_message);
+        }
+        if (ec) co_return ec;
+        up_in_.commit(n);
+    }
 }
 
 template <class Stream>

@@ -6,6 +6,26 @@
 namespace gatehouse::proxy::detail {
 
 template <class Stream>
+net::awaitable<error_code> client_session<Stream>::read_held_body(std::size_t length) {
+    while (up_in_.size() < length) {
+        const std::size_t want = length - up_in_.size();
+        error_code ec;
+        std::size_t n = 0;
+        if (body_readiness_.worth_trying()) {
+            bool was_ready = false;
+            std::tie(ec, n) = co_await eager_read_some(upstream_, up_in_.prepare(want), was_ready);
+            body_readiness_.record(was_ready);
+        } else {
+            std::tie(ec, n) = co_await upstream_.async_read_some(up_in_.prepare(want), use_tuple);
+        }
+        if (ec == net::error::eof) co_return make_error_code(http::error::partial_message);
+        if (ec) co_return ec;
+        up_in_.commit(n);
+    }
+    co_return error_code{};
+}
+
+template <class Stream>
 net::awaitable<bool> client_session<Stream>::relay_response(exchange& x, const config::config& cfg) {
     auto& parser = *x.response;
     const auto& head = parser.get();
@@ -44,28 +64,50 @@ net::awaitable<bool> client_session<Stream>::relay_response(exchange& x, const c
     relay_result r;
     if (x.prefetched_body) {
         const std::array<net::const_buffer, 2> pieces{net::buffer(out_), net::buffer(*x.prefetched_body)};
-        auto [ec, n] = co_await net::async_write(stream_, pieces, use_tuple);
+        auto [ec, n] = co_await eager_write(stream_, pieces);
         r.ec = ec;
         if (ec) r.failed = relay_side::destination;
     } else if (bodiless || (options.framing == response_framing::content_length && options.content_length == 0)) {
-        auto [ec, n] = co_await net::async_write(stream_, net::buffer(out_), use_tuple);
+        auto [ec, n] = co_await eager_write(stream_, net::buffer(out_));
         r.ec = ec;
         if (ec) r.failed = relay_side::destination;
+    } else if (options.framing == response_framing::content_length && options.content_length <= response_hold_limit) {
+        // A body this small is read whole before anything goes to the client (like Nginx's proxy buffering): the
+        // node's connection goes back to the pool at once, so a slow client never holds it, and a node that fails
+        // mid-body still gets the client a clean 502.
+        const auto length = static_cast<std::size_t>(options.content_length);
+        if (const auto failure = co_await read_held_body(length)) {
+            x.failure = "node " + x.node->name + " failed mid-response: " + (timed_out_ ? "timed out" : failure.message());
+            count_upstream_error(x, timed_out_ ? metrics::upstream_error::timeout : metrics::upstream_error::reset);
+            release_upstream(x, false, cfg);
+            co_await respond_error(timed_out_ ? http::status::gateway_timeout : http::status::bad_gateway, x.failure, &x);
+            co_return false;
+        }
+        std::swap(up_in_, held_body_);
+        release_upstream(x, reusable && held_body_.size() == length, cfg);  // more than the body: not reusable
+        const std::array<net::const_buffer, 2> pieces{net::buffer(out_), net::buffer(held_body_.data().data(), length)};
+        auto [ec, n] = co_await eager_write(stream_, pieces);
+        std::swap(up_in_, held_body_);  // keeps the larger buffer for the next response
+        up_in_.clear();
+        r.ec = ec;
+        if (ec) r.failed = relay_side::destination;
+        else r.bytes = length;
     } else if (options.framing == response_framing::content_length) {
         // Head and the body bytes already read go out in one write.
         const auto first = static_cast<std::size_t>(std::min<std::uint64_t>(up_in_.size(), options.content_length));
         const std::array<net::const_buffer, 2> pieces{net::buffer(out_), net::buffer(up_in_.data().data(), first)};
-        auto [ec, n] = co_await net::async_write(stream_, pieces, use_tuple);
+        auto [ec, n] = co_await eager_write(stream_, pieces);
         if (ec) {
             r.ec = ec;
             r.failed = relay_side::destination;
         } else {
             up_in_.consume(first);
-            r = co_await relay_content_length(upstream_, up_in_, stream_, options.content_length - first, progress);
+            r = co_await relay_content_length(upstream_, up_in_, stream_, options.content_length - first, progress,
+                                             &body_readiness_);
             r.bytes += first;
         }
     } else {
-        auto [ec, n] = co_await net::async_write(stream_, net::buffer(out_), use_tuple);
+        auto [ec, n] = co_await eager_write(stream_, net::buffer(out_));
         if (ec) {
             r.ec = ec;
             r.failed = relay_side::destination;

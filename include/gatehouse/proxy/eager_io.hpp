@@ -1,0 +1,98 @@
+// Reading and writing without a trip through the event loop when the kernel has the bytes or takes them at once.
+#pragma once
+
+#include <gatehouse/net.hpp>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
+
+#include <cstdint>
+#include <tuple>
+#include <type_traits>
+
+namespace gatehouse::proxy {
+
+/// Writes all of `buffers` to `stream`, like net::async_write.
+///
+/// An asynchronous operation that completes at once still queues its completion behind every handler already
+/// waiting in the event loop, so each write of a proxied exchange would cost a pass through the loop: more
+/// handler dispatches per request and, under load, a longer wait for every request. On a plain TCP socket in
+/// non-blocking mode (client and node sockets are put in that mode when they are opened) this first writes
+/// directly; only what the kernel does not take at once (a full send buffer) is left to an asynchronous write.
+/// Other streams (TLS) take the asynchronous path.
+template <class Stream, class ConstBufferSequence>
+net::awaitable<std::tuple<error_code, std::size_t>> eager_write(Stream& stream, const ConstBufferSequence& buffers) {
+    if constexpr (std::is_same_v<Stream, tcp::socket>) {
+        if (stream.non_blocking()) {
+            beast::buffers_suffix<ConstBufferSequence> rest(buffers);
+            std::size_t written = 0;
+            for (;;) {
+                if (net::buffer_size(rest) == 0) co_return std::tuple{error_code{}, written};
+                error_code ec;
+                const std::size_t n = stream.write_some(rest, ec);
+                if (ec == net::error::would_block || ec == net::error::try_again) break;
+                if (ec) co_return std::tuple{ec, written};
+                rest.consume(n);
+                written += n;
+            }
+            auto [ec, n] = co_await net::async_write(stream, rest, use_tuple);
+            co_return std::tuple{ec, written + n};
+        }
+    }
+    co_return co_await net::async_write(stream, buffers, use_tuple);
+}
+
+/// Reads some bytes into `buffer`, like stream.async_read_some. On a plain TCP socket in non-blocking mode it first
+/// reads directly (`was_ready` tells whether that found bytes): when the bytes are there, the coroutine goes on
+/// without queueing behind the event loop. When they are not, it waits with an asynchronous read, and the direct
+/// try was one system call for nothing; read_readiness_guess decides when trying is worth it.
+template <class Stream, class MutableBufferSequence>
+net::awaitable<std::tuple<error_code, std::size_t>> eager_read_some(Stream& stream, const MutableBufferSequence& buffer,
+                                                                    bool& was_ready) {
+    was_ready = false;
+    if constexpr (std::is_same_v<Stream, tcp::socket>) {
+        if (stream.non_blocking()) {
+            error_code ec;
+            const std::size_t n = stream.read_some(buffer, ec);
+            if (ec != net::error::would_block && ec != net::error::try_again) {
+                was_ready = true;
+                co_return std::tuple{ec, n};
+            }
+        }
+    }
+    co_return co_await stream.async_read_some(buffer, use_tuple);
+}
+
+/// Learns, for one side of one connection, whether bytes are usually there once the event loop has run the other
+/// waiting handlers (a busy loop: mostly yes; a lightly loaded one, or a slow peer: no).
+///
+/// A read after yield_to_loop costs one system call when the bytes are there and three when they are not (the
+/// direct try, the asynchronous read's speculative try, the read once ready); a plain asynchronous read costs two
+/// (a failed speculative try, the read once ready). So trying pays when more than half of the tries find bytes.
+/// The share is a moving average over about the last eight tries; below one half, one read in eight still tries,
+/// to notice when the load comes back.
+class read_readiness_guess {
+public:
+    bool worth_trying() noexcept { return ready_share_ >= half || ++skipped_ % 8 == 0; }
+    void record(bool ready) noexcept {
+        ready_share_ = static_cast<std::uint16_t>(ready_share_ - ready_share_ / 8 + (ready ? one / 8 : 0));
+    }
+
+private:
+    static constexpr std::uint16_t one = 1024;
+    static constexpr std::uint16_t half = one / 2;
+    std::uint16_t ready_share_ = half;  // of `one`
+    std::uint8_t skipped_ = 0;
+};
+
+/// Lets every handler already waiting in the event loop run first. A request sent to a node (or a response sent to
+/// a client) is answered in tens of microseconds, while a busy loop takes longer than that to come back; reading
+/// right away would mostly find nothing (one failed system call, then a wait), reading after this mostly finds the
+/// answer there. An idle loop comes back at once.
+inline net::awaitable<void> yield_to_loop() {
+    co_await net::post(co_await net::this_coro::executor, net::use_awaitable);
+}
+
+}  // namespace gatehouse::proxy
