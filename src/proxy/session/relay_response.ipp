@@ -129,6 +129,9 @@ net::awaitable<bool> client_session<Stream>::relay_response(exchange& x, const c
         co_return false;  // the client saw part of an answer: only closing tells it the answer is incomplete
     }
     release_upstream(x, reusable, cfg);
+    // A large body grew up_in_ (up to a 64 KiB piece): give that back now, like Nginx frees its proxy buffers with
+    // the request, so a thousand connections between large answers do not each keep 64 KiB.
+    if (up_in_.size() == 0 && up_in_.capacity() > upstream_read_reserve) up_in_.shrink_to_fit();
     co_return options.keep_alive;
 }
 
