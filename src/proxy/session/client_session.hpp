@@ -217,8 +217,8 @@ private:
     net::awaitable<void> linger_close();
     /// Writes the answer in out_, then lingers and closes unless `keep_alive`; true when the connection stays.
     net::awaitable<bool> send_own_answer(bool keep_alive);
-    /// Reads the node's response head into `parser` (bytes after it stay in up_in_); `eager`: try a direct read first.
-    net::awaitable<error_code> read_response_head(response_parser& parser, bool eager);
+    /// Reads the node's response head into `parser` (bytes after it stay in up_in_).
+    net::awaitable<error_code> read_response_head(response_parser& parser);
     net::awaitable<error_code> read_small_body(response_parser& parser, std::string& out, std::size_t size);
     void passive_failure(const exchange& x, const config::config& cfg);
 
@@ -275,9 +275,7 @@ private:
     bool park_cancelled_ = false;    // on_tick cancelled that read to release the buffers
     bool buffers_released_ = false;  // parked without buffers: wait for readability before allocating
     std::uint64_t peer_key_ = 0;  // ip_hash key of the socket peer
-    read_readiness_guess client_readiness_;  // is the next request usually there after a pass through the loop?
-    read_readiness_guess node_readiness_;    // is the node's answer usually there after a pass through the loop?
-    read_readiness_guess body_readiness_;    // is the rest of the node's body usually there once a piece is out?
+    read_readiness_guess body_readiness_;  // is the rest of the node's body usually there once its head is read?
 };
 
 }  // namespace gatehouse::proxy::detail

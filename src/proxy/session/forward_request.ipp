@@ -96,16 +96,13 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
 
     set_deadline(phase::response_head, cfg.timeouts.upstream_response);
     up_in_.reserve(upstream_read_reserve);
-    // The node needs a moment: when it usually has answered by the time the loop comes back, read only then.
-    const bool eager = up_in_.size() == 0 && node_readiness_.worth_trying();
-    if (eager) co_await yield_to_loop();
     for (int interim = 0;; ++interim) {
         x.response.emplace();
         x.response->header_limit(response_head_limit);
         x.response->body_limit(boost::none);
         if (x.request.get().method() == http::verb::head) x.response->skip(true);
         const bool had_bytes = up_in_.size() > 0;
-        const error_code ec = co_await read_response_head(*x.response, eager && interim == 0);
+        const error_code ec = co_await read_response_head(*x.response);
         if (ec) {
             const bool nothing_back = interim == 0 && !had_bytes && !x.response->got_some();
             error_code ignored;
@@ -184,7 +181,7 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
 }
 
 template <class Stream>
-net::awaitable<error_code> client_session<Stream>::read_response_head(response_parser& parser, bool eager) {
+net::awaitable<error_code> client_session<Stream>::read_response_head(response_parser& parser) {
     // Like http::async_read_header, which queues its completion behind the event loop even when the head is
     // already in up_in_; this parses in place and reads only when more bytes are needed.
     for (;;) {
@@ -198,16 +195,7 @@ net::awaitable<error_code> client_session<Stream>::read_response_head(response_p
         const std::size_t room = up_in_.max_size() - up_in_.size();
         if (room == 0) co_return make_error_code(http::error::buffer_overflow);
         const std::size_t want = std::min(std::max<std::size_t>(512, up_in_.capacity() - up_in_.size()), room);
-        error_code ec;
-        std::size_t n = 0;
-        if (eager) {
-            bool was_ready = false;
-            std::tie(ec, n) = co_await eager_read_some(upstream_, up_in_.prepare(want), was_ready);
-            node_readiness_.record(was_ready);
-            eager = false;  // the rest of a head split in pieces comes when it comes
-        } else {
-            std::tie(ec, n) = co_await upstream_.async_read_some(up_in_.prepare(want), use_tuple);
-        }
+        auto [ec, n] = co_await upstream_.async_read_some(up_in_.prepare(want), use_tuple);
         if (ec == net::error::eof) {
             if (!parser.got_some()) co_return make_error_code(http::error::end_of_stream);
             error_code eof_ec;

@@ -20,22 +20,8 @@ net::awaitable<void> client_session<Stream>::run() {
             const auto& t = owner_.snapshot()->config->timeouts;
             set_deadline(phase::idle, first_request_ ? t.client_header : t.client_idle);
             if (!buffers_released_) {
-                // After an answer, the client's next request takes it a moment: read once it has likely arrived.
-                const bool eager = !first_request_ && client_readiness_.worth_trying();
-                if (eager) {
-                    co_await yield_to_loop();
-                    if (owner_.draining()) break;  // a shutdown's cancel found no read to stop
-                }
                 parked_in_read_ = true;
-                error_code ec;
-                std::size_t n = 0;
-                if (eager) {
-                    bool was_ready = false;
-                    std::tie(ec, n) = co_await eager_read_some(stream_, in_.prepare(head_read_piece), was_ready);
-                    client_readiness_.record(was_ready);
-                } else {
-                    std::tie(ec, n) = co_await stream_.async_read_some(in_.prepare(head_read_piece), use_tuple);
-                }
+                auto [ec, n] = co_await stream_.async_read_some(in_.prepare(head_read_piece), use_tuple);
                 parked_in_read_ = false;
                 const bool released_by_tick = std::exchange(park_cancelled_, false);
                 if (ec == net::error::operation_aborted && released_by_tick && !timed_out_ && !owner_.draining()) {
