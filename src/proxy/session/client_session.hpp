@@ -147,7 +147,6 @@ public:
     void release_buffers() {
         in_.shrink_to_fit();
         up_in_.shrink_to_fit();
-        held_body_.shrink_to_fit();
         out_ = std::string();
         buffers_released_ = true;
     }
@@ -263,7 +262,6 @@ private:
     tcp::socket upstream_;
     beast::flat_buffer in_;     // bytes from the client not yet used
     beast::flat_buffer up_in_;  // bytes from the node not yet used
-    beast::flat_buffer held_body_;  // a held response body while it is written (swapped with up_in_)
     std::string out_;           // the head being written
     std::string peer_ip_;
     phase phase_ = phase::idle;

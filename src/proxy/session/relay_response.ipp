@@ -83,12 +83,14 @@ net::awaitable<bool> client_session<Stream>::relay_response(exchange& x, const c
             co_await respond_error(timed_out_ ? http::status::gateway_timeout : http::status::bad_gateway, x.failure, &x);
             co_return false;
         }
-        std::swap(up_in_, held_body_);
-        release_upstream(x, reusable && held_body_.size() == length, cfg);  // more than the body: not reusable
-        const std::array<net::const_buffer, 2> pieces{net::buffer(out_), net::buffer(held_body_.data().data(), length)};
+        beast::flat_buffer held;  // takes the body so up_in_ is empty when the connection goes back to the pool
+        std::swap(up_in_, held);
+        release_upstream(x, reusable && held.size() == length, cfg);  // more than the body: not reusable
+        const std::array<net::const_buffer, 2> pieces{net::buffer(out_), net::buffer(held.data().data(), length)};
         auto [ec, n] = co_await eager_write(stream_, pieces);
-        std::swap(up_in_, held_body_);  // keeps the larger buffer for the next response
+        std::swap(up_in_, held);  // keeps the buffer for the next response
         up_in_.clear();
+        up_in_.max_size(buffer_limit);
         r.ec = ec;
         if (ec) r.failed = relay_side::destination;
         else r.bytes = length;
