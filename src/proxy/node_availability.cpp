@@ -8,6 +8,7 @@ node_availability assess_nodes(const model::snapshot& snapshot, std::int64_t now
     a.all_starting = !snapshot.nodes.empty();
     const auto slow_start_ms = snapshot.config->upstream.slow_start.count();
     bool any_taking = false;
+    balancer::node_set up_but_ejected;  // the active checks say up; only passive ejection keeps them out
     for (const auto& n : snapshot.nodes) {
         if (!n.takes_new_requests) {  // drained, disabled, or another node is pinned: the operator's choice
             a.excluded.set(n.index);
@@ -17,7 +18,9 @@ node_availability assess_nodes(const model::snapshot& snapshot, std::int64_t now
         const auto& st = *n.status;
         if (!st.takes_traffic(now_ms)) {
             a.excluded.set(n.index);
-            if (st.health.load(std::memory_order_relaxed) != health::node_health::starting) a.all_starting = false;
+            const auto h = st.health.load(std::memory_order_relaxed);
+            if (h != health::node_health::starting) a.all_starting = false;
+            if (h == health::node_health::up) up_but_ejected.set(n.index);
             continue;
         }
         a.any_ready = true;
@@ -33,6 +36,15 @@ node_availability assess_nodes(const model::snapshot& snapshot, std::int64_t now
         }
     }
     if (!any_taking) a.all_starting = false;
+    if (!a.any_ready && up_but_ejected.any()) {
+        // Every node the active checks call up is ejected by failed requests: a burst of failures during a
+        // rolling restart can do that to every node at once. Ejection is a guess from a few requests, the active
+        // checks just saw those nodes answer: try them rather than turn every client away (Envoy's panic mode).
+        a.excluded &= ~up_but_ejected;
+        a.any_ready = true;
+        a.all_starting = false;
+        a.ejection_ignored = true;
+    }
     return a;
 }
 

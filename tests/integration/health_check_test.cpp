@@ -330,6 +330,31 @@ TEST_F(HealthCheck, PassiveChecksEjectADeadNode) {
     EXPECT_EQ(live.requests(), 30u);
 }
 
+// Failed requests can eject every node at once (here each answers one 500 with fail_on_5xx and max_fails = 1),
+// while the active checks still see every node up. Then the ejections are ignored: requests go to the nodes
+// instead of a 503 "no node is up" for every client.
+TEST_F(HealthCheck, EjectionOfEveryUpNodeIsIgnored) {
+    auto& a = add_upstream("a");
+    auto& b = add_upstream("b");
+    auto& gh = start_gatehouse(
+        {.health_check = fast_checks({{"max_fails", "1"}, {"fail_on_5xx", "true"}})});
+    client_connection c(gh.port());
+    for (int i = 0; i < 2; ++i) {
+        c.send(get_request("/status/500"));
+        EXPECT_EQ(c.read_response().status, 500u);
+    }
+    ASSERT_TRUE(gh.wait_for_log("a ejected for", 2s));
+    ASSERT_TRUE(gh.wait_for_log("b ejected for", 2s));
+    for (int i = 0; i < 10; ++i) {
+        c.send(get_request("/?i=" + std::to_string(i)));
+        const auto r = c.read_response();
+        ASSERT_EQ(r.status, 200u) << "request " << i << ": " << r.raw;
+    }
+    EXPECT_EQ(a.requests() + b.requests(), 12u);
+    EXPECT_GE(a.requests(), 4u) << "both nodes take requests";
+    EXPECT_GE(b.requests(), 4u) << "both nodes take requests";
+}
+
 }  // namespace
 }  // namespace gatehouse::test
 

@@ -14,10 +14,12 @@ struct node_availability {
     bool any_ready = false;       ///< at least one node takes traffic
     bool all_starting = false;    ///< no node takes traffic and every node the operator left in says it is starting
     bool ramping = false;         ///< a node is in slow start: `factors` holds the shares to use
+    bool ejection_ignored = false;  ///< every node that is up was ejected: they take requests anyway (panic)
 };
 
 /// Reads each node's shared status with relaxed loads (no writes). With `slow_start` > 0 writes each ready
-/// node's share factor (0.1 .. 1) into `factors` (one slot per node).
+/// node's share factor (0.1 .. 1) into `factors` (one slot per node). When passive ejection alone keeps every
+/// node that the active checks call up from taking traffic, those nodes take it anyway (ejection_ignored).
 node_availability assess_nodes(const model::snapshot& snapshot, std::int64_t now_ms, std::span<double> factors);
 
 }  // namespace gatehouse::proxy

@@ -1,0 +1,74 @@
+// Which nodes may take a request: active health, passive ejection, operator decisions, and the panic rule.
+#include <gatehouse/config/load.hpp>
+#include <gatehouse/model/snapshot.hpp>
+#include <gatehouse/proxy/node_availability.hpp>
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+using namespace gatehouse;
+
+namespace {
+
+model::snapshot_ptr three_nodes(const control::operator_state& ops = {}) {
+    auto cfg = std::make_shared<const config::config>(config::parse_config(
+        "[health_check]\nenabled = false\n"
+        "[[upstream.node]]\nname = \"node1\"\naddress = \"127.0.0.1:13001\"\n"
+        "[[upstream.node]]\nname = \"node2\"\naddress = \"127.0.0.1:13002\"\n"
+        "[[upstream.node]]\nname = \"node3\"\naddress = \"127.0.0.1:13003\"\n"));
+    return model::build_snapshot(cfg, 1, nullptr, ops);
+}
+
+constexpr std::int64_t now = 1'000'000;
+
+void eject(const model::node& n) { n.status->ejected_until_ms.store(now + 10'000); }
+void set_health(const model::node& n, health::node_health h) { n.status->health.store(h); }
+
+}  // namespace
+
+// An ejected node is left out while another node can take the request.
+TEST(NodeAvailability, EjectedNodeIsLeftOutWhileOthersAreReady) {
+    const auto s = three_nodes();
+    eject(s->nodes[0]);
+    std::vector<double> factors(3);
+    const auto a = proxy::assess_nodes(*s, now, factors);
+    EXPECT_TRUE(a.any_ready);
+    EXPECT_FALSE(a.ejection_ignored);
+    EXPECT_TRUE(a.excluded.test(0));
+    EXPECT_FALSE(a.excluded.test(1));
+    EXPECT_FALSE(a.excluded.test(2));
+}
+
+// When failed requests have ejected every node that the active checks call up, those nodes take requests
+// anyway; a node that is down stays out.
+TEST(NodeAvailability, EveryUpNodeEjectedMeansEjectionIsIgnored) {
+    const auto s = three_nodes();
+    eject(s->nodes[0]);
+    eject(s->nodes[1]);
+    set_health(s->nodes[2], health::node_health::down);
+    std::vector<double> factors(3);
+    const auto a = proxy::assess_nodes(*s, now, factors);
+    EXPECT_TRUE(a.any_ready);
+    EXPECT_TRUE(a.ejection_ignored);
+    EXPECT_FALSE(a.all_starting);
+    EXPECT_FALSE(a.excluded.test(0));
+    EXPECT_FALSE(a.excluded.test(1));
+    EXPECT_TRUE(a.excluded.test(2)) << "a node the active checks call down stays out";
+}
+
+// Ejection is not ignored for nodes the operator took out (drained, disabled) nor when nodes are down or
+// starting: then no node is ready.
+TEST(NodeAvailability, OperatorDecisionsAndDownNodesAreNeverOverridden) {
+    control::operator_state ops;
+    ops.nodes = {{"node1", control::node_admin::draining}};
+    const auto s = three_nodes(ops);
+    eject(s->nodes[0]);
+    set_health(s->nodes[1], health::node_health::down);
+    set_health(s->nodes[2], health::node_health::starting);
+    std::vector<double> factors(3);
+    const auto a = proxy::assess_nodes(*s, now, factors);
+    EXPECT_FALSE(a.any_ready);
+    EXPECT_FALSE(a.ejection_ignored);
+    EXPECT_EQ(a.excluded.count(), 3u);
+}
