@@ -36,7 +36,9 @@ node_availability assess_nodes(const model::snapshot& snapshot, std::int64_t now
         }
     }
     if (!any_taking) a.all_starting = false;
-    if (!a.any_ready && up_but_ejected.any()) {
+    // Only when active checks run: without them every node counts as up, and a node that really is dead would then
+    // cost every request a failed connect instead of the ejection's quick 503.
+    if (!a.any_ready && up_but_ejected.any() && snapshot.config->health_check.enabled) {
         // Every node the active checks call up is ejected by failed requests: a burst of failures during a
         // rolling restart can do that to every node at once. Ejection is a guess from a few requests, the active
         // checks just saw those nodes answer: try them rather than turn every client away (Envoy's panic mode).

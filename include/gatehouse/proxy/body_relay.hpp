@@ -32,8 +32,10 @@ struct relay_result {
 
 /// Copies exactly `remaining` body bytes: first what `buffered` already holds, then straight from `source`.
 /// Never reads past the body, so a pipelined next message stays in `buffered`. `progress()` is called before each
-/// wait so the caller can push its inactivity deadline. With `readiness`, reads try eager_read_some first while it
-/// says that pays (a node usually has sent the whole body by the time its first piece is written out).
+/// wait so the caller can push its inactivity deadline. With `readiness`, the first read tries eager_read_some
+/// while it says that pays (the rest of a node's body is usually there right after its head). Later reads are
+/// asynchronous: with direct reads and direct writes both finding their bytes, a large fast transfer would
+/// never go back to the event loop and would hold up every other connection of the worker.
 template <class Source, class Destination, class Progress>
 net::awaitable<relay_result> relay_content_length(Source& source, beast::flat_buffer& buffered, Destination& destination,
                                                   std::uint64_t remaining, Progress progress,
@@ -45,7 +47,7 @@ net::awaitable<relay_result> relay_content_length(Source& source, beast::flat_bu
             const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, relay_piece));
             error_code ec;
             std::size_t n = 0;
-            if (readiness && readiness->worth_trying()) {
+            if (readiness && r.bytes == 0 && readiness->worth_trying()) {
                 bool was_ready = false;
                 std::tie(ec, n) = co_await eager_read_some(source, buffered.prepare(want), was_ready);
                 readiness->record(was_ready);

@@ -70,6 +70,12 @@ public:
     upstream::connection_pool& pool() noexcept { return pool_; }
     const upstream::connection_pool& pool() const noexcept { return pool_; }
     bool draining() const noexcept { return draining_; }
+    /// True at most once per `interval_ms` (coarse clock): for a warning that every request could repeat.
+    bool panic_log_due(std::int64_t now_ms, std::int64_t interval_ms = 5000) noexcept {
+        if (now_ms - panic_logged_ms_ < interval_ms) return false;
+        panic_logged_ms_ = now_ms;
+        return true;
+    }
     std::size_t id() const noexcept { return id_; }
     void link(session_base& s) noexcept {
         sessions_.push_back(s);
@@ -128,6 +134,7 @@ private:
     // it, and their destructors unlink from this list.
     session_list sessions_;
     bool draining_ = false;
+    std::int64_t panic_logged_ms_ = -1'000'000;
     bool tearing_down_ = false;  ///< the worker is being destroyed: sessions destroyed now must not record anything
     std::function<void()> drained_;
     std::size_t connections_ = 0;  // client sessions alive (linked)

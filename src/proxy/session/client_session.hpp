@@ -209,8 +209,9 @@ private:
     net::awaitable<std::optional<std::size_t>> read_request_head(const config::config& cfg);
     net::awaitable<attempt> try_node(exchange& x, const config::config& cfg, bool reused);
     net::awaitable<bool> relay_response(exchange& x, const config::config& cfg);
-    /// Reads until up_in_ holds `length` bytes (a whole body of at most response_hold_limit).
-    net::awaitable<error_code> read_held_body(std::size_t length);
+    /// Reads until up_in_ holds `length` bytes (a whole body of at most response_hold_limit); the node may pause
+    /// at most `idle` between pieces.
+    net::awaitable<error_code> read_held_body(std::size_t length, config::duration idle);
     net::awaitable<void> respond_error(http::status status, std::string_view detail, exchange* x,
                                        bool keep_alive = false);
     net::awaitable<void> linger_close();

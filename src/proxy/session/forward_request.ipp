@@ -189,8 +189,8 @@ net::awaitable<error_code> client_session<Stream>::read_response_head(response_p
             error_code ec;
             const std::size_t used = parser.put(up_in_.data(), ec);
             up_in_.consume(used);
+            if (ec && ec != http::error::need_more) co_return ec;  // also an error found as the head ends
             if (parser.is_header_done()) co_return error_code{};
-            if (ec && ec != http::error::need_more) co_return ec;
         }
         const std::size_t room = up_in_.max_size() - up_in_.size();
         if (room == 0) co_return make_error_code(http::error::buffer_overflow);

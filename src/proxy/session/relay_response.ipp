@@ -6,8 +6,9 @@
 namespace gatehouse::proxy::detail {
 
 template <class Stream>
-net::awaitable<error_code> client_session<Stream>::read_held_body(std::size_t length) {
+net::awaitable<error_code> client_session<Stream>::read_held_body(std::size_t length, config::duration idle) {
     while (up_in_.size() < length) {
+        set_deadline(phase::response_body, idle);  // the node may pause this long between pieces
         const std::size_t want = length - up_in_.size();
         error_code ec;
         std::size_t n = 0;
@@ -76,7 +77,7 @@ net::awaitable<bool> client_session<Stream>::relay_response(exchange& x, const c
         // node's connection goes back to the pool at once, so a slow client never holds it, and a node that fails
         // mid-body still gets the client a clean 502.
         const auto length = static_cast<std::size_t>(options.content_length);
-        if (const auto failure = co_await read_held_body(length)) {
+        if (const auto failure = co_await read_held_body(length, cfg.timeouts.upstream_response)) {
             x.failure = "node " + x.node->name + " failed mid-response: " + (timed_out_ ? "timed out" : failure.message());
             count_upstream_error(x, timed_out_ ? metrics::upstream_error::timeout : metrics::upstream_error::reset);
             release_upstream(x, false, cfg);
@@ -87,13 +88,18 @@ net::awaitable<bool> client_session<Stream>::relay_response(exchange& x, const c
         std::swap(up_in_, held);
         release_upstream(x, reusable && held.size() == length, cfg);  // more than the body: not reusable
         const std::array<net::const_buffer, 2> pieces{net::buffer(out_), net::buffer(held.data().data(), length)};
+        progress();  // the client gets as long to take the answer as on the streamed path
         auto [ec, n] = co_await eager_write(stream_, pieces);
-        std::swap(up_in_, held);  // keeps the buffer for the next response
+        std::swap(up_in_, held);  // back in up_in_ (a large one is given back below, when the exchange ends)
         up_in_.clear();
         up_in_.max_size(buffer_limit);
         r.ec = ec;
-        if (ec) r.failed = relay_side::destination;
-        else r.bytes = length;
+        if (ec) {
+            r.failed = relay_side::destination;
+            r.bytes = n > out_.size() ? n - out_.size() : 0;
+        } else {
+            r.bytes = length;
+        }
     } else if (options.framing == response_framing::content_length) {
         // Head and the body bytes already read go out in one write.
         const auto first = static_cast<std::size_t>(std::min<std::uint64_t>(up_in_.size(), options.content_length));

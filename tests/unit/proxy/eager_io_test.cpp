@@ -86,6 +86,7 @@ TEST(EagerIo, ReadReportsEndOfStream) {
         auto [ec, n] = co_await eager_read_some(p.b, net::buffer(buf), was_ready);
         EXPECT_EQ(ec, net::error::eof);
         EXPECT_EQ(n, 0u);
+        EXPECT_TRUE(was_ready) << "the end of the stream was there to read: no wait was needed";
     });
 }
 

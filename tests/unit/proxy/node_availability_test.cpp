@@ -11,13 +11,16 @@ using namespace gatehouse;
 
 namespace {
 
-model::snapshot_ptr three_nodes(const control::operator_state& ops = {}) {
+/// Three nodes, all up (as if their active checks had passed), or with `checks = false` active checks off.
+model::snapshot_ptr three_nodes(const control::operator_state& ops = {}, bool checks = true) {
     auto cfg = std::make_shared<const config::config>(config::parse_config(
-        "[health_check]\nenabled = false\n"
+        std::string(checks ? "" : "[health_check]\nenabled = false\n") +
         "[[upstream.node]]\nname = \"node1\"\naddress = \"127.0.0.1:13001\"\n"
         "[[upstream.node]]\nname = \"node2\"\naddress = \"127.0.0.1:13002\"\n"
         "[[upstream.node]]\nname = \"node3\"\naddress = \"127.0.0.1:13003\"\n"));
-    return model::build_snapshot(cfg, 1, nullptr, ops);
+    auto s = model::build_snapshot(cfg, 1, nullptr, ops);
+    for (const auto& n : s->nodes) n.status->health.store(health::node_health::up);
+    return s;
 }
 
 constexpr std::int64_t now = 1'000'000;
@@ -71,4 +74,32 @@ TEST(NodeAvailability, OperatorDecisionsAndDownNodesAreNeverOverridden) {
     EXPECT_FALSE(a.any_ready);
     EXPECT_FALSE(a.ejection_ignored);
     EXPECT_EQ(a.excluded.count(), 3u);
+}
+
+// Without active checks every node counts as up, so "up" says nothing: ejection then keeps its effect even when
+// it leaves no node (a dead node is not tried on every request).
+TEST(NodeAvailability, EjectionIsKeptWhenActiveChecksAreOff) {
+    const auto s = three_nodes({}, false);
+    for (const auto& n : s->nodes) eject(n);
+    std::vector<double> factors(3);
+    const auto a = proxy::assess_nodes(*s, now, factors);
+    EXPECT_FALSE(a.any_ready);
+    EXPECT_FALSE(a.ejection_ignored);
+    EXPECT_EQ(a.excluded.count(), 3u);
+}
+
+// A node that is both ejected and down (or starting) is not brought back by the rule.
+TEST(NodeAvailability, EjectedNodeThatIsAlsoDownStaysOut) {
+    const auto s = three_nodes();
+    eject(s->nodes[0]);
+    set_health(s->nodes[0], health::node_health::down);
+    eject(s->nodes[1]);
+    set_health(s->nodes[1], health::node_health::starting);
+    eject(s->nodes[2]);
+    std::vector<double> factors(3);
+    const auto a = proxy::assess_nodes(*s, now, factors);
+    EXPECT_TRUE(a.ejection_ignored);
+    EXPECT_TRUE(a.excluded.test(0));
+    EXPECT_TRUE(a.excluded.test(1));
+    EXPECT_FALSE(a.excluded.test(2));
 }
