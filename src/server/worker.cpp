@@ -294,19 +294,24 @@ void worker::next_request_id(char (&out)[32]) noexcept {
         for (int i = 0; i < 16; ++i) out[p * 16 + i] = hex[(parts[p] >> (60 - 4 * i)) & 0xf];
 }
 
+void worker::start_session(tcp::socket&& socket) {
+    error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    socket.non_blocking(true, ignored);  // lets the session write without a pass through the event loop
+    proxy::start_client_session(*this, std::move(socket));
+}
+
 net::awaitable<void> worker::accept_loop(tcp::acceptor& acceptor) {
     net::steady_timer backoff(context_);
-    std::int64_t last_logged = -1'000'000, last_cap_logged = -1'000'000;
+    log::every accept_failure_log(log_interval_ms), connection_cap_log(log_interval_ms);
     for (;;) {
         // At limits.max_connections, accept nothing (as Nginx at worker_connections): new connections wait in the
         // kernel's listen backlog and are accepted as soon as a session ends (or at the latest after a second).
         while (at_connection_cap() && acceptor.is_open()) {
-            const auto now = util::coarse_now_ms();
-            if (now - last_cap_logged >= log_interval_ms) {
+            if (connection_cap_log.due(util::coarse_now_ms())) {
                 log::warning("worker " + std::to_string(id_) + ": " + std::to_string(connections_) +
                              " client connections, limits.max_connections reached: new connections wait in the "
                              "listen backlog");
-                last_cap_logged = now;
             }
             backoff.expires_after(std::chrono::seconds(1));
             paused_accept pause(paused_accepts_, backoff);
@@ -316,20 +321,15 @@ net::awaitable<void> worker::accept_loop(tcp::acceptor& acceptor) {
         if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
         if (ec) {
             // EMFILE/ENFILE/ENOBUFS: keep serving the connections we have; retrying at once would spin.
-            const auto now = util::coarse_now_ms();
-            if (now - last_logged >= log_interval_ms) {
+            if (accept_failure_log.due(util::coarse_now_ms())) {
                 log::error("accept failed on worker " + std::to_string(id_) + ": " + ec.message() +
                            " (backing off)");
-                last_logged = now;
             }
             backoff.expires_after(accept_backoff);
             co_await backoff.async_wait(use_tuple);
             continue;
         }
-        error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);
-        socket.non_blocking(true, ignored);  // lets the session write without a pass through the event loop
-        proxy::start_client_session(*this, std::move(socket));
+        start_session(std::move(socket));
         // Drain what else is queued now, up to a bound (HAProxy's tune.maxaccept): one accept per event-loop
         // pass lets the backlog grow under a burst of new connections while the loop is busy.
         for (int i = 0; i < max_accepts_per_wakeup && !at_connection_cap(); ++i) {
@@ -337,9 +337,7 @@ net::awaitable<void> worker::accept_loop(tcp::acceptor& acceptor) {
             error_code aec;
             acceptor.accept(more, aec);
             if (aec) break;  // would_block: the queue is empty (EMFILE and the like: the async path handles them)
-            more.set_option(tcp::no_delay(true), ignored);
-            more.non_blocking(true, ignored);
-            proxy::start_client_session(*this, std::move(more));
+            start_session(std::move(more));
         }
     }
 }

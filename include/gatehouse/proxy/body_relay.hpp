@@ -47,13 +47,10 @@ net::awaitable<relay_result> relay_content_length(Source& source, beast::flat_bu
             const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, relay_piece));
             error_code ec;
             std::size_t n = 0;
-            if (readiness && r.bytes == 0 && readiness->worth_trying()) {
-                bool was_ready = false;
-                std::tie(ec, n) = co_await eager_read_some(source, buffered.prepare(want), was_ready);
-                readiness->record(was_ready);
-            } else {
+            if (readiness && r.bytes == 0)
+                std::tie(ec, n) = co_await guessed_read_some(source, buffered.prepare(want), *readiness);
+            else
                 std::tie(ec, n) = co_await source.async_read_some(buffered.prepare(want), use_tuple);
-            }
             if (ec) {
                 r.ec = ec == net::error::eof ? make_error_code(http::error::partial_message) : ec;
                 r.failed = relay_side::source;

@@ -89,4 +89,16 @@ private:
     std::uint8_t skipped_ = 0;
 };
 
+/// A read that tries eager_read_some while `guess` says that pays and records what it found; otherwise a plain
+/// asynchronous read.
+template <class Stream, class MutableBufferSequence>
+net::awaitable<std::tuple<error_code, std::size_t>> guessed_read_some(Stream& stream, const MutableBufferSequence& buffer,
+                                                                      read_readiness_guess& guess) {
+    if (!guess.worth_trying()) co_return co_await stream.async_read_some(buffer, use_tuple);
+    bool was_ready = false;
+    auto result = co_await eager_read_some(stream, buffer, was_ready);
+    guess.record(was_ready);
+    co_return result;
+}
+
 }  // namespace gatehouse::proxy

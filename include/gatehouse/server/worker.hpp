@@ -1,6 +1,8 @@
 // One data-plane thread: its io_context, SO_REUSEPORT acceptors, sessions, upstream pools and balancer.
 #pragma once
 
+#include <gatehouse/log/event_log.hpp>
+
 #include <gatehouse/balancer/balancer.hpp>
 #include <gatehouse/log/access_log.hpp>
 #include <gatehouse/metrics/counters.hpp>
@@ -70,12 +72,8 @@ public:
     upstream::connection_pool& pool() noexcept { return pool_; }
     const upstream::connection_pool& pool() const noexcept { return pool_; }
     bool draining() const noexcept { return draining_; }
-    /// True at most once per `interval_ms` (coarse clock): for a warning that every request could repeat.
-    bool panic_log_due(std::int64_t now_ms, std::int64_t interval_ms = 5000) noexcept {
-        if (now_ms - panic_logged_ms_ < interval_ms) return false;
-        panic_logged_ms_ = now_ms;
-        return true;
-    }
+    /// When the "every node that is up is ejected" warning may be logged again (each request could repeat it).
+    log::every& panic_log() noexcept { return panic_log_; }
     std::size_t id() const noexcept { return id_; }
     void link(session_base& s) noexcept {
         sessions_.push_back(s);
@@ -122,6 +120,8 @@ private:
         boost::intrusive::list<session_base, boost::intrusive::constant_time_size<false>>;
 
     net::awaitable<void> accept_loop(tcp::acceptor& acceptor);
+    /// Sets up an accepted client socket (no Nagle, non-blocking) and starts its session.
+    void start_session(tcp::socket&& socket);
     net::awaitable<void> tick_loop();
     /// limits.max_connections reached: accepting waits until a session ends.
     bool at_connection_cap() const noexcept;
@@ -134,7 +134,7 @@ private:
     // it, and their destructors unlink from this list.
     session_list sessions_;
     bool draining_ = false;
-    std::int64_t panic_logged_ms_ = -1'000'000;
+    log::every panic_log_{5000};
     bool tearing_down_ = false;  ///< the worker is being destroyed: sessions destroyed now must not record anything
     std::function<void()> drained_;
     std::size_t connections_ = 0;  // client sessions alive (linked)

@@ -194,7 +194,7 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
     };
     auto availability = assess();
     auto excluded = availability.excluded;
-    if (availability.ejection_ignored && owner_.panic_log_due(util::coarse_now_ms()))
+    if (availability.ejection_ignored && owner_.panic_log().due(util::coarse_now_ms()))
         log::warning("every node that is up is ejected by failed requests: sending requests to them anyway");
     if (!availability.any_ready) {
         if (x.held) in_.consume(x.verdict.content_length);

@@ -9,16 +9,7 @@ template <class Stream>
 net::awaitable<error_code> client_session<Stream>::read_held_body(std::size_t length, config::duration idle) {
     while (up_in_.size() < length) {
         set_deadline(phase::response_body, idle);  // the node may pause this long between pieces
-        const std::size_t want = length - up_in_.size();
-        error_code ec;
-        std::size_t n = 0;
-        if (body_readiness_.worth_trying()) {
-            bool was_ready = false;
-            std::tie(ec, n) = co_await eager_read_some(upstream_, up_in_.prepare(want), was_ready);
-            body_readiness_.record(was_ready);
-        } else {
-            std::tie(ec, n) = co_await upstream_.async_read_some(up_in_.prepare(want), use_tuple);
-        }
+        auto [ec, n] = co_await guessed_read_some(upstream_, up_in_.prepare(length - up_in_.size()), body_readiness_);
         if (ec == net::error::eof) co_return make_error_code(http::error::partial_message);
         if (ec) co_return ec;
         up_in_.commit(n);
@@ -77,7 +68,9 @@ net::awaitable<bool> client_session<Stream>::relay_response(exchange& x, const c
         // node's connection goes back to the pool at once, so a slow client never holds it, and a node that fails
         // mid-body still gets the client a clean 502.
         const auto length = static_cast<std::size_t>(options.content_length);
-        if (const auto failure = co_await read_held_body(length, cfg.timeouts.upstream_response)) {
+        error_code failure;  // the whole body usually came with the head: no read, no coroutine frame
+        if (up_in_.size() < length) failure = co_await read_held_body(length, cfg.timeouts.upstream_response);
+        if (failure) {
             x.failure = "node " + x.node->name + " failed mid-response: " + (timed_out_ ? "timed out" : failure.message());
             count_upstream_error(x, timed_out_ ? metrics::upstream_error::timeout : metrics::upstream_error::reset);
             release_upstream(x, false, cfg);

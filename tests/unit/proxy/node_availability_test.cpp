@@ -28,14 +28,18 @@ constexpr std::int64_t now = 1'000'000;
 void eject(const model::node& n) { n.status->ejected_until_ms.store(now + 10'000); }
 void set_health(const model::node& n, health::node_health h) { n.status->health.store(h); }
 
+proxy::node_availability assess(const model::snapshot& s) {
+    std::vector<double> factors(s.nodes.size());
+    return proxy::assess_nodes(s, now, factors);
+}
+
 }  // namespace
 
 // An ejected node is left out while another node can take the request.
 TEST(NodeAvailability, EjectedNodeIsLeftOutWhileOthersAreReady) {
     const auto s = three_nodes();
     eject(s->nodes[0]);
-    std::vector<double> factors(3);
-    const auto a = proxy::assess_nodes(*s, now, factors);
+    const auto a = assess(*s);
     EXPECT_TRUE(a.any_ready);
     EXPECT_FALSE(a.ejection_ignored);
     EXPECT_TRUE(a.excluded.test(0));
@@ -50,8 +54,7 @@ TEST(NodeAvailability, EveryUpNodeEjectedMeansEjectionIsIgnored) {
     eject(s->nodes[0]);
     eject(s->nodes[1]);
     set_health(s->nodes[2], health::node_health::down);
-    std::vector<double> factors(3);
-    const auto a = proxy::assess_nodes(*s, now, factors);
+    const auto a = assess(*s);
     EXPECT_TRUE(a.any_ready);
     EXPECT_TRUE(a.ejection_ignored);
     EXPECT_FALSE(a.all_starting);
@@ -69,8 +72,7 @@ TEST(NodeAvailability, OperatorDecisionsAndDownNodesAreNeverOverridden) {
     eject(s->nodes[0]);
     set_health(s->nodes[1], health::node_health::down);
     set_health(s->nodes[2], health::node_health::starting);
-    std::vector<double> factors(3);
-    const auto a = proxy::assess_nodes(*s, now, factors);
+    const auto a = assess(*s);
     EXPECT_FALSE(a.any_ready);
     EXPECT_FALSE(a.ejection_ignored);
     EXPECT_EQ(a.excluded.count(), 3u);
@@ -81,8 +83,7 @@ TEST(NodeAvailability, OperatorDecisionsAndDownNodesAreNeverOverridden) {
 TEST(NodeAvailability, EjectionIsKeptWhenActiveChecksAreOff) {
     const auto s = three_nodes({}, false);
     for (const auto& n : s->nodes) eject(n);
-    std::vector<double> factors(3);
-    const auto a = proxy::assess_nodes(*s, now, factors);
+    const auto a = assess(*s);
     EXPECT_FALSE(a.any_ready);
     EXPECT_FALSE(a.ejection_ignored);
     EXPECT_EQ(a.excluded.count(), 3u);
@@ -96,8 +97,7 @@ TEST(NodeAvailability, EjectedNodeThatIsAlsoDownStaysOut) {
     eject(s->nodes[1]);
     set_health(s->nodes[1], health::node_health::starting);
     eject(s->nodes[2]);
-    std::vector<double> factors(3);
-    const auto a = proxy::assess_nodes(*s, now, factors);
+    const auto a = assess(*s);
     EXPECT_TRUE(a.ejection_ignored);
     EXPECT_TRUE(a.excluded.test(0));
     EXPECT_TRUE(a.excluded.test(1));
