@@ -32,14 +32,13 @@ struct relay_result {
 
 /// Copies exactly `remaining` body bytes: first what `buffered` already holds, then straight from `source`.
 /// Never reads past the body, so a pipelined next message stays in `buffered`. `progress()` is called before each
-/// wait so the caller can push its inactivity deadline. With `readiness`, the first read tries eager_read_some
-/// while it says that pays (the rest of a node's body is usually there right after its head). Later reads are
-/// asynchronous: with direct reads and direct writes both finding their bytes, a large fast transfer would
-/// never go back to the event loop and would hold up every other connection of the worker.
+/// wait so the caller can push its inactivity deadline. The first read is read_some_unless_drained (the rest of a
+/// node's body is usually there right after its head). Later reads are asynchronous: with direct reads and direct
+/// writes both finding their bytes, a large fast transfer would never go back to the event loop and would hold up
+/// every other connection of the worker.
 template <class Source, class Destination, class Progress>
 net::awaitable<relay_result> relay_content_length(Source& source, beast::flat_buffer& buffered, Destination& destination,
-                                                  std::uint64_t remaining, Progress progress,
-                                                  read_readiness_guess* readiness = nullptr) {
+                                                  std::uint64_t remaining, Progress progress) {
     relay_result r;
     while (remaining > 0) {
         if (buffered.size() == 0) {
@@ -47,8 +46,8 @@ net::awaitable<relay_result> relay_content_length(Source& source, beast::flat_bu
             const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, relay_piece));
             error_code ec;
             std::size_t n = 0;
-            if (readiness && r.bytes == 0)
-                std::tie(ec, n) = co_await guessed_read_some(source, buffered.prepare(want), *readiness);
+            if (r.bytes == 0)
+                std::tie(ec, n) = co_await read_some_unless_drained(source, buffered.prepare(want));
             else
                 std::tie(ec, n) = co_await source.async_read_some(buffered.prepare(want), use_tuple);
             if (ec) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gatehouse/net.hpp>
+#include <gatehouse/proxy/read_drain.hpp>
 
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_suffix.hpp>
@@ -42,63 +43,41 @@ net::awaitable<std::tuple<error_code, std::size_t>> eager_write(Stream& stream, 
     co_return co_await net::async_write(stream, buffers, use_tuple);
 }
 
-/// Reads some bytes into `buffer`, like stream.async_read_some. On a plain TCP socket in non-blocking mode it first
-/// reads directly (`was_ready` tells whether that found bytes): when the bytes are there, the coroutine goes on
-/// without queueing behind the event loop. When they are not, it waits with an asynchronous read, and the direct
-/// try was one system call for nothing; read_readiness_guess decides when trying is worth it.
+/// Reads some bytes into `buffer`, like stream.async_read_some, with the fewest system calls (plain TCP sockets in
+/// non-blocking mode; other streams, TLS, take the asynchronous read as it is):
+/// - when the last read of this socket emptied it and no readiness event has come since (read_drain.hpp), bytes
+///   cannot be there: the read waits for the event, without Asio's read attempt that would fail with EAGAIN;
+/// - otherwise it reads directly: bytes that are there are taken without a pass through the event loop, and an
+///   empty socket costs the one attempt Asio would have made anyway.
+/// A read that returns less than it asked for emptied the socket, and says so for the next read.
+///
+/// Why marking is safe at both places below (read_drain.hpp's rule): the direct read is ours, and the mark follows
+/// it at once. The asynchronous read is started only while the socket is marked drained, so Asio does not attempt
+/// it on the spot (that attempt's completion would be queued behind the loop); it is performed when the readiness
+/// event is handled, and Asio calls its completion, which resumes this coroutine, from that same handling (the
+/// read is the socket's only operation: a session never reads and writes one socket at once). So no event can be
+/// taken between the read and the mark.
 template <class Stream, class MutableBufferSequence>
-net::awaitable<std::tuple<error_code, std::size_t>> eager_read_some(Stream& stream, const MutableBufferSequence& buffer,
-                                                                    bool& was_ready) {
-    was_ready = false;
+net::awaitable<std::tuple<error_code, std::size_t>> read_some_unless_drained(Stream& stream,
+                                                                             const MutableBufferSequence& buffer) {
     if constexpr (std::is_same_v<Stream, tcp::socket>) {
         if (stream.non_blocking()) {
-            error_code ec;
-            const std::size_t n = stream.read_some(buffer, ec);
-            if (ec != net::error::would_block && ec != net::error::try_again) {
-                was_ready = true;
-                co_return std::tuple{ec, n};
+            const std::size_t wanted = net::buffer_size(buffer);
+            if (!known_drained(stream)) {
+                error_code ec;
+                const std::size_t n = stream.read_some(buffer, ec);
+                if (ec != net::error::would_block && ec != net::error::try_again) {
+                    if (!ec && n < wanted) mark_drained(stream);
+                    co_return std::tuple{ec, n};
+                }
+                mark_drained(stream);
             }
+            auto [ec, n] = co_await stream.async_read_some(buffer, use_tuple);
+            if (!ec && n < wanted) mark_drained(stream);
+            co_return std::tuple{ec, n};
         }
     }
     co_return co_await stream.async_read_some(buffer, use_tuple);
-}
-
-/// Learns, for one connection, whether bytes are usually there already when a read starts (the rest of a node's
-/// body right after its head, say: usually yes on a fast link; a slow or far node: no).
-///
-/// A direct read costs one system call when the bytes are there and three when they are not (the direct try, the
-/// asynchronous read's speculative try, the read once ready); a plain asynchronous read costs two (a failed
-/// speculative try, the read once ready) and a pass through the event loop. So trying pays when more than half of
-/// the tries find bytes. The share is a moving average over about the last eight tries; below one half, one read
-/// in eight still tries, to notice when that changes.
-///
-/// Reads that wait for a peer to act (the client's next request, the node's answer) do not try: yielding to the
-/// loop first and reading then finds the bytes under load, but puts those sessions ahead of the ones waiting for
-/// the kernel's readiness events (Asio takes at most 128 per pass), which doubled p99 at 1,000 connections.
-class read_readiness_guess {
-public:
-    bool worth_trying() noexcept { return ready_share_ >= half || ++skipped_ % 8 == 0; }
-    void record(bool ready) noexcept {
-        ready_share_ = static_cast<std::uint16_t>(ready_share_ - ready_share_ / 8 + (ready ? one / 8 : 0));
-    }
-
-private:
-    static constexpr std::uint16_t one = 1024;
-    static constexpr std::uint16_t half = one / 2;
-    std::uint16_t ready_share_ = half;  // of `one`
-    std::uint8_t skipped_ = 0;
-};
-
-/// A read that tries eager_read_some while `guess` says that pays and records what it found; otherwise a plain
-/// asynchronous read.
-template <class Stream, class MutableBufferSequence>
-net::awaitable<std::tuple<error_code, std::size_t>> guessed_read_some(Stream& stream, const MutableBufferSequence& buffer,
-                                                                      read_readiness_guess& guess) {
-    if (!guess.worth_trying()) co_return co_await stream.async_read_some(buffer, use_tuple);
-    bool was_ready = false;
-    auto result = co_await eager_read_some(stream, buffer, was_ready);
-    guess.record(was_ready);
-    co_return result;
 }
 
 }  // namespace gatehouse::proxy

@@ -274,7 +274,6 @@ private:
     bool park_cancelled_ = false;    // on_tick cancelled that read to release the buffers
     bool buffers_released_ = false;  // parked without buffers: wait for readability before allocating
     std::uint64_t peer_key_ = 0;  // ip_hash key of the socket peer
-    read_readiness_guess body_readiness_;  // is the rest of the node's body usually there once its head is read?
 };
 
 }  // namespace gatehouse::proxy::detail

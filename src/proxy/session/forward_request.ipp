@@ -195,7 +195,7 @@ net::awaitable<error_code> client_session<Stream>::read_response_head(response_p
         const std::size_t room = up_in_.max_size() - up_in_.size();
         if (room == 0) co_return make_error_code(http::error::buffer_overflow);
         const std::size_t want = std::min(std::max<std::size_t>(512, up_in_.capacity() - up_in_.size()), room);
-        auto [ec, n] = co_await upstream_.async_read_some(up_in_.prepare(want), use_tuple);
+        auto [ec, n] = co_await read_some_unless_drained(upstream_, up_in_.prepare(want));
         if (ec == net::error::eof) {
             if (!parser.got_some()) co_return make_error_code(http::error::end_of_stream);
             error_code eof_ec;

@@ -21,7 +21,7 @@ net::awaitable<void> client_session<Stream>::run() {
             set_deadline(phase::idle, first_request_ ? t.client_header : t.client_idle);
             if (!buffers_released_) {
                 parked_in_read_ = true;
-                auto [ec, n] = co_await stream_.async_read_some(in_.prepare(head_read_piece), use_tuple);
+                auto [ec, n] = co_await read_some_unless_drained(stream_, in_.prepare(head_read_piece));
                 parked_in_read_ = false;
                 const bool released_by_tick = std::exchange(park_cancelled_, false);
                 if (ec == net::error::operation_aborted && released_by_tick && !timed_out_ && !owner_.draining()) {
@@ -74,7 +74,7 @@ net::awaitable<std::optional<std::size_t>> client_session<Stream>::read_request_
             }
             scanned = bytes.size();
         }
-        auto [ec, n] = co_await stream_.async_read_some(in_.prepare(head_read_piece), use_tuple);
+        auto [ec, n] = co_await read_some_unless_drained(stream_, in_.prepare(head_read_piece));
         if (ec) {
             if (timed_out_) co_await respond_error(http::status::request_timeout, "request head not received in time", nullptr);
             else if (in_.size() > 0) log::debug(describe(nullptr) + " left in the middle of a request head");
@@ -154,8 +154,8 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
             if (wec) co_return false;
         }
         while (in_.size() < x.verdict.content_length) {
-            auto [rec, n] = co_await stream_.async_read_some(
-                in_.prepare(static_cast<std::size_t>(x.verdict.content_length - in_.size())), use_tuple);
+            auto [rec, n] = co_await read_some_unless_drained(
+                stream_, in_.prepare(static_cast<std::size_t>(x.verdict.content_length - in_.size())));
             if (rec) {
                 if (timed_out_) co_await respond_error(http::status::request_timeout, "request body not received in time", &x);
                 co_return false;

@@ -9,7 +9,7 @@ template <class Stream>
 net::awaitable<error_code> client_session<Stream>::read_held_body(std::size_t length, config::duration idle) {
     while (up_in_.size() < length) {
         set_deadline(phase::response_body, idle);  // the node may pause this long between pieces
-        auto [ec, n] = co_await guessed_read_some(upstream_, up_in_.prepare(length - up_in_.size()), body_readiness_);
+        auto [ec, n] = co_await read_some_unless_drained(upstream_, up_in_.prepare(length - up_in_.size()));
         if (ec == net::error::eof) co_return make_error_code(http::error::partial_message);
         if (ec) co_return ec;
         up_in_.commit(n);
@@ -103,8 +103,7 @@ net::awaitable<bool> client_session<Stream>::relay_response(exchange& x, const c
             r.failed = relay_side::destination;
         } else {
             up_in_.consume(first);
-            r = co_await relay_content_length(upstream_, up_in_, stream_, options.content_length - first, progress,
-                                             &body_readiness_);
+            r = co_await relay_content_length(upstream_, up_in_, stream_, options.content_length - first, progress);
             r.bytes += first;
         }
     } else {

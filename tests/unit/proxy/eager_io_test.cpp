@@ -1,8 +1,10 @@
-// eager_write, eager_read_some and read_readiness_guess on real loopback sockets.
+// eager_write, read_some_unless_drained and the drained mark (read_drain) on real loopback sockets.
 #include <gatehouse/proxy/eager_io.hpp>
+#include <gatehouse/proxy/read_drain.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <gtest/gtest.h>
 
@@ -44,22 +46,40 @@ void run_coroutine(net::io_context& io, Body body) {
 
 }  // namespace
 
-// Bytes already waiting are read directly: was_ready is true and the bytes are the ones sent.
-TEST(EagerIo, ReadFindsBytesThatAreThere) {
+// Bytes already waiting are read directly, and a read that got less than it asked for marks the socket drained.
+TEST(EagerIo, ReadFindsBytesThatAreThereAndMarksTheSocketDrained) {
     socket_pair p;
     ASSERT_EQ(net::write(p.a, net::buffer(std::string_view("hello"))), 5u);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // loopback delivery
+    EXPECT_FALSE(known_drained(p.b)) << "a new socket is not known to be empty";
     run_coroutine(p.io, [&]() -> net::awaitable<void> {
         char buf[16];
-        bool was_ready = false;
-        auto [ec, n] = co_await eager_read_some(p.b, net::buffer(buf), was_ready);
+        auto [ec, n] = co_await read_some_unless_drained(p.b, net::buffer(buf));
         EXPECT_FALSE(ec) << ec.message();
-        EXPECT_TRUE(was_ready);
         EXPECT_EQ(std::string_view(buf, n), "hello");
+        EXPECT_TRUE(known_drained(p.b));
     });
 }
 
-// With nothing there yet, the read waits (was_ready false) and completes when the bytes arrive.
+// A read that filled its whole buffer may have left bytes behind: the socket is not marked, and the next read
+// gets the rest.
+TEST(EagerIo, FullReadDoesNotMarkTheSocketDrained) {
+    socket_pair p;
+    ASSERT_EQ(net::write(p.a, net::buffer(std::string_view("0123456789"))), 10u);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    run_coroutine(p.io, [&]() -> net::awaitable<void> {
+        char buf[4];
+        auto [ec, n] = co_await read_some_unless_drained(p.b, net::buffer(buf));
+        EXPECT_EQ(std::string_view(buf, n), "0123");
+        EXPECT_FALSE(known_drained(p.b));
+        char rest[16];
+        std::tie(ec, n) = co_await read_some_unless_drained(p.b, net::buffer(rest));
+        EXPECT_EQ(std::string_view(rest, n), "456789");
+        EXPECT_TRUE(known_drained(p.b));
+    });
+}
+
+// With nothing there yet, the read waits and completes when the bytes arrive.
 TEST(EagerIo, ReadWaitsForBytesThatAreNotThereYet) {
     socket_pair p;
     net::steady_timer later(p.io);
@@ -67,26 +87,86 @@ TEST(EagerIo, ReadWaitsForBytesThatAreNotThereYet) {
     later.async_wait([&](error_code) { net::write(p.a, net::buffer(std::string_view("late"))); });
     run_coroutine(p.io, [&]() -> net::awaitable<void> {
         char buf[16];
-        bool was_ready = true;
-        auto [ec, n] = co_await eager_read_some(p.b, net::buffer(buf), was_ready);
+        auto [ec, n] = co_await read_some_unless_drained(p.b, net::buffer(buf));
         EXPECT_FALSE(ec) << ec.message();
-        EXPECT_FALSE(was_ready);
         EXPECT_EQ(std::string_view(buf, n), "late");
+        EXPECT_TRUE(known_drained(p.b));
     });
 }
 
-// A closed peer is reported like an asynchronous read reports it (eof), not as "not ready".
+// The keep-alive pattern: a request read empties the socket, the next one arrives while no read is waiting (its
+// readiness event is handled by the loop with nobody to give it to), then the next read starts. The event cleared
+// the mark, so that read finds the bytes.
+TEST(EagerIo, BytesArrivingBetweenReadsAreFound) {
+    socket_pair p;
+    run_coroutine(p.io, [&]() -> net::awaitable<void> {
+        net::write(p.a, net::buffer(std::string_view("first")));
+        char buf[16];
+        auto [ec, n] = co_await read_some_unless_drained(p.b, net::buffer(buf));
+        EXPECT_EQ(std::string_view(buf, n), "first");
+        EXPECT_TRUE(known_drained(p.b));
+        net::write(p.a, net::buffer(std::string_view("second")));
+        net::steady_timer pause(p.b.get_executor());  // a pass through the loop, which takes the readiness event
+        pause.expires_after(std::chrono::milliseconds(20));
+        co_await pause.async_wait(use_tuple);
+        EXPECT_FALSE(known_drained(p.b)) << "the readiness event clears the mark";
+        std::tie(ec, n) = co_await read_some_unless_drained(p.b, net::buffer(buf));
+        EXPECT_EQ(std::string_view(buf, n), "second");
+    });
+}
+
+// The same, but the next read starts before the loop has taken the event: it is queued and the event performs it.
+TEST(EagerIo, BytesArrivingBeforeTheEventIsTakenAreFound) {
+    socket_pair p;
+    run_coroutine(p.io, [&]() -> net::awaitable<void> {
+        net::write(p.a, net::buffer(std::string_view("first")));
+        char buf[16];
+        auto [ec, n] = co_await read_some_unless_drained(p.b, net::buffer(buf));
+        EXPECT_EQ(std::string_view(buf, n), "first");
+        net::write(p.a, net::buffer(std::string_view("second")));
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // delivered, but the loop has not run
+        EXPECT_TRUE(known_drained(p.b));
+        std::tie(ec, n) = co_await read_some_unless_drained(p.b, net::buffer(buf));
+        EXPECT_EQ(std::string_view(buf, n), "second");
+    });
+}
+
+// What the mark does inside Asio, and why read_drain.hpp's rule matters: marked drained while bytes wait and their
+// event is already spent, an asynchronous read does not try to read them; it waits for the next event.
+TEST(EagerIo, MarkStopsAsiosReadAttempt) {
+    socket_pair p;
+    mark_drained(p.b);
+    net::write(p.a, net::buffer(std::string_view("x")));
+    net::steady_timer pause(p.io);  // the loop runs and takes the readiness event; no read is waiting
+    pause.expires_after(std::chrono::milliseconds(20));
+    pause.async_wait([](error_code) {});
+    p.io.run_for(std::chrono::milliseconds(500));
+    ASSERT_FALSE(known_drained(p.b)) << "the readiness event should have cleared the mark";
+    mark_drained(p.b);  // wrongly: "x" is there
+    std::string got;
+    char buf[16];
+    p.b.async_read_some(net::buffer(buf), [&](error_code ec, std::size_t n) {
+        if (!ec) got.assign(buf, n);
+    });
+    p.io.restart();
+    p.io.run_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(got, "") << "the read was attempted although the socket was marked drained";
+    net::write(p.a, net::buffer(std::string_view("y")));
+    p.io.restart();
+    p.io.run_for(std::chrono::milliseconds(500));
+    EXPECT_EQ(got, "xy") << "the next event performs the queued read";
+}
+
+// A closed peer is reported like an asynchronous read reports it: eof.
 TEST(EagerIo, ReadReportsEndOfStream) {
     socket_pair p;
     p.a.close();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     run_coroutine(p.io, [&]() -> net::awaitable<void> {
         char buf[16];
-        bool was_ready = false;
-        auto [ec, n] = co_await eager_read_some(p.b, net::buffer(buf), was_ready);
+        auto [ec, n] = co_await read_some_unless_drained(p.b, net::buffer(buf));
         EXPECT_EQ(ec, net::error::eof);
         EXPECT_EQ(n, 0u);
-        EXPECT_TRUE(was_ready) << "the end of the stream was there to read: no wait was needed";
     });
 }
 
@@ -128,28 +208,4 @@ TEST(EagerIo, WriteToClosedPeerFails) {
         auto [ec, n] = co_await eager_write(p.a, net::buffer(data));
         EXPECT_TRUE(ec);
     });
-}
-
-// The guess tries at first; after a run of misses it tries only one read in eight; hits bring it back.
-TEST(ReadReadinessGuess, StopsTryingAfterMissesAndComesBackAfterHits) {
-    read_readiness_guess g;
-    EXPECT_TRUE(g.worth_trying());
-    for (int i = 0; i < 20; ++i) g.record(false);
-    int tries = 0;
-    for (int i = 0; i < 64; ++i) tries += g.worth_trying() ? 1 : 0;
-    EXPECT_EQ(tries, 8);
-    for (int i = 0; i < 20; ++i) g.record(true);
-    for (int i = 0; i < 16; ++i) EXPECT_TRUE(g.worth_trying()) << i;
-}
-
-// Half the reads finding bytes is the break-even: mostly-hit keeps trying, mostly-miss stops.
-TEST(ReadReadinessGuess, FollowsTheShareOfReadsThatFoundBytes) {
-    read_readiness_guess mostly_hits;
-    for (int i = 0; i < 100; ++i) mostly_hits.record(i % 4 != 0);  // 75 % found bytes
-    EXPECT_TRUE(mostly_hits.worth_trying());
-    read_readiness_guess mostly_misses;
-    for (int i = 0; i < 100; ++i) mostly_misses.record(i % 4 == 0);  // 25 %
-    int tries = 0;
-    for (int i = 0; i < 16; ++i) tries += mostly_misses.worth_trying() ? 1 : 0;
-    EXPECT_EQ(tries, 2);
 }
