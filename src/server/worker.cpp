@@ -3,6 +3,7 @@
 
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/proxy/client_session.hpp>
+#include <gatehouse/proxy/read_drain.hpp>
 #include <gatehouse/util/coarse_clock.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -298,6 +299,7 @@ void worker::start_session(tcp::socket&& socket) {
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     socket.non_blocking(true, ignored);  // lets the session write without a pass through the event loop
+    proxy::watch_peer_close(socket, ignored);  // lets the session skip reads that would fail (proxy/read_drain)
     proxy::start_client_session(*this, std::move(socket));
 }
 

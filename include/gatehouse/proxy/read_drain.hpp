@@ -10,18 +10,37 @@ namespace gatehouse::proxy {
 /// attempt fails with EAGAIN on almost every request, twice: for the client's next request and for the node's
 /// answer, each written for just now. Nginx skips those reads by tracking readiness itself: with edge-triggered
 /// epoll (Asio registers every socket that way) a read that returned less than it asked for emptied the socket,
-/// and any byte arriving later raises a new readiness event.
+/// and any byte arriving later raises a new readiness event. Except the peer's close: a FIN that came with the
+/// last bytes was announced by the same event, and the next read would return end of stream at once, with no
+/// event to come. Nginx registers EPOLLRDHUP to see that; so does watch_peer_close().
 ///
 /// mark_drained() tells Asio's reactor what such a read found, through its own per-socket flag. While the flag is
-/// set, the next asynchronous read is queued without the attempt (and without an epoll_ctl call); the readiness
-/// event clears it and performs the read. The flag lives in Asio's private reactor state (there is no public way
-/// to set it), so read_drain.cpp names this exact Boost version and epoll, and fails to compile on any other.
+/// set, the next asynchronous read is queued without the attempt (and without an epoll_ctl call); the next
+/// readiness event clears it and performs the read. The flag and the events live in Asio's private reactor state
+/// (there is no public way to reach them), so read_drain.cpp names this exact Boost version and epoll, and fails
+/// to compile on any other.
+
+/// Registers the socket for EPOLLRDHUP, so that the events Asio's reactor takes for it say when the peer has
+/// closed its side: one epoll_ctl call, or none after watch_peer_close_once_connected() and a connect that had to
+/// wait. mark_drained() does nothing on a socket that is not watched this way.
+void watch_peer_close(tcp::socket& socket, error_code& ec) noexcept;
+
+/// On a socket opened and not yet connected: the registration Asio makes when an asynchronous connect has to wait
+/// (it adds EPOLLOUT) carries EPOLLRDHUP too. Call watch_peer_close() once connected: it completes the
+/// registration only when the connect did not wait.
+void watch_peer_close_once_connected(tcp::socket& socket) noexcept;
+
+/// Marks the socket drained, unless the last event the reactor took for it reported the peer's close, a hang-up
+/// or an error (then the next read must try: it returns end of stream or the error at once).
 ///
-/// mark_drained() is correct only right after a read that found the socket empty, with no pass through the
-/// event loop in between: a readiness event taken by the loop after that read and before the mark would be lost,
-/// and the socket would wait for bytes it already holds. read_some_unless_drained() in eager_io.hpp is the one
-/// caller and explains why its two call sites meet that rule. The socket's io_context must run on one thread.
-bool known_drained(tcp::socket& socket) noexcept;
+/// Correct only when no byte can be waiting: right after a read that returned less than it asked for (or
+/// EAGAIN), with no pass through the event loop in between (a readiness event taken by the loop after that read
+/// and before the mark would be lost, and the socket would wait for bytes it already holds); or on a socket opened
+/// but not connected yet. read_some_unless_drained() in eager_io.hpp explains why its marks meet that rule. The
+/// socket's io_context must run on one thread.
 void mark_drained(tcp::socket& socket) noexcept;
+
+/// True while the socket is marked drained and no readiness event has come since.
+bool known_drained(tcp::socket& socket) noexcept;
 
 }  // namespace gatehouse::proxy

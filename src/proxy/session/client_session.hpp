@@ -9,6 +9,7 @@
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/proxy/body_relay.hpp>
 #include <gatehouse/proxy/eager_io.hpp>
+#include <gatehouse/proxy/read_drain.hpp>
 #include <gatehouse/proxy/error_response.hpp>
 #include <gatehouse/proxy/forward_headers.hpp>
 #include <gatehouse/proxy/head_scan.hpp>

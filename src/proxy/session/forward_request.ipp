@@ -11,7 +11,19 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
     if (!reused) {
         upstream_ = tcp::socket(owner_.context());
         set_deadline(phase::connect, cfg.timeouts.upstream_connect);
-        auto [ec] = co_await upstream_.async_connect(node.endpoint, use_tuple);
+        error_code ec;
+        upstream_.open(node.endpoint.protocol(), ec);
+        if (!ec) {
+            error_code ignored;
+            upstream_.set_option(tcp::no_delay(true), ignored);
+            upstream_.non_blocking(true, ignored);  // for eager_write; set before connecting, Asio sets it once
+            watch_peer_close_once_connected(upstream_);
+            // Nothing can be read from a socket that is not connected yet, and every readiness event from now on
+            // clears the mark: the read of the node's answer waits for its event instead of trying first.
+            mark_drained(upstream_);
+            std::tie(ec) = co_await upstream_.async_connect(node.endpoint, use_tuple);
+        }
+        if (!ec) watch_peer_close(upstream_, ec);
         if (ec) {
             x.failure = "cannot connect to " + node.name + ": " + (timed_out_ ? "timed out" : ec.message());
             log::warning(describe(&x) + ": " + x.failure);
@@ -21,9 +33,6 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
             upstream_.close(ignored);
             co_return attempt::retry_other;
         }
-        error_code ignored;
-        upstream_.set_option(tcp::no_delay(true), ignored);
-        upstream_.non_blocking(true, ignored);  // for eager_write
     }
 
     const bool retry_if_stale = reused && x.held;

@@ -29,18 +29,21 @@ struct socket_pair {
         acceptor.accept(b);
         a.non_blocking(true);
         b.non_blocking(true);
+        error_code ec;
+        watch_peer_close(b, ec);
+        EXPECT_FALSE(ec) << ec.message();
     }
 };
 
-/// Runs `body` as a coroutine on `io` until it ends (bounded: 10 s).
+/// Runs `body` as a coroutine on `io` until it ends (bounded: `limit`).
 template <class Body>
-void run_coroutine(net::io_context& io, Body body) {
+void run_coroutine(net::io_context& io, Body body, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
     bool done = false;
     net::co_spawn(io, [&]() -> net::awaitable<void> {
         co_await body();
         done = true;
     }, net::detached);
-    io.run_for(std::chrono::seconds(10));
+    io.run_for(limit);
     ASSERT_TRUE(done) << "the coroutine did not finish";
 }
 
@@ -155,6 +158,88 @@ TEST(EagerIo, MarkStopsAsiosReadAttempt) {
     p.io.restart();
     p.io.run_for(std::chrono::milliseconds(500));
     EXPECT_EQ(got, "xy") << "the next event performs the queued read";
+}
+
+// The peer's last bytes and its close, announced by one event the loop took before the read: the read gets the
+// bytes, short, but must not mark the socket (no event will come for the close); the next read sees eof at once.
+TEST(EagerIo, CloseThatCameWithTheLastBytesIsNotMissed) {
+    socket_pair p;
+    run_coroutine(p.io, [&]() -> net::awaitable<void> {
+        net::write(p.a, net::buffer(std::string_view("first")));
+        char buf[16];
+        auto [ec, n] = co_await read_some_unless_drained(p.b, net::buffer(buf));
+        EXPECT_TRUE(known_drained(p.b));
+        net::write(p.a, net::buffer(std::string_view("bye")));
+        p.a.close();
+        net::steady_timer pause(p.b.get_executor());
+        pause.expires_after(std::chrono::milliseconds(20));
+        co_await pause.async_wait(use_tuple);
+        std::tie(ec, n) = co_await read_some_unless_drained(p.b, net::buffer(buf));
+        EXPECT_EQ(std::string_view(buf, n), "bye");
+        EXPECT_FALSE(known_drained(p.b));
+        std::tie(ec, n) = co_await read_some_unless_drained(p.b, net::buffer(buf));
+        EXPECT_EQ(ec, net::error::eof);
+    }, std::chrono::seconds(2));
+}
+
+// The same when the read was waiting: the event that performs it also reports the close.
+TEST(EagerIo, CloseThatCameWithTheBytesAWaitingReadGotIsNotMissed) {
+    socket_pair p;
+    net::steady_timer later(p.io);
+    later.expires_after(std::chrono::milliseconds(50));
+    later.async_wait([&](error_code) {
+        net::write(p.a, net::buffer(std::string_view("bye")));
+        p.a.close();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // both arrive before the loop looks
+    });
+    run_coroutine(p.io, [&]() -> net::awaitable<void> {
+        char buf[16];
+        auto [ec, n] = co_await read_some_unless_drained(p.b, net::buffer(buf));
+        EXPECT_EQ(std::string_view(buf, n), "bye");
+        std::tie(ec, n) = co_await read_some_unless_drained(p.b, net::buffer(buf));
+        EXPECT_EQ(ec, net::error::eof);
+    }, std::chrono::seconds(2));
+}
+
+// A node socket: marked drained between open and connect, watched for the peer's close through the connect's own
+// registration. The answer's bytes and the node's close, arriving together, are both seen.
+TEST(EagerIo, ConnectingSocketIsWatchedForCloseThroughTheConnect) {
+    net::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    tcp::socket node(io), client(io);
+    client.open(tcp::v4());
+    client.non_blocking(true);
+    watch_peer_close_once_connected(client);
+    mark_drained(client);
+    EXPECT_TRUE(known_drained(client));
+    run_coroutine(io, [&]() -> net::awaitable<void> {
+        auto [cec] = co_await client.async_connect(acceptor.local_endpoint(), use_tuple);
+        EXPECT_FALSE(cec) << cec.message();
+        error_code ec;
+        watch_peer_close(client, ec);
+        EXPECT_FALSE(ec) << ec.message();
+        acceptor.accept(node);
+        net::write(node, net::buffer(std::string_view("answer")));
+        node.close();
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        char buf[16];
+        std::size_t n = 0;
+        std::tie(ec, n) = co_await read_some_unless_drained(client, net::buffer(buf));
+        EXPECT_EQ(std::string_view(buf, n), "answer");
+        std::tie(ec, n) = co_await read_some_unless_drained(client, net::buffer(buf));
+        EXPECT_EQ(ec, net::error::eof);
+    }, std::chrono::seconds(2));
+}
+
+// A socket not registered for the peer's close is never marked: its close could be missed.
+TEST(EagerIo, SocketNotWatchingForCloseIsNeverMarked) {
+    net::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    tcp::socket a(io), b(io);
+    a.connect(acceptor.local_endpoint());
+    acceptor.accept(b);
+    mark_drained(b);
+    EXPECT_FALSE(known_drained(b));
 }
 
 // A closed peer is reported like an asynchronous read reports it: eof.
