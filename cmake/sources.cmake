@@ -41,8 +41,8 @@ target_link_libraries(gatehouse PRIVATE gatehouse_net CLI11::CLI11)
 # tcmalloc (gperftools' tcmalloc_minimal, Debian's libgoogle-perftools-dev; Envoy links tcmalloc too). Every
 # proxied request allocates a few coroutine frames of 1-2 KiB, above glibc's per-thread cache (1,032 B), so each
 # took glibc's slow path (bin search, chunk merging): a fifth of gatehouse's own instructions went to malloc and
-# free. tcmalloc's thread caches serve those sizes: about 15 % fewer instructions per request, and less memory per
-# idle connection (bench/README.md). Sanitizer and fuzzing builds keep their own allocator.
+# free. tcmalloc's thread caches serve those sizes: about 15 % fewer instructions per request; an idle connection
+# costs about the same (README, Benchmarks). Sanitizer and fuzzing builds keep their own allocator.
 option(GATEHOUSE_TCMALLOC "Link the gatehouse binary with tcmalloc_minimal" ON)
 if(GATEHOUSE_TCMALLOC AND GATEHOUSE_SANITIZE STREQUAL "" AND NOT GATEHOUSE_FUZZ)
   find_package(PkgConfig REQUIRED)
