@@ -95,7 +95,8 @@ void mark_drained(tcp::socket& socket) noexcept {
     // descriptor_state derives privately from the operation that carries the events; only a C-style cast
     // converts to an inaccessible base ([expr.cast]/4).
     const auto* as_operation = (const net::detail::scheduler_operation*)state;  // NOLINT(google-readability-casting)
-    if (as_operation->*pointer_to(last_events_of{}) & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) return;
+    // EPOLLPRI: the kernel's recv stops at TCP urgent data, so a short read there does not mean empty.
+    if (as_operation->*pointer_to(last_events_of{}) & (EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI)) return;
     (state->*pointer_to(speculative_flags_of{}))[reactor::read_op] = false;
 }
 

@@ -52,11 +52,13 @@ net::awaitable<std::tuple<error_code, std::size_t>> eager_write(Stream& stream, 
 /// A read that returns less than it asked for emptied the socket, and says so for the next read.
 ///
 /// Why marking is safe at both places below (read_drain.hpp's rule): the direct read is ours, and the mark follows
-/// it at once. The asynchronous read is started only while the socket is marked drained, so Asio does not attempt
-/// it on the spot (that attempt's completion would be queued behind the loop); it is performed when the readiness
-/// event is handled, and Asio calls its completion, which resumes this coroutine, from that same handling (the
-/// read is the socket's only operation: a session never reads and writes one socket at once). So no event can be
-/// taken between the read and the mark.
+/// it at once. After an asynchronous read, the mark is set only if the socket was marked drained when the read
+/// started: then Asio did not attempt it on the spot (that attempt's completion would be queued behind the loop,
+/// which could take an event before the mark); it was performed when the readiness event was handled, and Asio
+/// calls its completion, which resumes this coroutine, from that same handling (the read is the socket's only
+/// operation: a session never reads and writes one socket at once). So no event can be taken between the read
+/// and the mark. (mark_drained can refuse, e.g. when the socket's reactor state still holds the close event of
+/// the connection that used it before; the read then goes Asio's usual way and leaves no mark.)
 template <class Stream, class MutableBufferSequence>
 net::awaitable<std::tuple<error_code, std::size_t>> read_some_unless_drained(Stream& stream,
                                                                              const MutableBufferSequence& buffer) {
@@ -72,8 +74,9 @@ net::awaitable<std::tuple<error_code, std::size_t>> read_some_unless_drained(Str
                 }
                 mark_drained(stream);
             }
+            const bool queued_without_attempt = known_drained(stream);
             auto [ec, n] = co_await stream.async_read_some(buffer, use_tuple);
-            if (!ec && n < wanted) mark_drained(stream);
+            if (!ec && n < wanted && queued_without_attempt) mark_drained(stream);
             co_return std::tuple{ec, n};
         }
     }

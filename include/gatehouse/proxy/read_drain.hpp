@@ -30,8 +30,10 @@ void watch_peer_close(tcp::socket& socket, error_code& ec) noexcept;
 /// registration only when the connect did not wait.
 void watch_peer_close_once_connected(tcp::socket& socket) noexcept;
 
-/// Marks the socket drained, unless the last event the reactor took for it reported the peer's close, a hang-up
-/// or an error (then the next read must try: it returns end of stream or the error at once).
+/// Marks the socket drained, unless the last event the reactor took for it reported the peer's close, a hang-up,
+/// an error (then the next read must try: it returns end of stream or the error at once) or TCP urgent data (a
+/// read stops short at it). Asio reuses reactor states of closed sockets without clearing that last event, so a
+/// new socket may be refused until its first event: a missed saving, never a missed event.
 ///
 /// Correct only when no byte can be waiting: right after a read that returned less than it asked for (or
 /// EAGAIN), with no pass through the event loop in between (a readiness event taken by the loop after that read

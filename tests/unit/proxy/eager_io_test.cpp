@@ -231,6 +231,42 @@ TEST(EagerIo, ConnectingSocketIsWatchedForCloseThroughTheConnect) {
     }, std::chrono::seconds(2));
 }
 
+// A read whose socket could not be marked before it started went Asio's usual way (its own read attempt, whose
+// completion may be queued behind the loop): it leaves no mark after it either. Asio hands a new socket the
+// reactor state of the socket closed last, with that socket's close event still recorded, so the first read of
+// the new socket is such a read.
+TEST(EagerIo, ReadStartedUnmarkedLeavesNoMark) {
+    net::io_context io;
+    tcp::acceptor acceptor(io, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    tcp::socket old_peer(io), old_socket(io), peer(io), fresh(io);
+    old_peer.connect(acceptor.local_endpoint());
+    acceptor.accept(old_socket);
+    error_code ec;
+    watch_peer_close(old_socket, ec);
+    old_peer.close();
+    net::steady_timer pause(io);  // the loop takes old_socket's close event
+    pause.expires_after(std::chrono::milliseconds(20));
+    pause.async_wait([](error_code) {});
+    io.run_for(std::chrono::milliseconds(500));
+    peer.connect(acceptor.local_endpoint());
+    old_socket.close();  // its reactor state goes back to Asio's pool, close event and all
+    acceptor.accept(fresh);
+    fresh.non_blocking(true);
+    watch_peer_close(fresh, ec);
+    mark_drained(fresh);
+    ASSERT_FALSE(known_drained(fresh)) << "premise: the new socket reuses a state whose last event was a close";
+    net::steady_timer later(io);
+    later.expires_after(std::chrono::milliseconds(30));
+    later.async_wait([&](error_code) { net::write(peer, net::buffer(std::string_view("x"))); });
+    io.restart();
+    run_coroutine(io, [&]() -> net::awaitable<void> {
+        char buf[16];
+        auto [rec, n] = co_await read_some_unless_drained(fresh, net::buffer(buf));
+        EXPECT_EQ(std::string_view(buf, n), "x");
+        EXPECT_FALSE(known_drained(fresh)) << "marked after a read that Asio attempted on the spot";
+    }, std::chrono::seconds(2));
+}
+
 // A socket not registered for the peer's close is never marked: its close could be missed.
 TEST(EagerIo, SocketNotWatchingForCloseIsNeverMarked) {
     net::io_context io;
