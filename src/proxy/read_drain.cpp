@@ -79,6 +79,7 @@ void watch_peer_close(tcp::socket& socket, error_code& ec) noexcept {
     const int epoll_fd = (state->*pointer_to(reactor_of{}))->*pointer_to(epoll_fd_of{});
     if (::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, socket.native_handle(), &ev) != 0) {
         ec = error_code(errno, net::error::get_system_category());
+        registered &= ~static_cast<std::uint32_t>(EPOLLRDHUP);  // not in the kernel: mark_drained must refuse
         return;
     }
     registered = ev.events;

@@ -9,11 +9,11 @@
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/proxy/body_relay.hpp>
 #include <gatehouse/proxy/eager_io.hpp>
-#include <gatehouse/proxy/read_drain.hpp>
 #include <gatehouse/proxy/error_response.hpp>
 #include <gatehouse/proxy/forward_headers.hpp>
 #include <gatehouse/proxy/head_scan.hpp>
 #include <gatehouse/proxy/node_availability.hpp>
+#include <gatehouse/proxy/read_drain.hpp>
 #include <gatehouse/proxy/request_checks.hpp>
 #include <gatehouse/proxy/unavailable_response.hpp>
 #include <gatehouse/metrics/counters.hpp>

@@ -22,8 +22,9 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
             // clears the mark: the read of the node's answer waits for its event instead of trying first.
             mark_drained(upstream_);
             std::tie(ec) = co_await upstream_.async_connect(node.endpoint, use_tuple);
+            // Unwatched (epoll_ctl failed), the socket is never marked drained: a missed saving, nothing worse.
+            if (!ec) watch_peer_close(upstream_, ignored);
         }
-        if (!ec) watch_peer_close(upstream_, ec);
         if (ec) {
             x.failure = "cannot connect to " + node.name + ": " + (timed_out_ ? "timed out" : ec.message());
             log::warning(describe(&x) + ": " + x.failure);

@@ -47,6 +47,34 @@ void run_coroutine(net::io_context& io, Body body, std::chrono::milliseconds lim
     ASSERT_TRUE(done) << "the coroutine did not finish";
 }
 
+/// What one read_some_unless_drained of up to 16 bytes returned.
+struct read_result {
+    error_code ec;
+    std::string text;
+};
+
+net::awaitable<read_result> read_up_to_16(tcp::socket& socket) {
+    char buf[16];
+    auto [ec, n] = co_await read_some_unless_drained(socket, net::buffer(buf));
+    co_return read_result{ec, std::string(buf, n)};
+}
+
+/// From inside a coroutine: a pass through the event loop (a 20 ms wait), in which it takes pending readiness events.
+net::awaitable<void> pass_through_loop(tcp::socket& socket) {
+    net::steady_timer pause(socket.get_executor());
+    pause.expires_after(std::chrono::milliseconds(20));
+    co_await pause.async_wait(use_tuple);
+}
+
+/// From outside: runs `io` for a 20 ms wait, in which the loop takes pending readiness events; `io` can run again.
+void run_loop_briefly(net::io_context& io) {
+    net::steady_timer pause(io);
+    pause.expires_after(std::chrono::milliseconds(20));
+    pause.async_wait([](error_code) {});
+    io.run_for(std::chrono::milliseconds(500));
+    io.restart();
+}
+
 }  // namespace
 
 // Bytes already waiting are read directly, and a read that got less than it asked for marks the socket drained.
@@ -56,10 +84,9 @@ TEST(EagerIo, ReadFindsBytesThatAreThereAndMarksTheSocketDrained) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // loopback delivery
     EXPECT_FALSE(known_drained(p.b)) << "a new socket is not known to be empty";
     run_coroutine(p.io, [&]() -> net::awaitable<void> {
-        char buf[16];
-        auto [ec, n] = co_await read_some_unless_drained(p.b, net::buffer(buf));
-        EXPECT_FALSE(ec) << ec.message();
-        EXPECT_EQ(std::string_view(buf, n), "hello");
+        const auto r = co_await read_up_to_16(p.b);
+        EXPECT_FALSE(r.ec) << r.ec.message();
+        EXPECT_EQ(r.text, "hello");
         EXPECT_TRUE(known_drained(p.b));
     });
 }
@@ -89,10 +116,9 @@ TEST(EagerIo, ReadWaitsForBytesThatAreNotThereYet) {
     later.expires_after(std::chrono::milliseconds(50));
     later.async_wait([&](error_code) { net::write(p.a, net::buffer(std::string_view("late"))); });
     run_coroutine(p.io, [&]() -> net::awaitable<void> {
-        char buf[16];
-        auto [ec, n] = co_await read_some_unless_drained(p.b, net::buffer(buf));
-        EXPECT_FALSE(ec) << ec.message();
-        EXPECT_EQ(std::string_view(buf, n), "late");
+        const auto r = co_await read_up_to_16(p.b);
+        EXPECT_FALSE(r.ec) << r.ec.message();
+        EXPECT_EQ(r.text, "late");
         EXPECT_TRUE(known_drained(p.b));
     });
 }
@@ -104,17 +130,12 @@ TEST(EagerIo, BytesArrivingBetweenReadsAreFound) {
     socket_pair p;
     run_coroutine(p.io, [&]() -> net::awaitable<void> {
         net::write(p.a, net::buffer(std::string_view("first")));
-        char buf[16];
-        auto [ec, n] = co_await read_some_unless_drained(p.b, net::buffer(buf));
-        EXPECT_EQ(std::string_view(buf, n), "first");
+        EXPECT_EQ((co_await read_up_to_16(p.b)).text, "first");
         EXPECT_TRUE(known_drained(p.b));
         net::write(p.a, net::buffer(std::string_view("second")));
-        net::steady_timer pause(p.b.get_executor());  // a pass through the loop, which takes the readiness event
-        pause.expires_after(std::chrono::milliseconds(20));
-        co_await pause.async_wait(use_tuple);
+        co_await pass_through_loop(p.b);
         EXPECT_FALSE(known_drained(p.b)) << "the readiness event clears the mark";
-        std::tie(ec, n) = co_await read_some_unless_drained(p.b, net::buffer(buf));
-        EXPECT_EQ(std::string_view(buf, n), "second");
+        EXPECT_EQ((co_await read_up_to_16(p.b)).text, "second");
     });
 }
 
@@ -123,14 +144,11 @@ TEST(EagerIo, BytesArrivingBeforeTheEventIsTakenAreFound) {
     socket_pair p;
     run_coroutine(p.io, [&]() -> net::awaitable<void> {
         net::write(p.a, net::buffer(std::string_view("first")));
-        char buf[16];
-        auto [ec, n] = co_await read_some_unless_drained(p.b, net::buffer(buf));
-        EXPECT_EQ(std::string_view(buf, n), "first");
+        EXPECT_EQ((co_await read_up_to_16(p.b)).text, "first");
         net::write(p.a, net::buffer(std::string_view("second")));
         std::this_thread::sleep_for(std::chrono::milliseconds(20));  // delivered, but the loop has not run
         EXPECT_TRUE(known_drained(p.b));
-        std::tie(ec, n) = co_await read_some_unless_drained(p.b, net::buffer(buf));
-        EXPECT_EQ(std::string_view(buf, n), "second");
+        EXPECT_EQ((co_await read_up_to_16(p.b)).text, "second");
     });
 }
 
@@ -140,10 +158,7 @@ TEST(EagerIo, MarkStopsAsiosReadAttempt) {
     socket_pair p;
     mark_drained(p.b);
     net::write(p.a, net::buffer(std::string_view("x")));
-    net::steady_timer pause(p.io);  // the loop runs and takes the readiness event; no read is waiting
-    pause.expires_after(std::chrono::milliseconds(20));
-    pause.async_wait([](error_code) {});
-    p.io.run_for(std::chrono::milliseconds(500));
+    run_loop_briefly(p.io);  // the loop takes the readiness event; no read is waiting
     ASSERT_FALSE(known_drained(p.b)) << "the readiness event should have cleared the mark";
     mark_drained(p.b);  // wrongly: "x" is there
     std::string got;
@@ -151,7 +166,6 @@ TEST(EagerIo, MarkStopsAsiosReadAttempt) {
     p.b.async_read_some(net::buffer(buf), [&](error_code ec, std::size_t n) {
         if (!ec) got.assign(buf, n);
     });
-    p.io.restart();
     p.io.run_for(std::chrono::milliseconds(100));
     EXPECT_EQ(got, "") << "the read was attempted although the socket was marked drained";
     net::write(p.a, net::buffer(std::string_view("y")));
@@ -166,19 +180,14 @@ TEST(EagerIo, CloseThatCameWithTheLastBytesIsNotMissed) {
     socket_pair p;
     run_coroutine(p.io, [&]() -> net::awaitable<void> {
         net::write(p.a, net::buffer(std::string_view("first")));
-        char buf[16];
-        auto [ec, n] = co_await read_some_unless_drained(p.b, net::buffer(buf));
+        co_await read_up_to_16(p.b);
         EXPECT_TRUE(known_drained(p.b));
         net::write(p.a, net::buffer(std::string_view("bye")));
         p.a.close();
-        net::steady_timer pause(p.b.get_executor());
-        pause.expires_after(std::chrono::milliseconds(20));
-        co_await pause.async_wait(use_tuple);
-        std::tie(ec, n) = co_await read_some_unless_drained(p.b, net::buffer(buf));
-        EXPECT_EQ(std::string_view(buf, n), "bye");
+        co_await pass_through_loop(p.b);
+        EXPECT_EQ((co_await read_up_to_16(p.b)).text, "bye");
         EXPECT_FALSE(known_drained(p.b));
-        std::tie(ec, n) = co_await read_some_unless_drained(p.b, net::buffer(buf));
-        EXPECT_EQ(ec, net::error::eof);
+        EXPECT_EQ((co_await read_up_to_16(p.b)).ec, net::error::eof);
     }, std::chrono::seconds(2));
 }
 
@@ -193,11 +202,8 @@ TEST(EagerIo, CloseThatCameWithTheBytesAWaitingReadGotIsNotMissed) {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));  // both arrive before the loop looks
     });
     run_coroutine(p.io, [&]() -> net::awaitable<void> {
-        char buf[16];
-        auto [ec, n] = co_await read_some_unless_drained(p.b, net::buffer(buf));
-        EXPECT_EQ(std::string_view(buf, n), "bye");
-        std::tie(ec, n) = co_await read_some_unless_drained(p.b, net::buffer(buf));
-        EXPECT_EQ(ec, net::error::eof);
+        EXPECT_EQ((co_await read_up_to_16(p.b)).text, "bye");
+        EXPECT_EQ((co_await read_up_to_16(p.b)).ec, net::error::eof);
     }, std::chrono::seconds(2));
 }
 
@@ -222,12 +228,8 @@ TEST(EagerIo, ConnectingSocketIsWatchedForCloseThroughTheConnect) {
         net::write(node, net::buffer(std::string_view("answer")));
         node.close();
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        char buf[16];
-        std::size_t n = 0;
-        std::tie(ec, n) = co_await read_some_unless_drained(client, net::buffer(buf));
-        EXPECT_EQ(std::string_view(buf, n), "answer");
-        std::tie(ec, n) = co_await read_some_unless_drained(client, net::buffer(buf));
-        EXPECT_EQ(ec, net::error::eof);
+        EXPECT_EQ((co_await read_up_to_16(client)).text, "answer");
+        EXPECT_EQ((co_await read_up_to_16(client)).ec, net::error::eof);
     }, std::chrono::seconds(2));
 }
 
@@ -244,10 +246,7 @@ TEST(EagerIo, ReadStartedUnmarkedLeavesNoMark) {
     error_code ec;
     watch_peer_close(old_socket, ec);
     old_peer.close();
-    net::steady_timer pause(io);  // the loop takes old_socket's close event
-    pause.expires_after(std::chrono::milliseconds(20));
-    pause.async_wait([](error_code) {});
-    io.run_for(std::chrono::milliseconds(500));
+    run_loop_briefly(io);  // the loop takes old_socket's close event
     peer.connect(acceptor.local_endpoint());
     old_socket.close();  // its reactor state goes back to Asio's pool, close event and all
     acceptor.accept(fresh);
@@ -258,11 +257,8 @@ TEST(EagerIo, ReadStartedUnmarkedLeavesNoMark) {
     net::steady_timer later(io);
     later.expires_after(std::chrono::milliseconds(30));
     later.async_wait([&](error_code) { net::write(peer, net::buffer(std::string_view("x"))); });
-    io.restart();
     run_coroutine(io, [&]() -> net::awaitable<void> {
-        char buf[16];
-        auto [rec, n] = co_await read_some_unless_drained(fresh, net::buffer(buf));
-        EXPECT_EQ(std::string_view(buf, n), "x");
+        EXPECT_EQ((co_await read_up_to_16(fresh)).text, "x");
         EXPECT_FALSE(known_drained(fresh)) << "marked after a read that Asio attempted on the spot";
     }, std::chrono::seconds(2));
 }
@@ -284,10 +280,9 @@ TEST(EagerIo, ReadReportsEndOfStream) {
     p.a.close();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     run_coroutine(p.io, [&]() -> net::awaitable<void> {
-        char buf[16];
-        auto [ec, n] = co_await read_some_unless_drained(p.b, net::buffer(buf));
-        EXPECT_EQ(ec, net::error::eof);
-        EXPECT_EQ(n, 0u);
+        const auto r = co_await read_up_to_16(p.b);
+        EXPECT_EQ(r.ec, net::error::eof);
+        EXPECT_EQ(r.text.size(), 0u);
     });
 }
 
