@@ -363,6 +363,10 @@ std::vector<std::string> config_warnings(const config& c) {
         out.push_back("health_check.timeout is longer than health_check.interval");
     if (c.upstream.keepalive == 0)
         out.push_back("upstream.keepalive = 0: every request opens a new connection to a node");
+    if (c.upstream.keepalive != 0 && c.timeouts.upstream_idle >= std::chrono::seconds(5))
+        out.push_back("timeouts.upstream_idle is 5 s or more: Node.js closes idle connections after 5 s, so a "
+                      "request may meet a connection the node is closing (a POST is then answered 502, never "
+                      "sent twice)");
     return out;
 }
 

@@ -22,7 +22,8 @@ std::string own_response(http::status status, std::string_view content_type, std
 std::string error_response(http::status status, std::string_view detail, std::string_view request_id, bool keep_alive) {
     std::string body = std::to_string(static_cast<unsigned>(status));
     body.append(" ").append(http::obsolete_reason(status));
-    if (!detail.empty()) body.append(": ").append(detail);
+    const bool gatehouse_side = static_cast<unsigned>(status) >= 500;
+    if (!detail.empty() && !gatehouse_side) body.append(": ").append(detail);
     body.append("\n");
     return own_response(status, "text/plain; charset=utf-8", body, request_id, keep_alive);
 }

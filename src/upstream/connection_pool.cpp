@@ -34,16 +34,18 @@ void connection_pool::remap(const std::vector<std::size_t>& new_index_of_old, st
     nodes_ = std::move(moved);
 }
 
-std::optional<tcp::socket> connection_pool::take(std::size_t node, bool always_check) {
+std::optional<tcp::socket> connection_pool::take(std::size_t node, std::int64_t max_parked_ms, usable_check usable) {
     if (node >= nodes_.size()) return std::nullopt;
     auto& idle = nodes_[node];
     const auto now = util::coarse_now_ms();
+    error_code ignored;
     while (!idle.empty()) {
-        const bool recent = now - idle.back().parked_ms < unchecked_ms;
-        tcp::socket s = std::move(idle.back().socket);
+        auto& newest = idle.back();
+        if (newest.expires_ms > now && now - newest.parked_ms > max_parked_ms) return std::nullopt;
+        tcp::socket s = std::move(newest.socket);
+        const bool expired = newest.expires_ms <= now;
         idle.pop_back();
-        if ((recent && !always_check) || still_open_and_quiet(s)) return s;
-        error_code ignored;
+        if (!expired && usable(s)) return s;
         s.close(ignored);
     }
     return std::nullopt;

@@ -458,6 +458,10 @@ void test_upstream::serve(connection* c) {
                                   std::to_string(n) + "\r\n\r\n") &&
                  (head_request || send_pattern(n / 2));
             close = true;
+        } else if (starts_with(path, "/stray/") && parse_number(path.substr(7), n)) {
+            // A buggy node: answers, then MS ms later writes a whole unasked-for response on the same connection.
+            ok = fixed(200, "first") && sleep_unless_stopped(std::chrono::milliseconds(n)) &&
+                 send_all(fd, status_line(200) + "Content-Length: 6\r\n\r\nSTRAY!");
         } else if (starts_with(path, "/slow/") && parse_number(path.substr(6), n)) {
             ok = sleep_unless_stopped(std::chrono::milliseconds(n)) && fixed(200, "slow");
         } else if (starts_with(path, "/status/") && parse_number(path.substr(8), n) && n >= 200 && n <= 599) {

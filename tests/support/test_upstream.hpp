@@ -59,6 +59,7 @@ enum class health_mode {
 ///   /trailers           small chunked body followed by the trailer `X-Checksum: abc`
 ///   /eof/N              N pattern bytes, no length, then the connection closes
 ///   /truncated/N        Content-Length N, only N/2 pattern bytes, then the connection closes (a node dying mid-body)
+///   /stray/MS           200 `first`, then MS ms later an unasked-for `200 STRAY!` on the same connection
 ///   /slow/MS            sleeps MS ms, then 200 `slow`
 ///   /status/N           status N (204 and 304 without a body)
 ///   /headers[/...]      200, body = the raw request head as received

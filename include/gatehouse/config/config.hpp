@@ -71,7 +71,7 @@ struct timeouts_config {
     duration client_idle{std::chrono::seconds(60)};
     duration upstream_connect{std::chrono::seconds(3)};
     duration upstream_response{std::chrono::seconds(600)};
-    duration upstream_idle{std::chrono::seconds(4)};
+    duration upstream_idle{std::chrono::seconds(3)};
     duration shutdown_drain{std::chrono::seconds(30)};
 };
 

@@ -18,7 +18,9 @@ std::string own_response(http::status status, std::string_view content_type, std
                          bool with_body = true);
 
 /// A complete HTTP/1.1 response: status line, text/plain body "<code> <reason>: <detail>\n", X-Request-Id when
-/// known, and "Connection: close" unless `keep_alive`.
+/// known, and "Connection: close" unless `keep_alive`. A 5xx body is "<code> <reason>\n" alone: its detail names
+/// a node, an address or a socket error, which the client never sees (the event log has it). A 4xx detail says
+/// what was wrong with the client's own request and is kept.
 std::string error_response(http::status status, std::string_view detail, std::string_view request_id, bool keep_alive);
 
 }  // namespace gatehouse::proxy

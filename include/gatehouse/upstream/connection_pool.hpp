@@ -10,8 +10,8 @@
 
 namespace gatehouse::upstream {
 
-/// Idle connections per node, newest last. A connection is handed out only after a non-blocking peek shows the
-/// node has not closed it (nor sent stray bytes), and is dropped once it has been idle past its expiry.
+/// Idle connections per node, newest last. A connection is handed out only when the caller's check shows the node
+/// has neither closed it nor sent stray bytes on it, and never once it has been idle past its expiry.
 class connection_pool {
 public:
     /// @param max_idle_per_node idle connections kept per node; 0 disables reuse.
@@ -27,10 +27,15 @@ public:
     /// Changes how many idle connections are kept per node (a reload); extra ones close when they would be parked.
     void set_max_idle(std::size_t max_idle_per_node) noexcept { max_idle_ = max_idle_per_node; }
 
-    /// Takes the newest live idle connection to `node`, or nullopt. A connection parked for less than
-    /// `unchecked_ms` is handed out without the peek (one syscall saved per request) unless `always_check`: use
-    /// that when the request could not be sent again if the connection turns out to be closed.
-    std::optional<tcp::socket> take(std::size_t node, bool always_check = true);
+    /// Says whether an idle connection may carry a request: false when the node has closed it or sent anything on
+    /// it (the session answers from what the reactor knows, or with a peek). Called on the parked socket.
+    using usable_check = bool (*)(tcp::socket&) noexcept;
+
+    /// Takes the newest idle connection to `node` that has not expired, was parked at most `max_parked_ms` ago and
+    /// passes `usable`, or nullopt. Connections that fail `usable` or have expired are closed on the way; a newest
+    /// one parked too long ago is left for a later request (no newer one exists). A request that could not be sent
+    /// again if the connection turns out to be closed passes a short `max_parked_ms`, or takes none.
+    std::optional<tcp::socket> take(std::size_t node, std::int64_t max_parked_ms, usable_check usable);
 
     /// Parks `socket` (at the end of a complete exchange, nothing unread) until `expires_ms` (coarse clock).
     void put(std::size_t node, tcp::socket&& socket, std::int64_t expires_ms);
@@ -49,7 +54,6 @@ private:
         std::int64_t expires_ms;
         std::int64_t parked_ms;
     };
-    static constexpr std::int64_t unchecked_ms = 1000;
     std::size_t max_idle_;
     std::vector<std::deque<idle_connection>> nodes_;
 };

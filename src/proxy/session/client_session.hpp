@@ -13,6 +13,7 @@
 #include <gatehouse/proxy/forward_headers.hpp>
 #include <gatehouse/proxy/head_scan.hpp>
 #include <gatehouse/proxy/node_availability.hpp>
+#include <gatehouse/proxy/node_reuse.hpp>
 #include <gatehouse/proxy/read_drain.hpp>
 #include <gatehouse/proxy/request_checks.hpp>
 #include <gatehouse/proxy/unavailable_response.hpp>
@@ -249,6 +250,13 @@ private:
             upstream_.close(ignored);
         }
         up_in_.clear();
+    }
+    /// Why a request that may have reached a node is not sent again, for the log.
+    static std::string never_sent_twice(const exchange& x) {
+        const auto& h = x.request.get();
+        if (!is_idempotent(h.method()))
+            return " (the node may have received it; a " + std::string(h.method_string()) + " is never sent twice)";
+        return " (its body was streamed, so it cannot be sent again)";
     }
     std::string describe(const exchange* x) const {
         std::string s = "client " + peer_ip_;

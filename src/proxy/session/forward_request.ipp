@@ -36,7 +36,7 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
         }
     }
 
-    const bool retry_if_stale = reused && x.held;
+    const bool idempotent = is_idempotent(x.request.get().method());
     set_deadline(phase::upstream_write, cfg.timeouts.client_idle);
     x.upstream_sent = std::chrono::steady_clock::now();
     {
@@ -50,12 +50,15 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
         if (ec) {
             error_code ignored;
             upstream_.close(ignored);
-            if (retry_if_stale) co_return attempt::retry_fresh;
-            // Nothing was taken out of in_ yet, so even a streamed body can still go to another node.
+            const auto decision = after_send_failed(idempotent, x.held, reused, n);
+            if (decision == resend_decision::fresh_connection) co_return attempt::retry_fresh;
             x.failure = "node " + node.name + " failed while the request was sent: " + ec.message();
+            if (decision == resend_decision::never) x.failure += never_sent_twice(x);
             log::warning(describe(&x) + ": " + x.failure);
             count_upstream_error(x, metrics::upstream_error::reset);
-            co_return attempt::retry_other;
+            if (decision == resend_decision::another_node) co_return attempt::retry_other;
+            co_await respond_error(http::status::bad_gateway, x.failure, &x);
+            co_return attempt::failed;
         }
         if (!x.held && body_now > 0) {
             in_.consume(body_now);
@@ -126,18 +129,21 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
                 co_await respond_error(http::status::gateway_timeout, x.failure, &x);
                 co_return attempt::failed;
             }
-            if (retry_if_stale && nothing_back) co_return attempt::retry_fresh;
+            // The node dropped the connection before answering: on a reused connection most likely its idle close
+            // racing the request, otherwise it died or restarted. Like Nginx's default proxy_next_upstream, only an
+            // idempotent request whose body is still held goes again: nothing of the answer has reached the client.
+            const auto decision =
+                nothing_back ? after_no_answer(idempotent, x.held, reused) : resend_decision::never;
+            if (decision == resend_decision::fresh_connection) co_return attempt::retry_fresh;
             x.failure = "node " + node.name + " sent no valid response: " + ec.message();
+            if (nothing_back && decision == resend_decision::never) x.failure += never_sent_twice(x);
             log::warning(describe(&x) + ": " + x.failure);
-            passive_failure(x, cfg);
+            if (!(nothing_back && reused)) passive_failure(x, cfg);
             count_upstream_error(x, ec == http::error::end_of_stream || ec == net::error::eof ||
                                             ec == net::error::connection_reset || ec == net::error::broken_pipe
                                         ? metrics::upstream_error::reset
                                         : metrics::upstream_error::protocol);
-            // The node dropped the connection before answering (it died or restarted). Like Nginx's default
-            // proxy_next_upstream, an idempotent request whose body is still held goes to another node:
-            // nothing of the answer has reached the client yet.
-            if (nothing_back && x.held && is_idempotent(x.request.get().method())) co_return attempt::retry_other;
+            if (decision == resend_decision::another_node) co_return attempt::retry_other;
             co_await respond_error(http::status::bad_gateway, x.failure, &x);
             co_return attempt::failed;
         }

@@ -250,7 +250,8 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
         x.node = &x.nodes->nodes[*picked];
         bool reused = false;
         if (!fresh_only) {
-            if (auto pooled = owner_.pool().take(x.node->index, !x.held)) {
+            const auto window = reuse_window_ms(resendable(head.method(), x.held));
+            if (auto pooled = owner_.pool().take(x.node->index, window, usable_node_connection)) {
                 upstream_ = std::move(*pooled);
                 reused = true;
             }

@@ -66,7 +66,7 @@ TEST(LoadConfig, DefaultsWhenSectionsAbsent) {
     EXPECT_EQ(c.timeouts.client_idle, 60s);
     EXPECT_EQ(c.timeouts.upstream_connect, 3s);
     EXPECT_EQ(c.timeouts.upstream_response, 600s);
-    EXPECT_EQ(c.timeouts.upstream_idle, 4s);
+    EXPECT_EQ(c.timeouts.upstream_idle, 3s);
     EXPECT_EQ(c.timeouts.shutdown_drain, 30s);
     EXPECT_EQ(c.limits.max_request_head, 16u * 1024);
     EXPECT_EQ(c.limits.max_request_body, 1024ull * 1024 * 1024);
@@ -515,6 +515,10 @@ TEST(ConfigWarnings, FlagsKeepaliveZeroAndExcessWorkers) {
     auto keepalive = config_warnings(parse_config(std::string("[upstream]\nkeepalive = 0\n") + one_node));
     ASSERT_EQ(keepalive.size(), 1u);
     EXPECT_TRUE(contains(keepalive[0], "upstream.keepalive = 0")) << keepalive[0];
+    auto idle = config_warnings(parse_config(std::string("[timeouts]\nupstream_idle = \"5s\"\n") + one_node));
+    ASSERT_EQ(idle.size(), 1u);
+    EXPECT_TRUE(contains(idle[0], "timeouts.upstream_idle")) << idle[0];
+    EXPECT_TRUE(config_warnings(parse_config(std::string("[timeouts]\nupstream_idle = \"4900ms\"\n") + one_node)).empty());
     const unsigned cores = std::thread::hardware_concurrency();
     if (cores == 0 || cores >= 256) return;
     auto workers = config_warnings(
