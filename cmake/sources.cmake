@@ -7,6 +7,7 @@ add_library(gatehouse_net STATIC
   src/proxy/head_scan.cpp
   src/proxy/request_checks.cpp
   src/proxy/forward_headers.cpp
+  src/proxy/client_address.cpp
   src/proxy/error_response.cpp
   src/proxy/unavailable_response.cpp
   src/proxy/node_availability.cpp

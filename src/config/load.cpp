@@ -46,7 +46,7 @@ using namespace detail;
 void read_proxy(reader& r, const toml::table& root, proxy_config& out) {
     out.listen = {socket_address{"0.0.0.0:8080", "0.0.0.0", 8080, false}};
     const std::string path = "proxy";
-    const auto* t = r.section(root, path, {"listen", "workers", "trusted_proxies"});
+    const auto* t = r.section(root, path, {"listen", "workers", "trusted_proxies", "trust_forwarded_host_proto"});
     if (!t) return;
     if (auto v = r.addresses(*t, "listen", path)) {
         if (t->get("listen")->as_array()->empty())
@@ -55,6 +55,7 @@ void read_proxy(reader& r, const toml::table& root, proxy_config& out) {
     }
     if (auto v = r.integer(*t, "workers", path, 0, 256)) out.workers = static_cast<unsigned>(*v);
     if (auto v = r.cidrs(*t, "trusted_proxies", path)) out.trusted_proxies = std::move(*v);
+    if (auto v = r.boolean(*t, "trust_forwarded_host_proto", path)) out.trust_forwarded_host_proto = *v;
 }
 
 /// One [[upstream.node]] table; `first_line` maps names already seen to the line that defined them.

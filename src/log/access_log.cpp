@@ -65,11 +65,20 @@ std::string_view local_time(std::int64_t unix_ms) {
     return {text, length};
 }
 
-/// Nginx escapes `"` and `\` and bytes outside printable ASCII as \xHH in log variables.
-void append_escaped(std::string& out, std::string_view s) {
+/// `s` cut to `limit` bytes; `cut` tells whether anything was dropped.
+std::string_view bounded(std::string_view s, std::size_t limit, bool& cut) noexcept {
+    cut = s.size() > limit;
+    return cut ? s.substr(0, limit) : s;
+}
+
+/// Nginx escapes `"` and `\` and bytes outside printable ASCII as \xHH in log variables; outside quotes
+/// (`space_too`) a space is escaped as well, so a value can never start another field.
+void append_escaped(std::string& out, std::string_view s, std::size_t limit = max_logged_field,
+                    bool space_too = false) {
     static constexpr char hex[] = "0123456789ABCDEF";
-    for (unsigned char c : s) {
-        if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f) {
+    bool cut = false;
+    for (unsigned char c : bounded(s, limit, cut)) {
+        if (c == '"' || c == '\\' || c < 0x20 || c >= 0x7f || (space_too && c == ' ')) {
             out += "\\x";
             out += hex[c >> 4];
             out += hex[c & 0xf];
@@ -77,11 +86,19 @@ void append_escaped(std::string& out, std::string_view s) {
             out += static_cast<char>(c);
         }
     }
+    if (cut) out += "...";
 }
 
+/// A quoted field's contents, "-" when empty.
 void append_or_dash(std::string& out, std::string_view s) {
     if (s.empty()) out += '-';
     else append_escaped(out, s);
+}
+
+/// An unquoted field (`key=value` or the leading address), "-" when empty.
+void append_token(std::string& out, std::string_view s) {
+    if (s.empty()) out += '-';
+    else append_escaped(out, s, max_logged_field, true);
 }
 
 void append_seconds(std::string& out, double s) {
@@ -90,11 +107,12 @@ void append_seconds(std::string& out, double s) {
     out.append(text, static_cast<std::size_t>(n > 0 ? n : 0));
 }
 
-/// JSON string contents: quotes, backslashes and control characters escaped; other bytes as they are.
-void append_json_string(std::string& out, std::string_view s) {
+/// JSON string contents: quotes, backslashes and control characters escaped, bytes >= 0x7f as \\u00XX (so the line
+/// stays ASCII and valid JSON whatever the client sent), cut to `limit` bytes.
+void append_json_text(std::string& out, std::string_view s, std::size_t limit) {
     static constexpr char hex[] = "0123456789abcdef";
-    out += '"';
-    for (unsigned char c : s) {
+    bool cut = false;
+    for (unsigned char c : bounded(s, limit, cut)) {
         if (c == '"' || c == '\\') {
             out += '\\';
             out += static_cast<char>(c);
@@ -106,13 +124,19 @@ void append_json_string(std::string& out, std::string_view s) {
             out += static_cast<char>(c);
         }
     }
+    if (cut) out += "...";
+}
+
+void append_json_string(std::string& out, std::string_view s, std::size_t limit = max_logged_field) {
+    out += '"';
+    append_json_text(out, s, limit);
     out += '"';
 }
 
 }  // namespace
 
 void format_combined(std::string& out, const access_record& r) {
-    append_or_dash(out, r.client_ip);
+    append_token(out, r.client_ip);
     out += " - - [";
     out += local_time(r.unix_ms);
     out += "] \"";
@@ -121,7 +145,7 @@ void format_combined(std::string& out, const access_record& r) {
     } else {
         append_escaped(out, r.method);
         out += ' ';
-        append_escaped(out, r.target);
+        append_escaped(out, r.target, max_logged_target);
         out += r.http_version >= 11 ? " HTTP/1.1" : " HTTP/1.0";
     }
     out += "\" ";
@@ -133,7 +157,7 @@ void format_combined(std::string& out, const access_record& r) {
     out += "\" \"";
     append_or_dash(out, r.user_agent);
     out += "\" node=";
-    append_or_dash(out, r.node);
+    append_token(out, r.node);
     out += " upstream_status=";
     if (r.upstream_status) out += std::to_string(r.upstream_status);
     else out += '-';
@@ -143,9 +167,12 @@ void format_combined(std::string& out, const access_record& r) {
     out += " request_time=";
     append_seconds(out, r.request_time);
     out += " request_id=";
-    append_or_dash(out, r.request_id);
+    append_token(out, r.request_id);
     out += r.maintenance ? " maintenance=1" : " maintenance=0";
-    out += r.bypass ? " bypass=1\n" : " bypass=0\n";
+    out += r.bypass ? " bypass=1" : " bypass=0";
+    out += " peer=";
+    append_token(out, r.peer_ip);
+    out += '\n';
 }
 
 void format_json(std::string& out, const access_record& r) {
@@ -157,14 +184,16 @@ void format_json(std::string& out, const access_record& r) {
     if (r.method.empty()) {
         out += "\"-\"";
     } else {
-        std::string line(r.method);
-        line.append(" ").append(r.target).append(r.http_version >= 11 ? " HTTP/1.1" : " HTTP/1.0");
-        append_json_string(out, line);
+        out += '"';
+        append_json_text(out, r.method, max_logged_field);
+        out += ' ';
+        append_json_text(out, r.target, max_logged_target);
+        out += r.http_version >= 11 ? " HTTP/1.1\"" : " HTTP/1.0\"";
     }
     out += ",\"method\":";
     append_json_string(out, r.method);
     out += ",\"uri\":";
-    append_json_string(out, r.target);
+    append_json_string(out, r.target, max_logged_target);
     out += ",\"status\":" + std::to_string(r.status);
     out += ",\"body_bytes_sent\":" + std::to_string(r.body_bytes_sent);
     out += ",\"http_referer\":";
@@ -183,7 +212,10 @@ void format_json(std::string& out, const access_record& r) {
     out += ",\"request_id\":";
     append_json_string(out, r.request_id);
     out += r.maintenance ? ",\"maintenance\":true" : ",\"maintenance\":false";
-    out += r.bypass ? ",\"bypass\":true}\n" : ",\"bypass\":false}\n";
+    out += r.bypass ? ",\"bypass\":true" : ",\"bypass\":false";
+    out += ",\"peer_addr\":";
+    append_json_string(out, r.peer_ip);
+    out += "}\n";
 }
 
 }  // namespace gatehouse::log

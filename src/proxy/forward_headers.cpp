@@ -5,34 +5,54 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
+#include <vector>
 
 namespace gatehouse::proxy {
 namespace {
 
-/// The field names listed in Connection headers (they are hop-by-hop too). Bounded: extra tokens are ignored
-/// only after the table is full, which a sane client never reaches.
+/// The field names listed in Connection headers (they are hop-by-hop too). Any number of them: up to 16 are kept
+/// inline and searched in turn (the usual case, no allocation); past that they go to a vector sorted
+/// case-insensitively and searched by bisection, so the cost stays O((fields + tokens) log tokens), bounded by the
+/// head size limit.
 class connection_tokens {
 public:
     template <class Fields>
-    explicit connection_tokens(const Fields& fields) noexcept {
+    explicit connection_tokens(const Fields& fields) {
         for (auto [it, end] = fields.equal_range(http::field::connection); it != end; ++it) {
             for_each_list_element(it->value(), [this](std::string_view token) {
-                if (count_ < tokens_.size()) tokens_[count_++] = token;
+                add(token);
                 return true;
             });
         }
+        if (!more_.empty()) std::sort(more_.begin(), more_.end(), iless);
     }
     bool lists(std::string_view name) const noexcept {
+        if (!more_.empty()) return std::binary_search(more_.begin(), more_.end(), name, iless);
         for (std::size_t i = 0; i < count_; ++i)
             if (beast::iequals(tokens_[i], name)) return true;
         return false;
     }
 
 private:
+    static bool iless(std::string_view a, std::string_view b) noexcept {
+        return beast::iless{}(a, b);
+    }
+    void add(std::string_view token) {
+        if (!more_.empty()) {
+            more_.push_back(token);
+        } else if (count_ < tokens_.size()) {
+            tokens_[count_++] = token;
+        } else {
+            more_.assign(tokens_.begin(), tokens_.end());
+            more_.push_back(token);
+        }
+    }
     std::array<std::string_view, 16> tokens_{};
     std::size_t count_ = 0;
+    std::vector<std::string_view> more_;  ///< every token, once there are more than fit inline
 };
 
 bool starts_with_proxy(std::string_view name) noexcept {
@@ -76,30 +96,26 @@ void append_number(std::string& out, std::uint64_t n) {
 
 }  // namespace
 
-bool is_trusted(std::string_view ip, std::span<const config::cidr> trusted) noexcept {
-    if (trusted.empty()) return false;
-    const auto bytes = config::parse_ip(ip);
-    if (!bytes) return false;
-    for (const auto& net : trusted)
-        if (net.contains(*bytes)) return true;
-    return false;
+client_origin resolve_client(std::string_view peer_ip, const http::request_header<>& request,
+                             std::span<const config::cidr> trusted) {
+    if (!is_trusted(peer_ip, trusted)) {
+        client_origin peer;  // the usual case: nothing to read, nothing allocated
+        peer.address = peer_ip;
+        return peer;
+    }
+    std::vector<std::string_view> lines;
+    for (auto [it, end] = request.equal_range("X-Forwarded-For"); it != end; ++it) lines.push_back(it->value());
+    return resolve_forwarded(peer_ip, lines, trusted);
 }
 
-std::string_view client_address(std::string_view peer_ip, std::string_view forwarded_for,
-                                std::span<const config::cidr> trusted) noexcept {
-    if (!is_trusted(peer_ip, trusted)) return peer_ip;
-    // Walk X-Forwarded-For from the right: each trusted hop vouches for the entry left of it.
-    while (!forwarded_for.empty()) {
-        const auto comma = forwarded_for.rfind(',');
-        const auto entry = trim_ows(comma == std::string_view::npos ? forwarded_for : forwarded_for.substr(comma + 1));
-        if (!entry.empty()) {
-            if (!config::parse_ip(entry)) return peer_ip;  // garbage: believe nothing further left
-            if (!is_trusted(entry, trusted)) return entry;
-        }
-        if (comma == std::string_view::npos) break;
-        forwarded_for = forwarded_for.substr(0, comma);
+bool is_sane_request_id(std::string_view id) noexcept {
+    if (id.empty() || id.size() > 128) return false;
+    for (char c : id) {
+        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+                        c == '_' || c == '-';
+        if (!ok) return false;
     }
-    return peer_ip;
+    return true;
 }
 
 std::string without_cookie(std::string_view cookies, std::string_view name) {
@@ -125,19 +141,14 @@ void write_upstream_request_head(std::string& out, const http::request_header<>&
     // none (RFC 9112 3.2: an empty Host when the target URI has no authority).
     append_field(out, "Host", request[http::field::host]);
 
-    std::string_view prior_for, prior_proto, prior_host;
-    bool has_request_id = false;
+    std::string_view prior_proto, prior_host;
     for (const auto& f : request) {
         if (f.name() == http::field::expect) continue;  // gatehouse answers 100-continue itself
         if (f.name() == http::field::host) continue;    // written once, below
         if (skip_field<http::fields>(f, listed)) continue;
         const auto name = f.name_string();
         if (f.name() == http::field::unknown) {
-            // X-Forwarded-* and X-Real-IP are replaced below; multiple X-Forwarded-For lines form one list.
-            if (beast::iequals(name, "x-forwarded-for")) {
-                prior_for = f.value();
-                continue;
-            }
+            // X-Forwarded-*, X-Real-IP and X-Request-Id are written below from what gatehouse decided.
             if (beast::iequals(name, "x-forwarded-proto")) {
                 if (prior_proto.empty()) prior_proto = f.value();
                 continue;
@@ -146,8 +157,9 @@ void write_upstream_request_head(std::string& out, const http::request_header<>&
                 if (prior_host.empty()) prior_host = f.value();
                 continue;
             }
-            if (beast::iequals(name, "x-real-ip")) continue;
-            if (beast::iequals(name, "x-request-id")) has_request_id = true;
+            if (beast::iequals(name, "x-forwarded-for") || beast::iequals(name, "x-real-ip") ||
+                beast::iequals(name, "x-request-id"))
+                continue;
         }
         if (f.name() == http::field::cookie && !ctx.strip_cookie.empty() &&
             f.value().find(ctx.strip_cookie) != std::string_view::npos) {
@@ -158,17 +170,17 @@ void write_upstream_request_head(std::string& out, const http::request_header<>&
         append_field(out, name, f.value());
     }
 
-    if (ctx.peer_trusted && !prior_for.empty()) {
-        out.append("X-Forwarded-For: ").append(prior_for).append(", ").append(ctx.peer_ip).append("\r\n");
-    } else {
-        append_field(out, "X-Forwarded-For", ctx.peer_ip);
-    }
-    append_field(out, "X-Forwarded-Proto", ctx.peer_trusted && !prior_proto.empty() ? prior_proto : ctx.scheme);
+    const auto client = ctx.client_ip.empty() ? ctx.peer_ip : ctx.client_ip;
+    out.append("X-Forwarded-For: ").append(client);
+    if (!ctx.forwarded_hops.empty()) out.append(", ").append(ctx.forwarded_hops);
+    out.append("\r\n");
+    const bool keep = ctx.keep_forwarded_host_proto;
+    append_field(out, "X-Forwarded-Proto", keep && !prior_proto.empty() ? prior_proto : ctx.scheme);
     const std::string_view host = request[http::field::host];
-    const auto forwarded_host = ctx.peer_trusted && !prior_host.empty() ? prior_host : host;
+    const auto forwarded_host = keep && !prior_host.empty() ? prior_host : host;
     if (!forwarded_host.empty()) append_field(out, "X-Forwarded-Host", forwarded_host);
-    append_field(out, "X-Real-IP", ctx.client_ip);
-    if (!has_request_id) append_field(out, "X-Request-Id", ctx.request_id);
+    append_field(out, "X-Real-IP", client);
+    if (!ctx.request_id.empty()) append_field(out, "X-Request-Id", ctx.request_id);
 
     switch (framing) {
     case body_framing::none:

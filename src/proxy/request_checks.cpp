@@ -24,6 +24,18 @@ bool valid_target(std::string_view target, http::verb method) noexcept {
     return true;
 }
 
+/// A Host value is uri-host [":" port] (RFC 9110 7.2): letters, digits and - . _ ~ % ! $ & ' ( ) * + , ; = : [ ]
+/// only. So no space, tab, control byte, DEL or non-ASCII byte, nor / \ " @ and the like. Empty is allowed (an
+/// HTTP/1.0 client without Host is forwarded with an empty one).
+bool valid_host(std::string_view host) noexcept {
+    for (unsigned char c : host) {
+        const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && std::string_view("-._~%!$&'()*+,;=:[]").find(static_cast<char>(c)) == std::string_view::npos)
+            return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 request_verdict check_request(const http::request_header<>& head, std::uint64_t max_body) noexcept {
@@ -34,6 +46,7 @@ request_verdict check_request(const http::request_header<>& head, std::uint64_t 
     const auto hosts = head.count(http::field::host);
     if (head.version() == 11 && hosts != 1) return reject(http::status::bad_request, "HTTP/1.1 needs exactly one Host header");
     if (hosts > 1) return reject(http::status::bad_request, "more than one Host header");
+    if (!valid_host(head[http::field::host])) return reject(http::status::bad_request, "invalid Host header");
 
     const auto te_count = head.count(http::field::transfer_encoding);
     const auto cl_range = head.equal_range(http::field::content_length);

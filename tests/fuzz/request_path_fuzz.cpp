@@ -129,14 +129,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // The head sent to the node.
     static const std::vector<config::cidr> trusted{*config::parse_cidr("127.0.0.0/8"), *config::parse_cidr("::1/128")};
     const std::string peer = "127.0.0.1";
-    proxy::forward_context fwd;
-    fwd.peer_ip = peer;
-    fwd.peer_trusted = trusted_peer;
     const std::span<const config::cidr> trust = trusted_peer ? std::span<const config::cidr>(trusted)
                                                              : std::span<const config::cidr>();
-    fwd.client_ip = trusted_peer ? proxy::client_address(peer, h["X-Forwarded-For"], trust) : std::string_view(peer);
+    const proxy::client_origin origin = proxy::resolve_client(peer, h, trust);
+    proxy::forward_context fwd;
+    fwd.peer_ip = peer;
+    fwd.client_ip = proxy::forwarded_client(origin, peer);
+    fwd.forwarded_hops = origin.hops;
+    fwd.keep_forwarded_host_proto = origin.peer_trusted;
     const std::string_view given_id = h["X-Request-Id"];
-    fwd.request_id = given_id.empty() ? std::string_view("0123456789abcdef0123456789abcdef") : given_id;
+    fwd.request_id = proxy::is_sane_request_id(given_id) ? given_id : std::string_view("0123456789abcdef0123456789abcdef");
     std::string out;
     proxy::write_upstream_request_head(out, h, fwd, verdict.framing, verdict.content_length);
 
@@ -165,6 +167,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         for (const char* hop : {"Connection", "Keep-Alive", "TE", "Trailer", "Upgrade", "Proxy-Connection", "Expect"})
             GATEHOUSE_FUZZ_CHECK(count_fields(g, hop) == 0);
         GATEHOUSE_FUZZ_CHECK(count_fields(g, "X-Forwarded-For") == 1);
+        GATEHOUSE_FUZZ_CHECK(count_fields(g, "X-Real-IP") == 1);
+        GATEHOUSE_FUZZ_CHECK(count_fields(g, "X-Request-Id") == 1);
+        // The node's client is the first X-Forwarded-For entry and X-Real-IP, and is an address.
+        const auto real_ip = g["X-Real-IP"];
+        GATEHOUSE_FUZZ_CHECK(config::parse_ip(real_ip).has_value());
+        GATEHOUSE_FUZZ_CHECK(g["X-Forwarded-For"].substr(0, real_ip.size()) == real_ip);
         // Exactly one framing field when there is a body; at most "Content-Length: 0" when there is none.
         const auto framing_fields = count_fields(g, "Content-Length") + count_fields(g, "Transfer-Encoding");
         GATEHOUSE_FUZZ_CHECK(framing_fields <= 1);

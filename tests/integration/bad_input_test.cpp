@@ -48,6 +48,11 @@ std::map<std::string, bad_input> bad_inputs(const std::string& m) {
         {"control-byte-in-header-value",
          {"GET /bad-" + m + " HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01" "b\r\n\r\n" + smuggled, 400}},
         {"missing-host-http11", {"GET /bad-" + m + " HTTP/1.1\r\nX-A: b\r\n\r\n" + smuggled, 400}},
+        {"host-with-space", {"GET /bad-" + m + " HTTP/1.1\r\nHost: app.example evil.example\r\n\r\n" + smuggled, 400}},
+        {"host-with-tab", {"GET /bad-" + m + " HTTP/1.1\r\nHost: app.example\tevil\r\n\r\n" + smuggled, 400}},
+        {"host-with-del", {"GET /bad-" + m + " HTTP/1.1\r\nHost: app.example\x7f\r\n\r\n" + smuggled, 400}},
+        {"host-with-non-ascii", {"GET /bad-" + m + " HTTP/1.1\r\nHost: caf\xc3\xa9.example\r\n\r\n" + smuggled, 400}},
+        {"host-with-slash", {"GET /bad-" + m + " HTTP/1.0\r\nHost: a/b\r\n\r\n", 400}},
     };
 }
 
@@ -132,6 +137,13 @@ TEST_F(BadInput, ChunkedInHttp10RequestGets400) { expect_rejected("chunked-in-ht
 
 // A header line continued on the next line (obs-fold) gets 400.
 TEST_F(BadInput, ObsFoldGets400) { expect_rejected("obs-fold"); }
+
+// A Host with a space, a tab, DEL, non-ASCII bytes or a character that is no part of a host and port gets 400 and
+// the connection is closed; nothing reaches a node.
+TEST_F(BadInput, HostWithSpacesOrControlBytesGets400) {
+    for (const char* name : {"host-with-space", "host-with-tab", "host-with-del", "host-with-non-ascii", "host-with-slash"})
+        expect_rejected(name);
+}
 
 // Lines ended by a bare LF (all of them, or just one) get 400.
 TEST_F(BadInput, BareLfLineEndingsGet400) {

@@ -187,6 +187,32 @@ TEST_F(Balancing, IpHashIgnoresForwardedForFromUntrustedPeer) {
     EXPECT_EQ(seen.size(), 1u) << "an untrusted peer's X-Forwarded-For picked the node: " << describe(seen);
 }
 
+// ip_hash behind a trusted proxy joins every X-Forwarded-For line: a client line written before the proxy's own
+// does not choose the node; a chain gatehouse cannot read hashes like its peer.
+TEST_F(Balancing, IpHashUsesTheResolvedClientOfAllForwardedForLines) {
+    for (const char* name : {"n1", "n2", "n3", "n4"}) add_upstream(name);
+    auto& gh = start_gatehouse({.trusted_proxies = {"127.0.0.0/8"}, .upstream = {{"balance", "\"ip_hash\""}}});
+    client_connection c(gh.port());
+    const auto node_for = [&](const std::string& extra) {
+        c.send(get_request("/", extra));
+        const auto r = c.read_response();
+        EXPECT_EQ(r.status, 200u) << r.raw;
+        return r.header("X-Node");
+    };
+    counts spread_over;
+    for (std::uint32_t i = 0; i < 40; ++i) {
+        const auto own = node_for("X-Forwarded-For: " + client_address(i) + "\r\n");
+        ++spread_over[own];
+        EXPECT_EQ(node_for("X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-For: " + client_address(i) + "\r\n"), own)
+            << "client " << client_address(i);
+        EXPECT_EQ(node_for("X-Forwarded-For: " + client_address(i) + ":5555\r\n"), own) << "client " << client_address(i);
+    }
+    EXPECT_GT(spread_over.size(), 1u) << describe(spread_over);
+    const auto peer_node = node_for("");
+    for (const char* chain : {"unknown", "10.9.9.9, garbage", "1.2.3.4:99999"})
+        EXPECT_EQ(node_for(std::string("X-Forwarded-For: ") + chain + "\r\n"), peer_node) << chain;
+}
+
 // least_request sends most requests to an idle node: with one node answering after 300 ms and one at once,
 // 8 concurrent clients for 2 s get more than 3x as many answers from the quick node.
 TEST_F(Balancing, LeastRequestFavoursTheLessBusyNode) {

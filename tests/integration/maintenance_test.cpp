@@ -151,6 +151,36 @@ TEST_F(Maintenance, BypassByClientAddress) {
     EXPECT_EQ(get(gh.port(), "/", "X-Forwarded-For: 198.51.100.7\r\n").status, 503u);
 }
 
+// A trusted proxy that appends its own X-Forwarded-For line: the client is the right-most untrusted entry of all
+// lines joined, so a client-written first line naming a bypass address gets the maintenance answer.
+TEST_F(Maintenance, BypassJudgesEveryForwardedForLine) {
+    auto& node = add_upstream("node1");
+    auto& gh = start_gatehouse(with_token(
+        {.trusted_proxies = {"127.0.0.0/8"}, .maintenance = {{"bypass_cidrs", "[\"10.0.0.0/8\"]"}}}));
+    maintenance_on(gh, R"({"reason": "upgrade to 1.7"})");
+    const auto spoofed = get(gh.port(), "/", "X-Forwarded-For: 10.1.1.1\r\nX-Forwarded-For: 203.0.113.9\r\n");
+    EXPECT_EQ(spoofed.status, 503u) << spoofed.raw;
+    EXPECT_EQ(node.requests(), 0u) << node.last_head();
+    // The operator's own address, appended by the proxy after whatever the client wrote, still bypasses.
+    EXPECT_EQ(get(gh.port(), "/", "X-Forwarded-For: 203.0.113.9\r\nX-Forwarded-For: 10.1.1.1\r\n").status, 200u);
+}
+
+// A chain gatehouse cannot read ("unknown", garbage) means an unknown client, which never bypasses, even when the
+// trusted proxy itself is in bypass_cidrs; `ip:port` entries are understood (the port is not a reason to fall
+// back to the proxy's address).
+TEST_F(Maintenance, MalformedForwardedForNeverBypasses) {
+    add_upstream("node1");
+    auto& gh = start_gatehouse(with_token(
+        {.trusted_proxies = {"127.0.0.0/8"}, .maintenance = {{"bypass_cidrs", "[\"127.0.0.0/8\"]"}}}));
+    maintenance_on(gh, R"({"reason": "upgrade to 1.7"})");
+    for (const char* chain : {"unknown", "203.0.113.9, unknown", "garbage", "203.0.113.9:5555", "[2001:db8::1]:443"}) {
+        const auto r = get(gh.port(), "/", std::string("X-Forwarded-For: ") + chain + "\r\n");
+        EXPECT_EQ(r.status, 503u) << chain << ": " << r.raw;
+    }
+    // The proxy itself (no X-Forwarded-For) is the client, and it is in bypass_cidrs.
+    EXPECT_EQ(get(gh.port(), "/").status, 200u);
+}
+
 // The secret cookie bypasses (and is not forwarded); a wrong value or another cookie name does not.
 TEST_F(Maintenance, BypassBySecretCookie) {
     auto& node = add_upstream("node1");

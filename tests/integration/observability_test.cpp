@@ -286,7 +286,7 @@ TEST_F(Observability, AccessLogCombinedMarksMaintenanceAndBypassAndReopens) {
     const auto lines = lines_of(read_text(log_file));
     ASSERT_EQ(lines.size(), 3u);
     const std::regex combined(
-        R"re(^127\.0\.0\.1 - - \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET /page\?q=1 HTTP/1\.1" 200 \d+ "http://example/" "tester \\x221\\x22" node=node1 upstream_status=200 upstream_time=\d+\.\d{3} request_time=\d+\.\d{3} request_id=[0-9a-f]{32} maintenance=0 bypass=0$)re");
+        R"re(^127\.0\.0\.1 - - \[\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET /page\?q=1 HTTP/1\.1" 200 \d+ "http://example/" "tester \\x221\\x22" node=node1 upstream_status=200 upstream_time=\d+\.\d{3} request_time=\d+\.\d{3} request_id=[0-9a-f]{32} maintenance=0 bypass=0 peer=127\.0\.0\.1$)re");
     EXPECT_TRUE(std::regex_match(lines[0], combined)) << lines[0];
     EXPECT_NE(lines[1].find("\"GET /down HTTP/1.1\" 503 "), std::string::npos) << lines[1];
     EXPECT_NE(lines[1].find(" node=- upstream_status=- upstream_time=- "), std::string::npos) << lines[1];
@@ -324,6 +324,8 @@ TEST_F(Observability, AccessLogJsonLines) {
     EXPECT_EQ(v.at("upstream_status").as_int64(), 200);
     EXPECT_EQ(v.at("maintenance").as_bool(), false);
     EXPECT_EQ(v.at("request_id").as_string().size(), 32u);
+    EXPECT_EQ(v.at("remote_addr").as_string(), "127.0.0.1");
+    EXPECT_EQ(v.at("peer_addr").as_string(), "127.0.0.1");
 }
 
 }  // namespace

@@ -477,7 +477,9 @@ void test_upstream::serve(connection* c) {
             std::string fields = "Content-Type: text/plain\r\n";
             for (const auto& f : req) {
                 const auto name = f.name_string();
-                if (name.size() > 10 && boost::beast::iequals(name.substr(0, 10), "x-reflect-"))
+                if (boost::beast::iequals(name, "x-reflect-connection"))  // sent back as Connection
+                    fields.append("Connection: ").append(f.value()).append("\r\n");
+                else if (name.size() > 10 && boost::beast::iequals(name.substr(0, 10), "x-reflect-"))
                     fields.append(name).append(": ").append(f.value()).append("\r\n");
             }
             fields += "Set-Cookie: a=1; Path=/\r\nSet-Cookie: b=2; HttpOnly\r\nCache-Control: no-cache, private\r\n"

@@ -63,7 +63,8 @@ enum class health_mode {
 ///   /slow/MS            sleeps MS ms, then 200 `slow`
 ///   /status/N           status N (204 and 304 without a body)
 ///   /headers[/...]      200, body = the raw request head as received
-///   /reflect            200, repeats every request header named X-Reflect-* and adds fixed end-to-end fields
+///   /reflect            200, repeats every request header named X-Reflect-* (X-Reflect-Connection as Connection)
+///                       and adds fixed end-to-end fields
 /// HEAD gets the GET headers with Content-Length and no body. The query string is ignored for routing.
 class test_upstream {
 public:

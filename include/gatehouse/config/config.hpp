@@ -31,7 +31,8 @@ struct node_config {
 struct proxy_config {
     std::vector<socket_address> listen;  ///< at least one
     unsigned workers = 0;                ///< 0 = one per CPU core
-    std::vector<cidr> trusted_proxies;   ///< peers whose X-Forwarded-* headers are believed
+    std::vector<cidr> trusted_proxies;   ///< peers whose X-Forwarded-For chain is read to find the client
+    bool trust_forwarded_host_proto = false;  ///< keep a trusted peer's X-Forwarded-Host/-Proto instead of replacing
 };
 
 struct upstream_config {

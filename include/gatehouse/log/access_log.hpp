@@ -42,9 +42,18 @@ private:
     config::access_log_format format_;
 };
 
-/// One request as the access log shows it.
+/// Bytes of the request target written to the log; longer targets are cut and end in "...".
+constexpr std::size_t max_logged_target = 4096;
+/// Bytes of every other text field written to the log (method, referer, user agent, addresses, ids).
+constexpr std::size_t max_logged_field = 512;
+/// No access line is longer than this, whatever the client sent (escaping takes up to 6 bytes per byte in JSON).
+constexpr std::size_t max_access_line = 80 * 1024;
+
+/// One request as the access log shows it. Every text field may hold anything a client sent: the formats cut it
+/// to its bound and escape `"`, `\`, control bytes, bytes >= 0x7f (and, outside quotes, spaces).
 struct access_record {
-    std::string_view client_ip;
+    std::string_view client_ip;     ///< the resolved client ("unknown" for a malformed trusted X-Forwarded-For chain)
+    std::string_view peer_ip;       ///< the socket peer
     std::string_view method;        ///< "" when the request line could not be read
     std::string_view target;
     unsigned http_version = 11;     ///< 10 or 11
@@ -64,7 +73,7 @@ struct access_record {
 
 /// Appends one line in Nginx's combined format followed by gatehouse's fields:
 /// `1.2.3.4 - - [26/Nov/2026:21:00:00 +0000] "GET / HTTP/1.1" 200 12 "-" "curl/8" node=node1 upstream_status=200
-/// upstream_time=0.002 request_time=0.003 request_id=... maintenance=0 bypass=0`
+/// upstream_time=0.002 request_time=0.003 request_id=... maintenance=0 bypass=0 peer=10.0.0.2`
 void format_combined(std::string& out, const access_record& r);
 /// Appends one JSON object line with the same fields.
 void format_json(std::string& out, const access_record& r);

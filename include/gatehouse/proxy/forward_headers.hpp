@@ -3,6 +3,7 @@
 
 #include <gatehouse/config/cidr.hpp>
 #include <gatehouse/net.hpp>
+#include <gatehouse/proxy/client_address.hpp>
 #include <gatehouse/proxy/request_checks.hpp>
 
 #include <boost/beast/http/message.hpp>
@@ -16,28 +17,30 @@ namespace gatehouse::proxy {
 
 /// What gatehouse saw of the client connection, used to write the forwarded headers.
 struct forward_context {
-    std::string_view peer_ip;      ///< socket peer address, e.g. "127.0.0.1"
-    bool peer_trusted = false;     ///< peer is in [proxy] trusted_proxies: its X-Forwarded-* are kept and appended to
-    std::string_view client_ip;    ///< the client's address (== peer_ip unless the peer is trusted)
+    std::string_view peer_ip;          ///< socket peer address, e.g. "127.0.0.1"
+    std::string_view client_ip;        ///< sent as X-Real-IP and first in X-Forwarded-For (forwarded_client())
+    std::string_view forwarded_hops;   ///< trusted hops after the client in X-Forwarded-For (client_origin::hops)
+    bool keep_forwarded_host_proto = false;  ///< a trusted peer's X-Forwarded-Host/-Proto are kept (an option)
     std::string_view scheme = "http";
-    std::string_view request_id;   ///< sent as X-Request-Id when the request carries none
-    std::string_view strip_cookie; ///< a cookie name removed from Cookie headers (the maintenance bypass secret)
+    std::string_view request_id;       ///< sent as X-Request-Id (the client's own lines are dropped)
+    std::string_view strip_cookie;     ///< a cookie name removed from Cookie headers (the maintenance bypass secret)
 };
 
 /// `cookies` (a Cookie header value) without the cookies named `name`; "" when nothing is left.
 std::string without_cookie(std::string_view cookies, std::string_view name);
 
-/// The client address: the peer, or when the peer is trusted, the right-most X-Forwarded-For entry that is not.
-/// Returns a view into `peer_ip` or into `forwarded_for`.
-std::string_view client_address(std::string_view peer_ip, std::string_view forwarded_for,
-                                std::span<const config::cidr> trusted) noexcept;
+/// The client of `request` (see resolve_client in client_address.hpp): every X-Forwarded-For line is read, in
+/// order, only when `peer_ip` is in `trusted`.
+client_origin resolve_client(std::string_view peer_ip, const http::request_header<>& request,
+                             std::span<const config::cidr> trusted);
 
-/// True when `ip` (text) lies in one of `trusted`.
-bool is_trusted(std::string_view ip, std::span<const config::cidr> trusted) noexcept;
+/// True when a client's X-Request-Id may be kept: 1 to 128 of A-Z a-z 0-9 . _ -
+bool is_sane_request_id(std::string_view id) noexcept;
 
 /// Appends the head sent to the node: request line in HTTP/1.1, every end-to-end field unchanged, hop-by-hop
 /// fields (Connection and what it lists, Keep-Alive, TE, Trailer, Upgrade, Proxy-*, Expect) removed, exactly one
-/// framing field, and X-Forwarded-For/-Proto/-Host and X-Real-IP replaced (or, for a trusted peer, appended to).
+/// framing field, X-Forwarded-For (`client_ip`, then `forwarded_hops`), X-Real-IP (`client_ip`) and X-Request-Id
+/// replaced, X-Forwarded-Proto/-Host replaced unless `keep_forwarded_host_proto`.
 void write_upstream_request_head(std::string& out, const http::request_header<>& request, const forward_context& ctx,
                                  body_framing framing, std::uint64_t content_length);
 

@@ -27,7 +27,7 @@ struct request_verdict {
 
 /// Checks a parsed request head (RFC 9112 framing and the smuggling vectors listed in BEAST-NOTES):
 /// one Transfer-Encoding at most, equal to "chunked", never with Content-Length nor in HTTP/1.0;
-/// exactly one Host in HTTP/1.1; an origin-form target (or "*" for OPTIONS) of visible ASCII without '#';
+/// exactly one Host in HTTP/1.1, made of host and port characters only (no space or control byte); an origin-form target (or "*" for OPTIONS) of visible ASCII without '#';
 /// no CONNECT; Content-Length not above `max_body` (0 = unlimited).
 request_verdict check_request(const http::request_header<>& head, std::uint64_t max_body) noexcept;
 

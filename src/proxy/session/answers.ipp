@@ -49,6 +49,7 @@ void client_session<Stream>::record_headless_answer(unsigned status, std::uint64
     if (owner_.access_logging()) {
         log::access_record r;
         r.client_ip = peer_ip_;
+        r.peer_ip = peer_ip_;
         r.status = status;
         r.request_time = request_time;
         r.unix_ms = util::coarse_unix_ms();
@@ -78,7 +79,8 @@ void client_session<Stream>::finish_request(const exchange& x) noexcept {
     if (owner_.access_logging()) {
         const auto& h = x.request.get();
         log::access_record r;
-        r.client_ip = peer_ip_;
+        r.client_ip = x.client_ip.empty() ? std::string_view(peer_ip_) : x.client_ip;
+        r.peer_ip = peer_ip_;
         r.method = h.method_string();
         r.target = h.target();
         r.http_version = h.version();

@@ -165,6 +165,7 @@ private:
         bool keep_alive = false;
         std::string_view request_id;
         char generated_id[32];
+        std::string_view client_ip;  // the resolved client for the log ("unknown" for a malformed trusted chain)
         std::string failure;         // why the last try failed, for the log and the 502 body
         model::snapshot_ptr nodes;         // the node list `node` belongs to (the newest when the node was picked)
         std::uint64_t nodes_generation = 0;  // the worker's node-list generation at the pick
@@ -207,7 +208,7 @@ private:
     /// Answers with the maintenance page or JSON (maintenance on, client not bypassing).
     net::awaitable<bool> answer_maintenance(exchange& x, const model::snapshot& nodes);
     /// True when this request bypasses maintenance: client address in bypass_cidrs, or the secret cookie.
-    bool bypasses_maintenance(const exchange& x, const config::maintenance_config& m, std::string_view client_ip) const;
+    bool bypasses_maintenance(const exchange& x, const config::maintenance_config& m, const client_origin& client) const;
     net::awaitable<std::optional<std::size_t>> read_request_head(const config::config& cfg);
     net::awaitable<attempt> try_node(exchange& x, const config::config& cfg, bool reused);
     net::awaitable<bool> relay_response(exchange& x, const config::config& cfg);

@@ -125,18 +125,20 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
     x.keep_alive = x.request.keep_alive();
 
     const auto given_id = head["X-Request-Id"];
-    if (!given_id.empty()) {
+    if (is_sane_request_id(given_id)) {  // anything else is replaced: it reaches the node, the client and the log
         x.request_id = given_id;
     } else {
         owner_.next_request_id(x.generated_id);
         x.request_id = std::string_view(x.generated_id, sizeof x.generated_id);
     }
 
+    const client_origin origin = resolve_client(peer_ip_, head, cfg.proxy.trusted_proxies);
+    x.client_ip = logged_client(origin);
     forward_context fwd;
     fwd.peer_ip = peer_ip_;
-    fwd.peer_trusted = is_trusted(peer_ip_, cfg.proxy.trusted_proxies);
-    fwd.client_ip = fwd.peer_trusted ? client_address(peer_ip_, head["X-Forwarded-For"], cfg.proxy.trusted_proxies)
-                                     : std::string_view(peer_ip_);
+    fwd.client_ip = forwarded_client(origin, peer_ip_);  // an unknown client is forwarded as its peer
+    fwd.forwarded_hops = origin.hops;
+    fwd.keep_forwarded_host_proto = cfg.proxy.trust_forwarded_host_proto && origin.peer_trusted;
     fwd.request_id = x.request_id;
     fwd.strip_cookie = cfg.maintenance.bypass_cookie_name;  // the bypass secret stays at the edge
     out_.clear();
@@ -167,17 +169,14 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
     x.body_consumed = x.held;
     if (x.held) count_received(x.verdict.content_length);
 
-    std::uint64_t key = peer_key_;
-    if (fwd.client_ip.data() != peer_ip_.data()) {
-        if (const auto ip = config::parse_ip(fwd.client_ip)) key = balancer::client_key(*ip);
-    }
+    const std::uint64_t key = origin.ip ? balancer::client_key(*origin.ip) : peer_key_;  // unknown: as its peer
 
     // Maintenance, operator decisions and node states come from the newest snapshot: a switch made before this
     // request arrived applies to it.
     x.nodes = owner_.snapshot();
     x.nodes_generation = owner_.nodes_generation();
     if (x.nodes->maintenance.enabled) {
-        x.bypassed = bypasses_maintenance(x, x.nodes->config->maintenance, fwd.client_ip);
+        x.bypassed = bypasses_maintenance(x, x.nodes->config->maintenance, origin);
         if (!x.bypassed) co_return co_await answer_maintenance(x, *x.nodes);
     }
 
@@ -287,8 +286,8 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
 
 template <class Stream>
 bool client_session<Stream>::bypasses_maintenance(const exchange& x, const config::maintenance_config& m,
-                                                  std::string_view client_ip) const {
-    if (!m.bypass_cidrs.empty() && is_trusted(client_ip, m.bypass_cidrs)) return true;
+                                                  const client_origin& client) const {
+    if (client_in(client, peer_ip_, m.bypass_cidrs)) return true;  // never for an unknown client
     if (m.bypass_cookie_name.empty()) return false;
     const auto& head = x.request.get();
     for (auto it = head.find(http::field::cookie); it != head.end() && it->name() == http::field::cookie; ++it) {

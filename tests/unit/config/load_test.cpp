@@ -176,6 +176,16 @@ TEST(LoadConfig, TrustedProxiesAreCidrs) {
     EXPECT_FALSE(t[2].contains(*parse_ip("192.0.2.8")));
 }
 
+// proxy.trust_forwarded_host_proto is off unless set; it must be a boolean.
+TEST(LoadConfig, TrustForwardedHostProto) {
+    EXPECT_FALSE(parse_config(one_node, "test.toml").proxy.trust_forwarded_host_proto);
+    EXPECT_TRUE(parse_config(std::string("[proxy]\ntrust_forwarded_host_proto = true\n") + one_node, "test.toml")
+                    .proxy.trust_forwarded_host_proto);
+    auto p = only_problem(std::string("[proxy]\ntrust_forwarded_host_proto = \"yes\"\n") + one_node);
+    EXPECT_EQ(p.key, "proxy.trust_forwarded_host_proto");
+    EXPECT_EQ(p.line, 2u);
+}
+
 // A malformed CIDR names its array element.
 TEST(LoadConfig, BadCidrIsAProblem) {
     auto p = only_problem(std::string("[proxy]\ntrusted_proxies = [\"10.0.0.0/8\", \"10.0.0.0/33\"]\n") + one_node);

@@ -64,6 +64,30 @@ TEST(ForwardHeaders, RemovesHopByHopFields) {
     EXPECT_NE(out.find("X-Kept: yes"), std::string::npos);
 }
 
+// Any number of Connection tokens: 40 listed headers (over two Connection lines) are all removed, in both
+// directions, and the unlisted ones stay.
+TEST(ForwardHeaders, RemovesEveryHeaderListedInConnection) {
+    std::string listing[2], fields;
+    for (int i = 0; i < 40; ++i) {
+        const auto name = "X-Hop-" + std::to_string(i);
+        auto& line = listing[i % 2];
+        line += (line.empty() ? "" : ", ") + (i % 3 ? name : "x-hop-" + std::to_string(i));  // any case
+        fields += name + ": hop\r\n";
+    }
+    const auto extra = "Connection: " + listing[0] + "\r\nConnection: " + listing[1] + "\r\n" + fields + "X-End: kept\r\n";
+    const auto request = upstream_head("GET / HTTP/1.1\r\nHost: a\r\n" + extra + "\r\n", plain_context());
+    EXPECT_EQ(request.find("X-Hop-"), std::string::npos) << request;
+    EXPECT_NE(request.find("\r\nX-End: kept\r\n"), std::string::npos) << request;
+
+    auto p = parse<false>("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n" + extra + "\r\n");
+    response_head_options o;
+    o.framing = response_framing::content_length;
+    std::string response;
+    write_client_response_head(response, p, o);
+    EXPECT_EQ(response.find("X-Hop-"), std::string::npos) << response;
+    EXPECT_NE(response.find("\r\nX-End: kept\r\n"), std::string::npos) << response;
+}
+
 // An untrusted peer's X-Forwarded-* and X-Real-IP are replaced by what gatehouse saw.
 TEST(ForwardHeaders, ReplacesForwardedFieldsOfUntrustedPeer) {
     const auto out = upstream_head(
@@ -78,28 +102,56 @@ TEST(ForwardHeaders, ReplacesForwardedFieldsOfUntrustedPeer) {
     EXPECT_EQ(out.find("evil"), std::string::npos);
 }
 
-// A trusted peer's X-Forwarded-For is appended to and its -Proto/-Host are kept.
-TEST(ForwardHeaders, AppendsForTrustedPeer) {
+// Behind a trusted peer the node sees `X-Forwarded-For: <client>, <hops>` and `X-Real-IP: <client>` only; the
+// client's own X-Forwarded-For lines, -Proto and -Host are replaced.
+TEST(ForwardHeaders, WritesResolvedClientAndHops) {
     auto ctx = plain_context();
-    ctx.peer_trusted = true;
     ctx.client_ip = "198.51.100.1";
+    ctx.forwarded_hops = "10.0.0.2, 203.0.113.7";
     const auto out = upstream_head(
-        "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 198.51.100.1\r\nX-Forwarded-Proto: https\r\n"
-        "X-Forwarded-Host: app.example\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 6.6.6.6, 198.51.100.1\r\nX-Forwarded-For: 10.0.0.2\r\n"
+        "X-Forwarded-Proto: https\r\nX-Forwarded-Host: app.example\r\nX-Real-IP: 6.6.6.6\r\n\r\n",
         ctx);
-    EXPECT_NE(out.find("X-Forwarded-For: 198.51.100.1, 203.0.113.7\r\n"), std::string::npos) << out;
-    EXPECT_NE(out.find("X-Forwarded-Proto: https\r\n"), std::string::npos);
-    EXPECT_NE(out.find("X-Forwarded-Host: app.example\r\n"), std::string::npos);
-    EXPECT_NE(out.find("X-Real-IP: 198.51.100.1\r\n"), std::string::npos);
+    EXPECT_NE(out.find("\r\nX-Forwarded-For: 198.51.100.1, 10.0.0.2, 203.0.113.7\r\n"), std::string::npos) << out;
+    EXPECT_EQ(out.find("X-Forwarded-For"), out.rfind("X-Forwarded-For")) << out;
+    EXPECT_NE(out.find("\r\nX-Real-IP: 198.51.100.1\r\n"), std::string::npos) << out;
+    EXPECT_EQ(out.find("6.6.6.6"), std::string::npos) << out;
+    EXPECT_NE(out.find("\r\nX-Forwarded-Proto: http\r\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("\r\nX-Forwarded-Host: a\r\n"), std::string::npos) << out;
 }
 
-// X-Request-Id is added when absent and kept (not duplicated) when present.
-TEST(ForwardHeaders, AddsRequestIdOnlyWhenAbsent) {
+// proxy.trust_forwarded_host_proto keeps the (first) X-Forwarded-Proto/-Host a trusted peer sent.
+TEST(ForwardHeaders, KeepsForwardedHostProtoWhenTold) {
+    auto ctx = plain_context();
+    ctx.keep_forwarded_host_proto = true;
+    auto out = upstream_head(
+        "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: app.example\r\n\r\n", ctx);
+    EXPECT_NE(out.find("\r\nX-Forwarded-Proto: https\r\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("\r\nX-Forwarded-Host: app.example\r\n"), std::string::npos) << out;
+    // Nothing sent: gatehouse's own values.
+    out = upstream_head("GET / HTTP/1.1\r\nHost: a\r\n\r\n", ctx);
+    EXPECT_NE(out.find("\r\nX-Forwarded-Proto: http\r\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("\r\nX-Forwarded-Host: a\r\n"), std::string::npos) << out;
+}
+
+// The node gets exactly one X-Request-Id, the one gatehouse decided (the client's lines are dropped).
+TEST(ForwardHeaders, WritesTheDecidedRequestId) {
     auto out = upstream_head("GET / HTTP/1.1\r\nHost: a\r\n\r\n", plain_context());
     EXPECT_NE(out.find("X-Request-Id: 0123456789abcdef0123456789abcdef\r\n"), std::string::npos);
-    out = upstream_head("GET / HTTP/1.1\r\nHost: a\r\nX-Request-Id: mine\r\n\r\n", plain_context());
-    EXPECT_NE(out.find("X-Request-Id: mine\r\n"), std::string::npos);
-    EXPECT_EQ(out.find("0123456789abcdef"), std::string::npos);
+    out = upstream_head("GET / HTTP/1.1\r\nHost: a\r\nX-Request-Id: a b\r\nX-Request-Id: c\r\n\r\n",
+                        plain_context());
+    EXPECT_NE(out.find("X-Request-Id: 0123456789abcdef0123456789abcdef\r\n"), std::string::npos) << out;
+    EXPECT_EQ(out.find("X-Request-Id"), out.rfind("X-Request-Id")) << out;
+}
+
+// A client's X-Request-Id is kept only when it is 1-128 of [A-Za-z0-9._-].
+TEST(ForwardHeaders, SaneRequestIds) {
+    for (const char* ok : {"a", "req-1.2_3", "0123456789abcdef0123456789abcdef", "ABC-def"})
+        EXPECT_TRUE(is_sane_request_id(ok)) << ok;
+    EXPECT_TRUE(is_sane_request_id(std::string(128, 'x')));
+    EXPECT_FALSE(is_sane_request_id(std::string(129, 'x')));
+    for (const char* bad : {"", "a b", "a\"b", "a\\b", "x maintenance=1", "caf\xc3\xa9", "a\tb", "a/b", "a;b", "a=b"})
+        EXPECT_FALSE(is_sane_request_id(bad)) << bad;
 }
 
 // Framing is rebuilt: exactly one Content-Length or Transfer-Encoding, whatever the client sent.
@@ -111,15 +163,6 @@ TEST(ForwardHeaders, RebuildsFraming) {
                         body_framing::chunked);
     EXPECT_NE(out.find("Transfer-Encoding: chunked\r\n"), std::string::npos);
     EXPECT_EQ(out.find("Content-Length"), std::string::npos);
-}
-
-// The client address behind trusted proxies is the right-most untrusted X-Forwarded-For entry.
-TEST(ForwardHeaders, FindsClientBehindTrustedProxies) {
-    const auto trusted = std::vector{*config::parse_cidr("10.0.0.0/8")};
-    EXPECT_EQ(client_address("10.0.0.1", "6.6.6.6, 198.51.100.1, 10.0.0.2", trusted), "198.51.100.1");
-    EXPECT_EQ(client_address("203.0.113.7", "198.51.100.1", trusted), "203.0.113.7");
-    EXPECT_EQ(client_address("10.0.0.1", "", trusted), "10.0.0.1");
-    EXPECT_EQ(client_address("10.0.0.1", "garbage", trusted), "10.0.0.1");
 }
 
 // Response heads lose hop-by-hop fields, get rebuilt framing, the request id and Connection as needed.
