@@ -11,6 +11,7 @@ add_library(gatehouse_net STATIC
   src/proxy/unavailable_response.cpp
   src/proxy/node_availability.cpp
   src/proxy/read_drain.cpp
+  src/proxy/request_body_buffer.cpp
   src/health/http_probe.cpp
   src/health/health_checker.cpp
   src/proxy/client_session.cpp

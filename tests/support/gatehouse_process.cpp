@@ -90,7 +90,9 @@ std::string make_config(const gatehouse_options& o, std::uint16_t port, std::uin
     t += "trusted_proxies = [";
     for (std::size_t i = 0; i < o.trusted_proxies.size(); ++i)
         t += (i ? ", \"" : "\"") + o.trusted_proxies[i] + "\"";
-    t += "]\n\n[upstream]\n";
+    t += "]\n";
+    for (const auto& [k, v] : o.proxy) t += k + " = " + v + "\n";
+    t += "\n[upstream]\n";
     for (const auto& [k, v] : o.upstream) t += k + " = " + v + "\n";
     for (const auto& n : o.nodes) t += "\n[[upstream.node]]\nname = \"" + n.name + "\"\naddress = \"" + n.address + "\"\n";
     if (!o.timeouts.empty()) {

@@ -28,6 +28,7 @@ struct gatehouse_options {
     unsigned workers = 1;
     std::vector<node_spec> nodes;
     std::vector<std::string> trusted_proxies;                     ///< CIDRs
+    std::vector<std::pair<std::string, std::string>> proxy;       ///< more raw TOML values of [proxy]
     std::vector<std::pair<std::string, std::string>> upstream;    ///< raw TOML values, e.g. {"tries", "2"}
     std::vector<std::pair<std::string, std::string>> timeouts;    ///< durations, e.g. {"client_header", "1s"}
     std::vector<std::pair<std::string, std::string>> limits;      ///< sizes, e.g. {"max_request_head", "4KiB"}

@@ -14,6 +14,7 @@
 #include <gatehouse/proxy/head_scan.hpp>
 #include <gatehouse/proxy/node_availability.hpp>
 #include <gatehouse/proxy/read_drain.hpp>
+#include <gatehouse/proxy/request_body_buffer.hpp>
 #include <gatehouse/proxy/request_checks.hpp>
 #include <gatehouse/proxy/unavailable_response.hpp>
 #include <gatehouse/metrics/counters.hpp>
@@ -28,6 +29,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -171,6 +173,9 @@ private:
         bool bypassed = false;             // maintenance was on and this client bypasses it
         bool can_retry_elsewhere = false;  // another node could take this request if this one says "starting"
         std::optional<std::string> prefetched_body;  // a small body already read (a 503 inspected for retry)
+        // A body read whole before the node was chosen (proxy.request_buffering): then `held` is set, the body is
+        // sent from here with a Content-Length, and verdict.content_length counts only body bytes in in_ (none).
+        std::unique_ptr<request_body_buffer> buffered;
         std::optional<in_flight_mark> in_flight;  // counts this request against `node` until it ends
         // For the metrics and the access log:
         std::chrono::steady_clock::time_point started;  // when the request head began to arrive
@@ -209,6 +214,21 @@ private:
     bool bypasses_maintenance(const exchange& x, const config::maintenance_config& m, std::string_view client_ip) const;
     net::awaitable<std::optional<std::size_t>> read_request_head(const config::config& cfg);
     net::awaitable<attempt> try_node(exchange& x, const config::config& cfg, bool reused);
+    /// Reads the whole request body into x.buffered (de-chunked); answers 400/408/413/500 itself and returns false
+    /// when it cannot.
+    net::awaitable<bool> buffer_request_body(exchange& x, const config::config& cfg);
+    /// Sends x.buffered to the node after the head, in pieces; nullopt when sent, else what the try came to.
+    net::awaitable<std::optional<attempt>> send_buffered_body(exchange& x, const config::config& cfg, bool reused);
+    /// timeouts.client_body starts now: the request body must be complete by then.
+    void start_body_clock(const config::config& cfg) noexcept {
+        const auto limit = cfg.timeouts.client_body.count();
+        body_deadline_ms_ = limit > 0 ? util::coarse_now_ms() + limit : std::numeric_limits<std::int64_t>::max();
+    }
+    /// Waiting for request body bytes: client_idle from now, but never past the body's total limit.
+    void set_body_deadline(const config::config& cfg) noexcept {
+        set_deadline(phase::request_body, cfg.timeouts.client_idle);
+        deadline_ms_ = std::min(deadline_ms_, body_deadline_ms_);
+    }
     net::awaitable<bool> relay_response(exchange& x, const config::config& cfg);
     /// Reads until up_in_ holds `length` bytes (a whole body of at most response_hold_limit); the node may pause
     /// at most `idle` between pieces.
@@ -275,6 +295,7 @@ private:
     bool park_cancelled_ = false;    // on_tick cancelled that read to release the buffers
     bool buffers_released_ = false;  // parked without buffers: wait for readability before allocating
     std::uint64_t peer_key_ = 0;  // ip_hash key of the socket peer
+    std::int64_t body_deadline_ms_ = std::numeric_limits<std::int64_t>::max();  // timeouts.client_body's end
 };
 
 }  // namespace gatehouse::proxy::detail
