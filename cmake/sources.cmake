@@ -16,6 +16,7 @@ add_library(gatehouse_net STATIC
   src/health/health_checker.cpp
   src/proxy/client_session.cpp
   src/upstream/connection_pool.cpp
+  src/server/client_limiter.cpp
   src/server/worker.cpp
   src/server/server.cpp
   src/control/operator_state.cpp
