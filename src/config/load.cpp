@@ -17,6 +17,8 @@
 #include <tuple>
 #include <utility>
 
+#include <unistd.h>
+
 namespace gatehouse::config {
 
 std::string config_problem::to_string() const {
@@ -379,6 +381,9 @@ std::vector<std::string> config_warnings(const config& c) {
         out.push_back("health_check.timeout is longer than health_check.interval");
     if (c.upstream.keepalive == 0)
         out.push_back("upstream.keepalive = 0: every request opens a new connection to a node");
+    if (c.proxy.request_buffering && ::access(c.limits.request_buffer_dir.c_str(), W_OK | X_OK) != 0)
+        out.push_back("limits.request_buffer_dir = \"" + c.limits.request_buffer_dir + "\" is not a writable directory (" +
+                      std::strerror(errno) + "): request bodies larger than limits.request_buffer_memory will get 500");
     return out;
 }
 

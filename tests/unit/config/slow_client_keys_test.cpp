@@ -59,6 +59,19 @@ TEST(SlowClientConfig, BufferDirDefaultsToTmpdir) {
     else ::unsetenv("TMPDIR");
 }
 
+TEST(SlowClientConfig, UnwritableBufferDirIsWarnedAbout) {
+    const auto warned = [](const config& c) {
+        for (const auto& w : config_warnings(c))
+            if (w.find("limits.request_buffer_dir") != std::string::npos) return true;
+        return false;
+    };
+    EXPECT_FALSE(warned(parse_config(std::string("[limits]\nrequest_buffer_dir = \"/tmp\"\n") + node)));
+    EXPECT_TRUE(warned(parse_config(std::string("[limits]\nrequest_buffer_dir = \"/nonexistent-gatehouse\"\n") + node)));
+    // Not buffering: the directory is not used.
+    EXPECT_FALSE(warned(parse_config(std::string("[proxy]\nrequest_buffering = false\n[limits]\n"
+                                                 "request_buffer_dir = \"/nonexistent-gatehouse\"\n") + node)));
+}
+
 TEST(SlowClientConfig, BadValuesAreProblems) {
     auto p = only_problem(std::string("[limits]\nrequest_buffer_dir = \"tmp\"\n") + node);
     EXPECT_EQ(p.key, "limits.request_buffer_dir");
