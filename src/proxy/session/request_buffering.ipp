@@ -31,6 +31,7 @@ net::awaitable<bool> client_session<Stream>::buffer_request_body(exchange& x, co
     parser.eager(true);
     auto piece = std::make_unique<char[]>(relay_piece);
     bool need_more = in_.size() == 0;
+    bool first_read = true;
     while (!parser.is_done()) {
         if (need_more) {
             const std::size_t room = in_.max_size() - in_.size();
@@ -40,7 +41,13 @@ net::awaitable<bool> client_session<Stream>::buffer_request_body(exchange& x, co
                 co_return false;
             }
             set_body_deadline(cfg);
-            auto [ec, n] = co_await read_some_unless_drained(stream_, in_.prepare(std::min(room, relay_piece)));
+            // Later reads are asynchronous (as in relay_content_length): a fast upload read directly piece after piece
+            // would never go back to the event loop and would hold up every other connection of the worker.
+            const auto space = in_.prepare(std::min(room, relay_piece));
+            error_code ec;
+            std::size_t n = 0;
+            if (std::exchange(first_read, false)) std::tie(ec, n) = co_await read_some_unless_drained(stream_, space);
+            else std::tie(ec, n) = co_await stream_.async_read_some(space, use_tuple);
             if (ec) {
                 if (timed_out_) co_await respond_error(http::status::request_timeout, "request body not received in time", &x);
                 else log::debug(describe(&x) + " left while sending its body: " + ec.message());
@@ -110,7 +117,10 @@ net::awaitable<std::optional<attempt>> client_session<Stream>::send_buffered_bod
             co_await respond_error(http::status::internal_server_error, "request body not buffered", &x);
             co_return attempt::failed;
         }
-        std::tie(ec, std::ignore) = co_await eager_write(upstream_, net::buffer(piece.get(), got));
+        // The first piece goes out directly; later ones through the event loop, so a large body read from a fast
+        // disk and taken by a fast node does not hold up the worker's other connections.
+        if (offset == 0) std::tie(ec, std::ignore) = co_await eager_write(upstream_, net::buffer(piece.get(), got));
+        else std::tie(ec, std::ignore) = co_await net::async_write(upstream_, net::buffer(piece.get(), got), use_tuple);
         offset += got;
     }
     if (!ec) co_return std::nullopt;
