@@ -102,6 +102,27 @@ TEST_F(RequestBuffering, MultiMibUploadsArriveIntact) {
     EXPECT_TRUE(r.body == body) << "echoed body differs";
 }
 
+// A 256 MiB upload is buffered through its temporary file and sent on in 64 KiB pieces: the node counts it whole
+// while gatehouse's peak RSS grows by less than 16 MiB (a guard: streaming passed this too).
+TEST_F(RequestBuffering, LargeBufferedUploadUsesBoundedMemory) {
+    add_upstream("alpha");
+    auto& gh = start_gatehouse();
+    ASSERT_EQ(get(gh.port(), "/").status, 200u);  // buffers and the pooled connection exist before measuring
+    const bool reset = gh.reset_peak_rss();
+    const long before = gh.rss_kib();
+    ASSERT_GT(before, 0);
+    const std::uint64_t total = 256ull * 1024 * 1024;
+    client_connection c(gh.port(), 60s);
+    c.send("POST /count HTTP/1.1\r\nHost: localhost\r\nContent-Length: " + std::to_string(total) + "\r\n\r\n");
+    const std::string piece = pattern(0, 1024 * 1024);
+    for (std::uint64_t sent = 0; sent < total; sent += piece.size()) c.send(piece);
+    const auto r = c.read_response();
+    EXPECT_EQ(r.status, 200u) << r.raw;
+    EXPECT_EQ(r.body, "bytes=" + std::to_string(total));
+    const long peak = gh.peak_rss_kib();
+    EXPECT_LT(peak - before, 16 * 1024) << "RSS before " << before << " KiB, peak " << peak << " KiB (reset " << reset << ")";
+}
+
 // Past limits.request_buffer_memory the body is in a temporary file in limits.request_buffer_dir, unlinked at
 // once (no name in the directory, only gatehouse's descriptor), closed when the request ends; it arrives intact.
 TEST_F(RequestBuffering, BodyPastTheMemoryLimitGoesThroughAnUnlinkedFile) {
