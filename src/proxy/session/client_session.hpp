@@ -79,6 +79,9 @@ inline std::optional<std::uint64_t> parse_length(std::string_view text) {
 /// The outcome of one try at one node.
 enum class attempt { answered, retry_fresh, retry_other, failed };
 
+/// Why a request body could not be buffered (each has its own answer, or none when the client left).
+enum class body_failure { none, client_left, timed_out, framing_too_long, malformed, too_large, not_stored };
+
 /// Counts one request in flight to one node for as long as it lives (least_request reads the counts).
 class in_flight_mark {
 public:
@@ -217,6 +220,10 @@ private:
     /// Reads the whole request body into x.buffered (de-chunked); answers 400/408/413/500 itself and returns false
     /// when it cannot.
     net::awaitable<bool> buffer_request_body(exchange& x, const config::config& cfg);
+    /// The reading and parsing loop of buffer_request_body; `detail` gets the parser's or the buffer's error.
+    net::awaitable<body_failure> fill_body_buffer(exchange& x, const config::config& cfg, std::string& detail);
+    /// Reads more request body bytes into in_: the first read directly, later ones through the event loop.
+    net::awaitable<body_failure> read_body_bytes(const config::config& cfg, bool first, std::string& detail);
     /// Sends x.buffered to the node after the head, in pieces; nullopt when sent, else what the try came to.
     net::awaitable<std::optional<attempt>> send_buffered_body(exchange& x, const config::config& cfg, bool reused);
     /// timeouts.client_body starts now: the request body must be complete by then.

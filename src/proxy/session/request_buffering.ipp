@@ -27,6 +27,37 @@ net::awaitable<bool> client_session<Stream>::buffer_request_body(exchange& x, co
         auto [ec, n] = co_await eager_write(stream_, net::buffer(continue_100));
         if (ec) co_return false;
     }
+    std::string detail;
+    const body_failure failure = co_await fill_body_buffer(x, cfg, detail);
+    switch (failure) {
+    case body_failure::none:
+        count_received(x.buffered->size());
+        co_return true;
+    case body_failure::client_left:
+        log::debug(describe(&x) + " left while sending its body: " + detail);
+        break;
+    case body_failure::timed_out:
+        co_await respond_error(http::status::request_timeout, "request body not received in time", &x);
+        break;
+    case body_failure::framing_too_long:
+    case body_failure::malformed:
+        x.failure = "malformed request body: " + detail;
+        co_await respond_error(http::status::bad_request, x.failure, &x);
+        break;
+    case body_failure::too_large:
+        co_await respond_error(http::status::payload_too_large, "request body too large", &x);
+        break;
+    case body_failure::not_stored:
+        log::error(describe(&x) + ": cannot buffer the request body in " + cfg.limits.request_buffer_dir + ": " + detail);
+        co_await respond_error(http::status::internal_server_error, "request body not buffered", &x);
+        break;
+    }
+    co_return false;
+}
+
+template <class Stream>
+net::awaitable<body_failure> client_session<Stream>::fill_body_buffer(exchange& x, const config::config& cfg,
+                                                                      std::string& detail) {
     auto& parser = x.request;
     parser.eager(true);
     auto piece = std::make_unique<char[]>(relay_piece);
@@ -34,44 +65,20 @@ net::awaitable<bool> client_session<Stream>::buffer_request_body(exchange& x, co
     bool first_read = true;
     while (!parser.is_done()) {
         if (need_more) {
-            const std::size_t room = in_.max_size() - in_.size();
-            if (room == 0) {  // a chunk-size line or trailer longer than buffer_limit
-                x.failure = "malformed request body: chunk framing too long";
-                co_await respond_error(http::status::bad_request, x.failure, &x);
-                co_return false;
-            }
-            set_body_deadline(cfg);
-            // Later reads are asynchronous (as in relay_content_length): a fast upload read directly piece after piece
-            // would never go back to the event loop and would hold up every other connection of the worker.
-            const auto space = in_.prepare(std::min(room, relay_piece));
-            error_code ec;
-            std::size_t n = 0;
-            if (std::exchange(first_read, false)) std::tie(ec, n) = co_await read_some_unless_drained(stream_, space);
-            else std::tie(ec, n) = co_await stream_.async_read_some(space, use_tuple);
-            if (ec) {
-                if (timed_out_) co_await respond_error(http::status::request_timeout, "request body not received in time", &x);
-                else log::debug(describe(&x) + " left while sending its body: " + ec.message());
-                co_return false;
-            }
-            in_.commit(n);
+            const auto failure = co_await read_body_bytes(cfg, std::exchange(first_read, false), detail);
+            if (failure != body_failure::none) co_return failure;
         }
         parser.get().body().data = piece.get();
         parser.get().body().size = relay_piece;
         error_code ec;
         const std::size_t used = parser.put(in_.data(), ec);
         in_.consume(used);
-        const std::size_t produced = relay_piece - parser.get().body().size;
-        if (produced > 0) {
+        if (const std::size_t produced = relay_piece - parser.get().body().size; produced > 0) {
             if (const auto e = x.buffered->append(piece.get(), produced); e != body_buffer_error::none) {
                 const int err = errno;
-                if (e == body_buffer_error::too_large) {
-                    co_await respond_error(http::status::payload_too_large, "request body too large", &x);
-                } else {
-                    log::error(describe(&x) + ": cannot buffer the request body in " + cfg.limits.request_buffer_dir +
-                               ": " + std::string(buffer_error_text(e)) + " (" + std::strerror(err) + ")");
-                    co_await respond_error(http::status::internal_server_error, "request body not buffered", &x);
-                }
-                co_return false;
+                if (e == body_buffer_error::too_large) co_return body_failure::too_large;
+                detail = std::string(buffer_error_text(e)) + " (" + std::strerror(err) + ")";
+                co_return body_failure::not_stored;
             }
         }
         if (ec == http::error::need_buffer) {
@@ -79,15 +86,38 @@ net::awaitable<bool> client_session<Stream>::buffer_request_body(exchange& x, co
         } else if (ec == http::error::need_more) {
             need_more = true;
         } else if (ec) {
-            x.failure = "malformed request body: " + ec.message();
-            co_await respond_error(http::status::bad_request, x.failure, &x);
-            co_return false;
+            detail = ec.message();
+            co_return body_failure::malformed;
         } else {
             need_more = used == 0 || in_.size() == 0;
         }
     }
-    count_received(x.buffered->size());
-    co_return true;
+    co_return body_failure::none;
+}
+
+template <class Stream>
+net::awaitable<body_failure> client_session<Stream>::read_body_bytes(const config::config& cfg, bool first,
+                                                                     std::string& detail) {
+    const std::size_t room = in_.max_size() - in_.size();
+    if (room == 0) {  // a chunk-size line or trailer longer than buffer_limit
+        detail = "chunk framing too long";
+        co_return body_failure::framing_too_long;
+    }
+    set_body_deadline(cfg);
+    // Later reads are asynchronous (as in relay_content_length): a fast upload read directly piece after piece
+    // would never go back to the event loop and would hold up every other connection of the worker.
+    const auto space = in_.prepare(std::min(room, relay_piece));
+    error_code ec;
+    std::size_t n = 0;
+    if (first) std::tie(ec, n) = co_await read_some_unless_drained(stream_, space);
+    else std::tie(ec, n) = co_await stream_.async_read_some(space, use_tuple);
+    if (ec) {
+        if (timed_out_) co_return body_failure::timed_out;
+        detail = ec.message();
+        co_return body_failure::client_left;
+    }
+    in_.commit(n);
+    co_return body_failure::none;
 }
 
 template <class Stream>
