@@ -180,6 +180,21 @@ TEST_F(RequestBuffering, ChunkedBodyOverTheLimitGets413AndReachesNoNode) {
     EXPECT_EQ(node.requests(), 1u);
 }
 
+// A malformed chunked body (a bad chunk size, or a chunk-size line longer than gatehouse holds) gets 400, and no node
+// hears of the request: the body is checked whole before a node is chosen.
+TEST_F(RequestBuffering, MalformedChunkedBodyGets400AndReachesNoNode) {
+    auto& node = add_upstream("alpha");
+    auto& gh = start_gatehouse();
+    const std::string head = "POST /echo HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n";
+    auto r = raw_exchange(gh.port(), head + "5\r\nhello\r\nzz\r\nabc\r\n0\r\n\r\n");
+    EXPECT_EQ(r.status(), 400u) << r.data.substr(0, 300);
+    EXPECT_TRUE(r.closed);
+    r = raw_exchange(gh.port(), head + "5;" + std::string(200 * 1024, 'x'));
+    EXPECT_EQ(r.status(), 400u) << r.data.substr(0, 300);
+    EXPECT_EQ(node.requests(), 0u);
+    EXPECT_EQ(node.connections(), 0u);
+}
+
 // A large buffered body of an idempotent request (PUT) is sent again when its pooled connection turns out to be
 // closed by the node: every request gets 200 with its body intact.
 TEST_F(RequestBuffering, LargeIdempotentBodyIsSentAgainOnAFreshConnection) {
