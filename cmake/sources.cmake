@@ -13,10 +13,12 @@ add_library(gatehouse_net STATIC
   src/proxy/node_availability.cpp
   src/proxy/read_drain.cpp
   src/proxy/node_reuse.cpp
+  src/proxy/request_body_buffer.cpp
   src/health/http_probe.cpp
   src/health/health_checker.cpp
   src/proxy/client_session.cpp
   src/upstream/connection_pool.cpp
+  src/server/client_limiter.cpp
   src/server/worker.cpp
   src/server/server.cpp
   src/control/operator_state.cpp

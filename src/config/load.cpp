@@ -17,6 +17,8 @@
 #include <tuple>
 #include <utility>
 
+#include <unistd.h>
+
 namespace gatehouse::config {
 
 std::string config_problem::to_string() const {
@@ -46,7 +48,8 @@ using namespace detail;
 void read_proxy(reader& r, const toml::table& root, proxy_config& out) {
     out.listen = {socket_address{"0.0.0.0:8080", "0.0.0.0", 8080, false}};
     const std::string path = "proxy";
-    const auto* t = r.section(root, path, {"listen", "workers", "trusted_proxies", "trust_forwarded_host_proto"});
+    const auto* t = r.section(root, path, {"listen", "workers", "trusted_proxies", "trust_forwarded_host_proto",
+                                           "request_buffering"});
     if (!t) return;
     if (auto v = r.addresses(*t, "listen", path)) {
         if (t->get("listen")->as_array()->empty())
@@ -56,6 +59,7 @@ void read_proxy(reader& r, const toml::table& root, proxy_config& out) {
     if (auto v = r.integer(*t, "workers", path, 0, 256)) out.workers = static_cast<unsigned>(*v);
     if (auto v = r.cidrs(*t, "trusted_proxies", path)) out.trusted_proxies = std::move(*v);
     if (auto v = r.boolean(*t, "trust_forwarded_host_proto", path)) out.trust_forwarded_host_proto = *v;
+    if (auto v = r.boolean(*t, "request_buffering", path)) out.request_buffering = *v;
 }
 
 /// One [[upstream.node]] table; `first_line` maps names already seen to the line that defined them.
@@ -113,7 +117,7 @@ void read_upstream(reader& r, const toml::table& root, upstream_config& out) {
 void read_timeouts(reader& r, const toml::table& root, timeouts_config& out) {
     const std::string path = "timeouts";
     const auto* t = r.section(root, path, {"client_header", "client_idle", "upstream_connect", "upstream_response",
-                                           "upstream_idle", "shutdown_drain"});
+                                           "upstream_idle", "shutdown_drain", "client_body"});
     if (!t) return;
     const auto read = [&](std::string_view key, duration& field, bool positive) {
         if (auto v = r.duration(*t, key, path, positive)) field = *v;
@@ -124,15 +128,30 @@ void read_timeouts(reader& r, const toml::table& root, timeouts_config& out) {
     read("upstream_response", out.upstream_response, true);
     read("upstream_idle", out.upstream_idle, false);
     read("shutdown_drain", out.shutdown_drain, false);
+    read("client_body", out.client_body, false);
 }
 
 void read_limits(reader& r, const toml::table& root, limits_config& out) {
     const std::string path = "limits";
-    const auto* t = r.section(root, path, {"max_request_head", "max_request_body", "max_connections"});
+    if (const char* tmp = std::getenv("TMPDIR"); tmp && *tmp == '/') out.request_buffer_dir = tmp;
+    else out.request_buffer_dir = "/tmp";
+    const auto* t = r.section(root, path, {"max_request_head", "max_request_body", "max_connections",
+                                           "request_buffer_memory", "request_buffer_dir",
+                                           "max_connections_per_client"});
     if (!t) return;
     if (auto v = r.size(*t, "max_request_head", path, 1024, 64 * 1024)) out.max_request_head = *v;
     if (auto v = r.size(*t, "max_request_body", path)) out.max_request_body = *v;
     if (auto v = r.integer(*t, "max_connections", path, 0, 1'000'000)) out.max_connections = static_cast<std::uint64_t>(*v);
+    if (auto v = r.size(*t, "request_buffer_memory", path, 0, 64ull * 1024 * 1024)) out.request_buffer_memory = *v;
+    if (auto v = r.string(*t, "request_buffer_dir", path)) {
+        if (v->empty() || v->front() != '/')
+            r.problem(t->get("request_buffer_dir")->source(), "limits.request_buffer_dir",
+                      "must be an absolute directory path, got '" + *v + "'");
+        else
+            out.request_buffer_dir = std::move(*v);
+    }
+    if (auto v = r.integer(*t, "max_connections_per_client", path, 0, 1'000'000))
+        out.max_connections_per_client = static_cast<std::uint64_t>(*v);
 }
 
 void read_health_check(reader& r, const toml::table& root, health_check_config& out) {
@@ -368,6 +387,9 @@ std::vector<std::string> config_warnings(const config& c) {
         out.push_back("timeouts.upstream_idle is 5 s or more: Node.js closes idle connections after 5 s, so a "
                       "request may meet a connection the node is closing (a POST is then answered 502, never "
                       "sent twice)");
+    if (c.proxy.request_buffering && ::access(c.limits.request_buffer_dir.c_str(), W_OK | X_OK) != 0)
+        out.push_back("limits.request_buffer_dir = \"" + c.limits.request_buffer_dir + "\" is not a writable directory (" +
+                      std::strerror(errno) + "): request bodies larger than limits.request_buffer_memory will get 500");
     return out;
 }
 

@@ -110,6 +110,7 @@ net::awaitable<std::string> controller::metrics_text() {
         s.connections_idle += c.idle_connections;
         s.requests.request_duration.add(c.counters.request_duration);
         s.requests.received_bytes += c.counters.received_bytes;
+        s.requests.refused_per_client += c.counters.refused_per_client;
         s.requests.sent_bytes += c.counters.sent_bytes;
         for (std::size_t r = 0; r < s.requests.own.size(); ++r)
             for (std::size_t k = 0; k < 5; ++k) s.requests.own[r][k] += c.counters.own[r][k];

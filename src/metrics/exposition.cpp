@@ -199,6 +199,12 @@ std::string render(const scrape& s) {
     sent.metric.push_back(counter({}, double(req.sent_bytes)));
     out.push_back(std::move(sent));
 
+    auto refused = family("gatehouse_client_connections_refused_total",
+                          "Client connections closed at once because their address had limits.max_connections_per_client.",
+                          MetricType::Counter);
+    refused.metric.push_back(counter({{"reason", "per_client_limit"}}, double(req.refused_per_client)));
+    out.push_back(std::move(refused));
+
     auto maintenance = family("gatehouse_maintenance_enabled", "1 while maintenance mode is on.", MetricType::Gauge);
     maintenance.metric.push_back(gauge({}, s.maintenance ? 1 : 0));
     out.push_back(std::move(maintenance));

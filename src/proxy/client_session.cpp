@@ -6,6 +6,7 @@
 #include "session/forward_request.ipp"
 #include "session/read_request.ipp"
 #include "session/relay_response.ipp"
+#include "session/request_buffering.ipp"
 
 #include <gatehouse/log/event_log.hpp>
 

@@ -295,7 +295,36 @@ void worker::next_request_id(char (&out)[32]) noexcept {
         for (int i = 0; i < 16; ++i) out[p * 16 + i] = hex[(parts[p] >> (60 - 4 * i)) & 0xf];
 }
 
+namespace {
+/// The client address as 16 bytes (IPv4 as v4-mapped IPv6, so both forms of one client count together).
+std::string address_key(const net::ip::address& a) {
+    const auto v6 = a.is_v4() ? net::ip::make_address_v6(net::ip::v4_mapped, a.to_v4()) : a.to_v6();
+    const auto bytes = v6.to_bytes();
+    return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+}  // namespace
+
+bool worker::admit_client(tcp::socket& socket) {
+    const auto cap = snapshot_->config->limits.max_connections_per_client;
+    if (cap == 0) return true;
+    error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    if (ec) return true;  // already gone: the session finds out at its first read
+    auto slot = client_limiter::shared().acquire(address_key(peer.address()), cap);
+    if (slot) {
+        pending_slot_ = std::move(*slot);
+        return true;
+    }
+    if (counting()) ++counters_.refused_per_client;
+    if (per_client_cap_log_.due(util::coarse_now_ms()))
+        log::warning("client " + peer.address().to_string() + " has " + std::to_string(cap) +
+                     " connections open, limits.max_connections_per_client reached: new ones are closed at once");
+    socket.close(ec);
+    return false;
+}
+
 void worker::start_session(tcp::socket&& socket) {
+    if (!admit_client(socket)) return;
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     socket.non_blocking(true, ignored);  // lets the session write without a pass through the event loop

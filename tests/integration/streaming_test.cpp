@@ -55,9 +55,10 @@ std::string chunk(std::string_view data, std::string_view extension = {}) {
 }
 
 // A 1 GiB upload (Content-Length, sent in pieces) is counted whole by the node while gatehouse's peak RSS grows < 32 MiB.
+// Streamed (request_buffering = false): buffered, it would first go to a 1 GiB temporary file.
 TEST_F(Streaming, OneGibUploadIsCountedWithBoundedMemory) {
     add_upstream("alpha");
-    auto& gh = start_gatehouse({.limits = {{"max_request_body", "2GiB"}}});
+    auto& gh = start_gatehouse({.proxy = {{"request_buffering", "false"}}, .limits = {{"max_request_body", "2GiB"}}});
     ASSERT_EQ(get(gh.port(), "/").status, 200u);  // buffers and the pooled connection exist before measuring
     const memory_watch memory(gh);
     ASSERT_GT(memory.before(), 0);

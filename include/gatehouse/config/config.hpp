@@ -33,6 +33,9 @@ struct proxy_config {
     unsigned workers = 0;                ///< 0 = one per CPU core
     std::vector<cidr> trusted_proxies;   ///< peers whose X-Forwarded-For chain is read to find the client
     bool trust_forwarded_host_proto = false;  ///< keep a trusted peer's X-Forwarded-Host/-Proto instead of replacing
+    /// Read a request body whole (memory, then a temporary file) before a node is chosen; false: stream it to the
+    /// node as it arrives (bodies over 64 KiB then hold a node connection for as long as the client sends).
+    bool request_buffering = true;
 };
 
 struct upstream_config {
@@ -73,6 +76,8 @@ struct timeouts_config {
     duration upstream_connect{std::chrono::seconds(3)};
     duration upstream_response{std::chrono::seconds(600)};
     duration upstream_idle{std::chrono::seconds(3)};
+    /// The whole request body must arrive within this (from the end of the head); 0 = no total limit.
+    duration client_body{std::chrono::seconds(300)};
     duration shutdown_drain{std::chrono::seconds(30)};
 };
 
@@ -82,6 +87,12 @@ struct limits_config {
     /// Client connections per worker; at the cap a worker stops accepting (new ones wait in the listen backlog)
     /// until one closes. 0 = unlimited.
     std::uint64_t max_connections = 10000;
+    /// Request body bytes held in memory per request before the body moves to a temporary file.
+    std::uint64_t request_buffer_memory = 64 * 1024;
+    /// Directory of those temporary files (unlinked at once); resolved at load: $TMPDIR, else /tmp.
+    std::string request_buffer_dir;
+    /// Open client connections per client address (socket peer), across all workers; 0 = unlimited.
+    std::uint64_t max_connections_per_client = 0;
 };
 
 /// The admin API's listener and its bearer token ([admin]).

@@ -60,6 +60,7 @@ struct worker_counters {
     histogram request_duration;  ///< request head read -> answer written, every request
     std::uint64_t received_bytes = 0;
     std::uint64_t sent_bytes = 0;
+    std::uint64_t refused_per_client = 0;  ///< connections closed at limits.max_connections_per_client
 
     /// A new node list: counters of old node `o` move to `new_index_of_old[o]`; those of removed nodes are dropped.
     void remap(const std::vector<std::size_t>& new_index_of_old, std::size_t nodes);

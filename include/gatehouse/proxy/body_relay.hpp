@@ -15,6 +15,7 @@
 #include <charconv>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 
 namespace gatehouse::proxy {
 
@@ -22,6 +23,19 @@ namespace gatehouse::proxy {
 inline constexpr std::size_t relay_piece = 64 * 1024;
 
 enum class relay_side { none, source, destination };
+
+/// What a relay is about to wait for when it calls `progress`: a read from the source or a write to the
+/// destination. The caller sets the deadline that fits each side (a node slow to send, a client slow to take).
+enum class relay_wait { read, write };
+
+namespace detail {
+/// Calls progress(wait), or progress() for a callback that does not care which side is waited on.
+template <class Progress>
+void report_progress(Progress& progress, relay_wait wait) {
+    if constexpr (std::is_invocable_v<Progress&, relay_wait>) progress(wait);
+    else progress();
+}
+}  // namespace detail
 
 struct relay_result {
     error_code ec;
@@ -31,8 +45,8 @@ struct relay_result {
 };
 
 /// Copies exactly `remaining` body bytes: first what `buffered` already holds, then straight from `source`.
-/// Never reads past the body, so a pipelined next message stays in `buffered`. `progress()` is called before each
-/// wait so the caller can push its inactivity deadline. The first read is read_some_unless_drained (the rest of a
+/// Never reads past the body, so a pipelined next message stays in `buffered`. `progress(relay_wait)` is called
+/// before each wait so the caller can push its inactivity deadline. The first read is read_some_unless_drained (the rest of a
 /// node's body is usually there right after its head). Later reads are asynchronous: with direct reads and direct
 /// writes both finding their bytes, a large fast transfer would never go back to the event loop and would hold up
 /// every other connection of the worker.
@@ -42,7 +56,7 @@ net::awaitable<relay_result> relay_content_length(Source& source, beast::flat_bu
     relay_result r;
     while (remaining > 0) {
         if (buffered.size() == 0) {
-            progress();
+            detail::report_progress(progress, relay_wait::read);
             const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, relay_piece));
             error_code ec;
             std::size_t n = 0;
@@ -58,7 +72,7 @@ net::awaitable<relay_result> relay_content_length(Source& source, beast::flat_bu
             buffered.commit(n);
         }
         const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(remaining, buffered.size()));
-        progress();
+        detail::report_progress(progress, relay_wait::write);
         auto [ec, n] = co_await eager_write(destination, net::buffer(buffered.data().data(), take));
         if (ec) {
             r.ec = ec;
@@ -86,7 +100,7 @@ net::awaitable<relay_result> relay_parsed_body(Source& source, beast::flat_buffe
     while (!parser.is_done()) {
         parser.get().body().data = piece.get();
         parser.get().body().size = relay_piece;
-        progress();
+        detail::report_progress(progress, relay_wait::read);
         auto [ec, n] = co_await http::async_read_some(source, buffered, parser, use_tuple);
         if (ec == http::error::need_buffer) ec = {};
         if (ec) {
@@ -102,7 +116,7 @@ net::awaitable<relay_result> relay_parsed_body(Source& source, beast::flat_buffe
             r.failed = relay_side::source;
             co_return r;
         }
-        progress();
+        detail::report_progress(progress, relay_wait::write);
         error_code wec;
         if (output == relay_output::chunked) {
             std::array<char, 20> size_line;
@@ -124,7 +138,7 @@ net::awaitable<relay_result> relay_parsed_body(Source& source, beast::flat_buffe
         }
     }
     if (output == relay_output::chunked) {
-        progress();
+        detail::report_progress(progress, relay_wait::write);
         auto [ec, n] = co_await eager_write(destination, net::buffer("0\r\n\r\n", 5));
         if (ec) {
             r.ec = ec;

@@ -1,6 +1,8 @@
 // What a worker knows of each client connection it owns: a deadline and a way to stop it.
 #pragma once
 
+#include <gatehouse/server/client_limiter.hpp>
+
 #include <boost/intrusive/list_hook.hpp>
 
 #include <cstddef>
@@ -38,6 +40,8 @@ public:
     /// The node (index in the worker's current node list) this session has a request in flight to, or no_node.
     /// Kept by the worker, which re-maps it when a reload changes the node list.
     std::size_t in_flight_node = no_node;
+    /// This connection's place in limits.max_connections_per_client, given back when the session is destroyed.
+    client_limiter::slot client_slot;
 
 protected:
     std::int64_t deadline_ms_ = std::numeric_limits<std::int64_t>::max();

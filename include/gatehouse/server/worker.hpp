@@ -78,6 +78,7 @@ public:
     void link(session_base& s) noexcept {
         sessions_.push_back(s);
         ++connections_;
+        s.client_slot = std::move(pending_slot_);  // taken by admit_client for the socket start_session passes on
     }
     /// Requests this worker has in flight per node (least_request reads it; /api/status sums it over workers).
     std::span<const std::uint32_t> in_flight() const noexcept { return in_flight_; }
@@ -122,6 +123,9 @@ private:
     net::awaitable<void> accept_loop(tcp::acceptor& acceptor);
     /// Sets up an accepted client socket (no Nagle, non-blocking) and starts its session.
     void start_session(tcp::socket&& socket);
+    /// limits.max_connections_per_client: counts the socket's peer address across all workers (its slot is kept in
+    /// pending_slot_ until the session links); at the cap, closes the socket at once, counts and logs it: false.
+    bool admit_client(tcp::socket& socket);
     net::awaitable<void> tick_loop();
     /// limits.max_connections reached: accepting waits until a session ends.
     bool at_connection_cap() const noexcept;
@@ -139,6 +143,8 @@ private:
     std::function<void()> drained_;
     std::size_t connections_ = 0;  // client sessions alive (linked)
     std::vector<net::steady_timer*> paused_accepts_;  // accept loops waiting for a connection to end
+    client_limiter::slot pending_slot_;  // the slot of the session being started (moved into it by link)
+    log::every per_client_cap_log_{5000};
 
     std::size_t id_;
     // One thread runs this context and its sockets never leave it, so per-descriptor locking is off; the

@@ -15,6 +15,7 @@
 #include <gatehouse/proxy/node_availability.hpp>
 #include <gatehouse/proxy/node_reuse.hpp>
 #include <gatehouse/proxy/read_drain.hpp>
+#include <gatehouse/proxy/request_body_buffer.hpp>
 #include <gatehouse/proxy/request_checks.hpp>
 #include <gatehouse/proxy/unavailable_response.hpp>
 #include <gatehouse/metrics/counters.hpp>
@@ -29,6 +30,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -77,6 +79,9 @@ inline std::optional<std::uint64_t> parse_length(std::string_view text) {
 
 /// The outcome of one try at one node.
 enum class attempt { answered, retry_fresh, retry_other, failed };
+
+/// Why a request body could not be buffered (each has its own answer, or none when the client left).
+enum class body_failure { none, client_left, timed_out, framing_too_long, malformed, too_large, not_stored };
 
 /// Counts one request in flight to one node for as long as it lives (least_request reads the counts).
 class in_flight_mark {
@@ -173,6 +178,9 @@ private:
         bool bypassed = false;             // maintenance was on and this client bypasses it
         bool can_retry_elsewhere = false;  // another node could take this request if this one says "starting"
         std::optional<std::string> prefetched_body;  // a small body already read (a 503 inspected for retry)
+        // A body read whole before the node was chosen (proxy.request_buffering): then `held` is set, the body is
+        // sent from here with a Content-Length, and verdict.content_length counts only body bytes in in_ (none).
+        std::unique_ptr<request_body_buffer> buffered;
         std::optional<in_flight_mark> in_flight;  // counts this request against `node` until it ends
         // For the metrics and the access log:
         std::chrono::steady_clock::time_point started;  // when the request head began to arrive
@@ -211,6 +219,25 @@ private:
     bool bypasses_maintenance(const exchange& x, const config::maintenance_config& m, const client_origin& client) const;
     net::awaitable<std::optional<std::size_t>> read_request_head(const config::config& cfg);
     net::awaitable<attempt> try_node(exchange& x, const config::config& cfg, bool reused);
+    /// Reads the whole request body into x.buffered (de-chunked); answers 400/408/413/500 itself and returns false
+    /// when it cannot.
+    net::awaitable<bool> buffer_request_body(exchange& x, const config::config& cfg);
+    /// The reading and parsing loop of buffer_request_body; `detail` gets the parser's or the buffer's error.
+    net::awaitable<body_failure> fill_body_buffer(exchange& x, const config::config& cfg, std::string& detail);
+    /// Reads more request body bytes into in_: the first read directly, later ones through the event loop.
+    net::awaitable<body_failure> read_body_bytes(const config::config& cfg, bool first, std::string& detail);
+    /// Sends x.buffered to the node after the head, in pieces; nullopt when sent, else what the try came to.
+    net::awaitable<std::optional<attempt>> send_buffered_body(exchange& x, const config::config& cfg, bool reused);
+    /// timeouts.client_body starts now: the request body must be complete by then.
+    void start_body_clock(const config::config& cfg) noexcept {
+        const auto limit = cfg.timeouts.client_body.count();
+        body_deadline_ms_ = limit > 0 ? util::coarse_now_ms() + limit : std::numeric_limits<std::int64_t>::max();
+    }
+    /// Waiting for request body bytes: client_idle from now, but never past the body's total limit.
+    void set_body_deadline(const config::config& cfg) noexcept {
+        set_deadline(phase::request_body, cfg.timeouts.client_idle);
+        deadline_ms_ = std::min(deadline_ms_, body_deadline_ms_);
+    }
     net::awaitable<bool> relay_response(exchange& x, const config::config& cfg);
     /// Reads until up_in_ holds `length` bytes (a whole body of at most response_hold_limit); the node may pause
     /// at most `idle` between pieces.
@@ -284,6 +311,7 @@ private:
     bool park_cancelled_ = false;    // on_tick cancelled that read to release the buffers
     bool buffers_released_ = false;  // parked without buffers: wait for readability before allocating
     std::uint64_t peer_key_ = 0;  // ip_hash key of the socket peer
+    std::int64_t body_deadline_ms_ = std::numeric_limits<std::int64_t>::max();  // timeouts.client_body's end
 };
 
 }  // namespace gatehouse::proxy::detail

@@ -65,6 +65,9 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
             x.verdict.content_length -= body_now;
         }
     }
+    if (x.buffered) {
+        if (const auto failed = co_await send_buffered_body(x, cfg, reused)) co_return *failed;
+    }
 
     if (!x.held) {
         // Streamed body: from here on the request cannot be sent again.
@@ -72,7 +75,10 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
             auto [ec, n] = co_await eager_write(stream_, net::buffer(continue_100));
             if (ec) co_return attempt::failed;
         }
-        const auto progress = [this, &cfg] { set_deadline(phase::request_body, cfg.timeouts.client_idle); };
+        const auto progress = [this, &cfg](relay_wait wait) {
+            if (wait == relay_wait::read) set_body_deadline(cfg);  // client_idle, within timeouts.client_body
+            else set_deadline(phase::request_body, cfg.timeouts.client_idle);
+        };
         relay_result r;
         if (x.verdict.framing == body_framing::content_length) {
             r = co_await relay_content_length(stream_, in_, upstream_, x.verdict.content_length, progress);

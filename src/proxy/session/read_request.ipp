@@ -145,12 +145,13 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
     out_.reserve(*head_length + 256);
     write_upstream_request_head(out_, head, fwd, x.verdict.framing, x.verdict.content_length);
 
+    start_body_clock(cfg);  // timeouts.client_body: the whole body, however it is read
     // A small body is read whole before any node is chosen, so the request can be sent again if a reused
     // connection turns out to be closed.
     x.held = x.verdict.framing == body_framing::none ||
              (x.verdict.framing == body_framing::content_length && x.verdict.content_length <= hold_limit);
     if (x.held && x.verdict.framing == body_framing::content_length) {
-        set_deadline(phase::request_body, cfg.timeouts.client_idle);
+        set_body_deadline(cfg);
         if (x.expect_continue && in_.size() < x.verdict.content_length) {
             auto [wec, wn] = co_await eager_write(stream_, net::buffer(continue_100));
             if (wec) co_return false;
@@ -163,8 +164,18 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
                 co_return false;
             }
             in_.commit(n);
-            set_deadline(phase::request_body, cfg.timeouts.client_idle);
+            set_body_deadline(cfg);
         }
+    }
+    if (!x.held && cfg.proxy.request_buffering) {
+        // Any other body is read whole too (memory, then a temporary file) before a node is chosen: a slow client
+        // never holds a node connection, and the body can be sent again. It goes with a Content-Length.
+        // The head in out_ was written before the body (trailers, which Beast adds to the parsed head, stay out).
+        if (!co_await buffer_request_body(x, cfg)) co_return false;
+        if (x.verdict.framing == body_framing::chunked) reframe_chunked_head(out_, x.buffered->size());
+        x.verdict.framing = body_framing::content_length;
+        x.verdict.content_length = 0;  // body bytes in in_: none, they are all in x.buffered
+        x.held = true;
     }
     x.body_consumed = x.held;
     if (x.held) count_received(x.verdict.content_length);

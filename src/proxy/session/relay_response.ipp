@@ -51,8 +51,13 @@ net::awaitable<bool> client_session<Stream>::relay_response(exchange& x, const c
     write_client_response_head(out_, head, options);
     x.status = status;
 
-    const auto progress = [this, &cfg] { set_deadline(phase::response_body, cfg.timeouts.upstream_response); };
-    progress();
+    // Waiting on the node: upstream_response. Waiting for the client to take bytes: client_idle, so a client that
+    // stops reading does not hold the node's connection for upstream_response.
+    const auto progress = [this, &cfg](relay_wait wait) {
+        set_deadline(phase::response_body,
+                     wait == relay_wait::read ? cfg.timeouts.upstream_response : cfg.timeouts.client_idle);
+    };
+    progress(relay_wait::write);
     relay_result r;
     if (x.prefetched_body) {
         const std::array<net::const_buffer, 2> pieces{net::buffer(out_), net::buffer(*x.prefetched_body)};
@@ -81,7 +86,7 @@ net::awaitable<bool> client_session<Stream>::relay_response(exchange& x, const c
         std::swap(up_in_, held);
         release_upstream(x, reusable && held.size() == length, cfg);  // more than the body: not reusable
         const std::array<net::const_buffer, 2> pieces{net::buffer(out_), net::buffer(held.data().data(), length)};
-        progress();  // the client gets as long to take the answer as on the streamed path
+        progress(relay_wait::write);  // the client gets as long to take the answer as on the streamed path
         auto [ec, n] = co_await eager_write(stream_, pieces);
         std::swap(up_in_, held);  // back in up_in_ (a large one is given back below, when the exchange ends)
         up_in_.clear();
