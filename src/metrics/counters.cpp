@@ -11,9 +11,21 @@ const char* to_string(own_reason r) noexcept {
     case own_reason::timeout: return "timeout";
     case own_reason::too_large: return "too_large";
     case own_reason::bad_gateway: return "bad_gateway";
+    case own_reason::internal: return "internal";
     case own_reason::count: break;
     }
     return "other";
+}
+
+own_reason own_reason_of_status(unsigned status) noexcept {
+    switch (status) {
+    case 408:
+    case 504: return own_reason::timeout;
+    case 413: return own_reason::too_large;
+    case 502: return own_reason::bad_gateway;
+    case 503: return own_reason::no_node;
+    default: return status >= 500 ? own_reason::internal : own_reason::bad_request;
+    }
 }
 
 const char* to_string(upstream_error e) noexcept {

@@ -33,8 +33,11 @@ struct histogram {
 };
 
 /// Why gatehouse answered a request itself (node="none" in the metrics).
-enum class own_reason : std::uint8_t { maintenance, no_node, bad_request, timeout, too_large, bad_gateway, count };
+enum class own_reason : std::uint8_t { maintenance, no_node, bad_request, timeout, too_large, bad_gateway, internal, count };
 const char* to_string(own_reason r) noexcept;
+/// The reason label of an error answer gatehouse gave itself, from its status (408/504 timeout, 413 too_large,
+/// 502 bad_gateway, 503 no_node, other 5xx internal, other 4xx bad_request).
+own_reason own_reason_of_status(unsigned status) noexcept;
 
 /// What went wrong with a node during a request.
 enum class upstream_error : std::uint8_t { connect, reset, timeout, protocol, count };

@@ -22,11 +22,7 @@ net::awaitable<void> client_session<Stream>::respond_error(http::status status, 
         x->status = code;
         x->sent_bytes = out_.size();
         x->body_bytes_sent = body;
-        x->own = code == 408 || code == 504 ? metrics::own_reason::timeout
-                 : code == 413            ? metrics::own_reason::too_large
-                 : code == 502            ? metrics::own_reason::bad_gateway
-                 : code == 503            ? metrics::own_reason::no_node
-                                          : metrics::own_reason::bad_request;
+        x->own = metrics::own_reason_of_status(code);
     } else {
         record_headless_answer(code, out_.size());
     }
@@ -43,7 +39,7 @@ void client_session<Stream>::record_headless_answer(unsigned status, std::uint64
         auto& c = owner_.counters();
         c.request_duration.observe(request_time);
         c.sent_bytes += sent_bytes;
-        const auto reason = status == 408 ? metrics::own_reason::timeout : metrics::own_reason::bad_request;
+        const auto reason = metrics::own_reason_of_status(status);
         ++c.own[static_cast<std::size_t>(reason)][metrics::status_class(status)];
     }
     if (owner_.access_logging()) {
