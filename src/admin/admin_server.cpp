@@ -21,6 +21,19 @@ constexpr auto admin_timeout = std::chrono::seconds(30);
 constexpr std::uint64_t admin_body_limit = 64 * 1024;
 constexpr std::uint32_t admin_head_limit = 16 * 1024;
 
+// Every answer: never framed by another page, never sniffed as another type. The status page runs its own inline
+// script and style and calls only its own origin; everything else is data and may load nothing.
+constexpr const char* page_csp =
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
+    "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+constexpr const char* data_csp = "default-src 'none'; frame-ancestors 'none'";
+
+void set_security_headers(http::response<http::string_body>& res, bool page) {
+    res.set(http::field::x_frame_options, "DENY");
+    res.set("Content-Security-Policy", page ? page_csp : data_csp);
+    res.set("X-Content-Type-Options", "nosniff");
+}
+
 std::string describe(const tcp::endpoint& ep) {
     const auto a = ep.address();
     return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
@@ -128,6 +141,7 @@ net::awaitable<void> admin_server::serve(tcp::socket socket) {
             res.set(http::field::content_type, "application/json");
             res.body() = rec == http::error::body_limit ? "{\"error\":\"request body larger than 64 KiB\"}\n"
                                                          : "{\"error\":\"malformed HTTP request\"}\n";
+            set_security_headers(res, false);
             res.keep_alive(false);
             res.prepare_payload();
             co_await http::async_write(stream, res, use_tuple);
@@ -154,6 +168,7 @@ net::awaitable<void> admin_server::serve(tcp::socket socket) {
         res.set(http::field::server, std::string("gatehouse/") + version_string);
         res.set(http::field::content_type, answer.content_type);
         res.set(http::field::cache_control, "no-store");
+        set_security_headers(res, answer.content_type.starts_with("text/html"));
         for (const auto& [name, value] : answer.headers) res.set(name, value);
         if (req.method() != http::verb::head) res.body() = answer.body;
         res.keep_alive(req.keep_alive());
