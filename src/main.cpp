@@ -5,6 +5,7 @@
 
 #include <gatehouse/config/admin_token.hpp>
 #include <gatehouse/config/load.hpp>
+#include <gatehouse/config/loopback_only.hpp>
 #include <gatehouse/demo/demo_upstream.hpp>
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/server/server.hpp>
@@ -67,9 +68,14 @@ int serve(config::config cfg, server::server_options options,
     }
 }
 
-int demo_mode(const std::string& path, server::server_options options) {
+int demo_mode(const std::string& path, server::server_options options, bool public_listeners) {
     auto cfg = load_or_report(path);
     if (!cfg) return 1;
+    // A demo is for this machine: its listeners move to loopback unless --public.
+    options.loopback_only = !public_listeners;
+    if (!public_listeners)
+        for (const auto& change : config::move_listeners_to_loopback(*cfg))
+            log::info("demo: listening on loopback only: " + change + " (--public listens as configured)");
     // A demo needs no token: without one (a missing token file is not created), loopback clients are served.
     options.admin_allow_no_token = cfg->admin.allow_no_token = true;
     if (cfg->admin.enabled && cfg->admin.token.empty())
@@ -130,6 +136,9 @@ int main(int argc, char** argv) {
     auto* demo_cmd = app.add_subcommand("demo", "Run the proxy plus built-in demo nodes on the configured node addresses");
     demo_cmd->add_option("-c,--config", config_path, "Configuration file")->capture_default_str();
     demo_cmd->add_flag("--maintenance", start_in_maintenance, "Start in maintenance mode");
+    bool public_listeners = false;
+    demo_cmd->add_flag("--public", public_listeners,
+                       "Listen on the configured addresses (default: their loopback equivalents, same ports)");
     demo_cmd->set_version_flag("--version", version_text);
 
     std::string listen = "127.0.0.1:13001", name = "node1";
@@ -161,7 +170,7 @@ int main(int argc, char** argv) {
         std::cout << "configuration OK\n";
         return 0;
     }
-    if (*demo_cmd) return demo_mode(config_path, {config_path, start_in_maintenance});
+    if (*demo_cmd) return demo_mode(config_path, {config_path, start_in_maintenance}, public_listeners);
     if (*upstream_cmd) return upstream_mode(listen, name);
     if (const int code = run_admin_command(); code >= 0) return code;
     return 1;

@@ -5,6 +5,7 @@
 
 #include <gatehouse/config/admin_token.hpp>
 #include <gatehouse/config/load.hpp>
+#include <gatehouse/config/loopback_only.hpp>
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/server/server.hpp>
 
@@ -211,6 +212,7 @@ net::awaitable<action_result> controller::reload(std::string actor) {
         co_return fail(std::move(problems));
     }
     if (options_.admin_allow_no_token) loaded->admin.allow_no_token = true;
+    if (options_.loopback_only) config::move_listeners_to_loopback(*loaded);
     if (auto p = config::admin_token_problem(*loaded, !loaded->admin.allow_no_token)) co_return fail({p->to_string()});
     auto next = std::make_shared<const config::config>(std::move(*loaded));
     const auto& old = *snapshot_->config;

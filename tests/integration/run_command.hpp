@@ -3,6 +3,7 @@
 
 #include "support/gatehouse_process.hpp"
 
+#include <cerrno>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -55,5 +56,49 @@ inline command_result run_gatehouse(std::vector<std::string> args, const std::st
     result.output = text.str();
     return result;
 }
+
+/// A gatehouse command left running (demo, upstream): output to a file in `dir`; killed (SIGKILL) and reaped by its
+/// own pid when destroyed.
+class running_command {
+public:
+    running_command(std::vector<std::string> args, const std::string& dir) : out_path_(dir + "/running-output.txt") {
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        posix_spawn_file_actions_adddup2(&actions, 1, 2);
+        const std::string binary = gatehouse_binary();
+        args.insert(args.begin(), binary);
+        std::vector<char*> argv;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        if (::posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+        posix_spawn_file_actions_destroy(&actions);
+    }
+    ~running_command() {
+        if (pid_ <= 0) return;
+        ::kill(pid_, SIGKILL);
+        int status = 0;
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+    }
+    running_command(const running_command&) = delete;
+    running_command& operator=(const running_command&) = delete;
+
+    pid_t pid() const noexcept { return pid_; }
+    std::string output() const {
+        std::ifstream in(out_path_);
+        std::ostringstream text;
+        text << in.rdbuf();
+        return text.str();
+    }
+    bool wait_for_output(std::string_view needle, std::chrono::milliseconds timeout) const {
+        return wait_until([&] { return output().find(needle) != std::string::npos; }, timeout);
+    }
+
+private:
+    std::string out_path_;
+    pid_t pid_ = -1;
+};
 
 }  // namespace gatehouse::test

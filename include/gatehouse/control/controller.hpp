@@ -39,6 +39,7 @@ public:
         std::string config_path;         ///< re-read by reload(); "" = reload not possible
         bool start_in_maintenance = false;
         bool admin_allow_no_token = false;  ///< applied to every reloaded configuration (`gatehouse demo`)
+        bool loopback_only = false;         ///< listeners moved to loopback in every reloaded configuration
     };
 
     /// Restores the operator state from the state file; one that exists but cannot be read or parsed throws
