@@ -10,13 +10,15 @@ namespace {
 
 class StateFile : public GatehouseTest {
 protected:
-    /// Writes the harness's configuration with maintenance.state_file = `state_file`; returns its path.
+    /// Writes the harness's configuration (with an admin token file) with maintenance.state_file = `state_file`;
+    /// returns its path.
     std::string write_config(const std::string& state_file) {
         gatehouse_options o;
         for (const auto& u : upstreams_) o.nodes.push_back({u->name(), u->address()});
         o.maintenance = {{"state_file", "\"" + state_file + "\""}};
-        const std::string path = scratch_dir() + "/gatehouse.toml";
-        std::ofstream(path) << make_config(o, free_port(), free_port());
+        const std::string path = scratch_dir() + "/gatehouse.toml", token = scratch_dir() + "/admin.token";
+        std::ofstream(token) << admin_token << "\n";
+        std::ofstream(path) << make_config(o, free_port(), free_port(), token);
         return path;
     }
 };
@@ -45,8 +47,9 @@ TEST_F(StateFile, UnreadableStateFileStopsTheStartNamingTheFile) {
 TEST_F(StateFile, MissingStateFileIsAFirstStart) {
     add_upstream("node1");
     const std::string state = scratch_dir() + "/state.json";
-    auto& gh = start_gatehouse({.maintenance = {{"state_file", "\"" + state + "\""}}});
-    EXPECT_EQ(admin_call(gh, "PUT", "/api/maintenance", "{}", "").status, 200u);
+    auto& gh = start_gatehouse(
+        {.maintenance = {{"state_file", "\"" + state + "\""}}, .admin_token = std::string(admin_token)});
+    EXPECT_EQ(admin_call(gh, "PUT", "/api/maintenance", "{}").status, 200u);
     EXPECT_TRUE(std::filesystem::exists(state));
 }
 
