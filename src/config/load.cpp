@@ -1,6 +1,7 @@
 // Reads a gatehouse TOML file into a validated config, collecting every problem with its place and key.
 #include <gatehouse/config/load.hpp>
 
+#include "bypass_cookie.hpp"
 #include "toml_reader.hpp"
 
 #include <algorithm>
@@ -247,26 +248,6 @@ void read_admin(reader& r, const toml::table& root, const std::string& origin, a
             }
         }
     }
-}
-
-enum class cookie_problem { none, malformed, too_short };
-
-/// Splits "name=value" of maintenance.bypass_cookie(_file) into `name` and `value`.
-cookie_problem parse_bypass_cookie(std::string_view text, std::string& name, std::string& value) {
-    constexpr std::string_view name_chars =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~";
-    const auto eq = text.find('=');
-    if (eq == std::string_view::npos) return cookie_problem::malformed;
-    const auto n = text.substr(0, eq), v = text.substr(eq + 1);
-    const bool value_ok = !v.empty() && std::all_of(v.begin(), v.end(), [](char c) {
-        return c > 0x20 && c < 0x7f && c != ';' && c != ',' && c != '"' && c != '\\';
-    });
-    if (n.empty() || n.find_first_not_of(name_chars) != std::string_view::npos || !value_ok)
-        return cookie_problem::malformed;
-    if (v.size() < min_bypass_cookie_value) return cookie_problem::too_short;
-    name = n;
-    value = v;
-    return cookie_problem::none;
 }
 
 /// maintenance.bypass_cookie, or the first line of maintenance.bypass_cookie_file (relative to the configuration).
