@@ -125,6 +125,9 @@ max_connections = 0
 
 [health_check]
 enabled = false
+
+[admin]
+allow_no_token = true
 TOML
 "$GATEHOUSE" serve -c "$TMP/gatehouse.toml" >"$TMP/gatehouse.log" 2>&1 &
 GH_PID=$!

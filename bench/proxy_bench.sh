@@ -285,6 +285,7 @@ write_gatehouse_conf() {     # write_gatehouse_conf NAME (gatehouse or gatehouse
         echo
         echo "[admin]"
         echo "listen = \"127.0.0.1:${ADMIN_PORT[$name]}\""
+        echo "allow_no_token = true   # a benchmark on loopback"
         echo
         echo "[log]"
         echo "access = \"off\"        # like the other proxies here: no access log"

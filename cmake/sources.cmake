@@ -27,6 +27,7 @@ add_library(gatehouse_net STATIC
   src/admin/admin_api.cpp
   src/admin/admin_server.cpp
   src/admin/admin_client.cpp
+  src/admin/admin_target.cpp
   src/admin/status_page.cpp
   src/demo/demo_upstream.cpp
 )

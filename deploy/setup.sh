@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian 12 machine (as root):
-#   deploy/setup.sh run    install what is needed, build, start gatehouse with demo nodes on :8080
+#   deploy/setup.sh run    install what is needed, build, start gatehouse with demo nodes on 127.0.0.1:8080
+#                          (`deploy/setup.sh run --public` listens on every address, 0.0.0.0:8080)
 #   deploy/setup.sh test   install what is needed, then build and run every test three times (Release in build/,
 #                          ASan+UBSan in build-asan/, TSan in build-tsan/), run each libFuzzer target for a bounded
 #                          time (build-fuzz/, clang) and a short soak; any sanitizer report fails
@@ -129,8 +130,9 @@ case "${1:-}" in
   build) deps; build ;;
   run)
     deps; build
-    echo "gatehouse demo: proxy on http://localhost:8080, demo nodes on 127.0.0.1:13001-13003 (Ctrl-C stops)"
-    exec ./build/gatehouse demo -c conf/gatehouse.toml
+    if [[ ${2:-} == --public ]]; then where="http://<this machine>:8080"; else where="http://127.0.0.1:8080 (loopback only; run --public for more)"; fi
+    echo "gatehouse demo: proxy on $where, demo nodes on 127.0.0.1:13001-13003 (Ctrl-C stops)"
+    exec ./build/gatehouse demo -c conf/gatehouse.toml "${@:2}"
     ;;
   test)
     PACKAGES+=("${TEST_PACKAGES[@]}")

@@ -3,7 +3,9 @@
 // reload).
 #include "cli/admin_commands.hpp"
 
+#include <gatehouse/config/admin_token.hpp>
 #include <gatehouse/config/load.hpp>
+#include <gatehouse/config/loopback_only.hpp>
 #include <gatehouse/demo/demo_upstream.hpp>
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/server/server.hpp>
@@ -32,6 +34,24 @@ std::optional<config::config> load_or_report(const std::string& path) {
     }
 }
 
+/// The admin token rule for serve: no token without admin.allow_no_token is an error; a missing
+/// admin.token_file is created (random, mode 0600). False means "exit 1" (the reason is printed).
+bool admin_token_ready(config::config& cfg) {
+    const auto status = config::admin_token_status_of(cfg.admin);
+    if (status == config::admin_token_status::missing) {
+        std::cerr << config::missing_admin_token_problem(cfg).to_string() << "\n";
+        return false;
+    }
+    if (status != config::admin_token_status::file_to_create) return true;
+    if (const auto error = config::create_missing_token_file(cfg.admin); !error.empty()) {
+        std::cerr << cfg.source << ": " << error << "\n";
+        return false;
+    }
+    log::info("admin: created the token file " + cfg.admin.token_path +
+              " (mode 0600, 32 random bytes as hex); the operator commands read it from there");
+    return true;
+}
+
 int serve(config::config cfg, server::server_options options,
           std::unique_ptr<demo::demo_upstreams> demo_nodes = nullptr) {
     try {
@@ -48,9 +68,18 @@ int serve(config::config cfg, server::server_options options,
     }
 }
 
-int demo_mode(const std::string& path, server::server_options options) {
+int demo_mode(const std::string& path, server::server_options options, bool public_listeners) {
     auto cfg = load_or_report(path);
     if (!cfg) return 1;
+    // A demo is for this machine: its listeners move to loopback unless --public.
+    options.loopback_only = !public_listeners;
+    if (!public_listeners)
+        for (const auto& change : config::move_listeners_to_loopback(*cfg))
+            log::info("demo: listening on loopback only: " + change + " (--public listens as configured)");
+    // A demo needs no token: without one (a missing token file is not created), loopback clients are served.
+    options.admin_allow_no_token = cfg->admin.allow_no_token = true;
+    if (cfg->admin.enabled && cfg->admin.token.empty())
+        log::info("demo: the admin API serves loopback clients without a token (admin.allow_no_token)");
     std::vector<demo::demo_node> nodes;
     for (const auto& n : cfg->upstream.nodes) {
         const auto address = net::ip::make_address(n.address.ip);
@@ -92,7 +121,7 @@ int main(int argc, char** argv) {
     CLI::App app{"gatehouse: a Layer-7 load balancer for NocoBase clusters"};
     app.set_version_flag("--version", version_text);
     app.require_subcommand(1);
-    std::string config_path = "conf/gatehouse.toml";
+    std::string config_path = cli::default_config_path();
 
     bool start_in_maintenance = false;
     auto* serve_cmd = app.add_subcommand("serve", "Run the proxy on a configuration file");
@@ -107,6 +136,9 @@ int main(int argc, char** argv) {
     auto* demo_cmd = app.add_subcommand("demo", "Run the proxy plus built-in demo nodes on the configured node addresses");
     demo_cmd->add_option("-c,--config", config_path, "Configuration file")->capture_default_str();
     demo_cmd->add_flag("--maintenance", start_in_maintenance, "Start in maintenance mode");
+    bool public_listeners = false;
+    demo_cmd->add_flag("--public", public_listeners,
+                       "Listen on the configured addresses (default: their loopback equivalents, same ports)");
     demo_cmd->set_version_flag("--version", version_text);
 
     std::string listen = "127.0.0.1:13001", name = "node1";
@@ -121,16 +153,24 @@ int main(int argc, char** argv) {
 
     if (*serve_cmd) {
         auto cfg = load_or_report(config_path);
-        return cfg ? serve(std::move(*cfg), {config_path, start_in_maintenance}) : 1;
+        if (!cfg || !admin_token_ready(*cfg)) return 1;
+        return serve(std::move(*cfg), {config_path, start_in_maintenance});
     }
     if (*check_cmd) {
         auto cfg = load_or_report(config_path);
         if (!cfg) return 1;
+        if (auto problem = config::admin_token_problem(*cfg, false)) {
+            std::cerr << problem->to_string() << "\n";
+            return 1;
+        }
+        if (config::admin_token_status_of(cfg->admin) == config::admin_token_status::file_to_create)
+            std::cout << "note: admin.token_file " << cfg->admin.token_path
+                      << " does not exist yet: gatehouse serve creates it (mode 0600) at start\n";
         for (const auto& w : config::config_warnings(*cfg)) std::cout << "warning: " << w << "\n";
         std::cout << "configuration OK\n";
         return 0;
     }
-    if (*demo_cmd) return demo_mode(config_path, {config_path, start_in_maintenance});
+    if (*demo_cmd) return demo_mode(config_path, {config_path, start_in_maintenance}, public_listeners);
     if (*upstream_cmd) return upstream_mode(listen, name);
     if (const int code = run_admin_command(); code >= 0) return code;
     return 1;

@@ -93,20 +93,46 @@ bool only_members(const json::object& o, std::initializer_list<std::string_view>
     return true;
 }
 
-/// True for "localhost", "127.0.0.1", "[::1]" and the like, with or without a port.
-bool loopback_host(std::string_view host) {
+/// The name part of a Host header: without the port, IPv6 brackets removed; nullopt when malformed.
+std::optional<std::string_view> host_name(std::string_view host) {
     std::string_view name = host;
     if (name.starts_with('[')) {
         const auto close = name.find(']');
-        if (close == std::string_view::npos) return false;
+        if (close == std::string_view::npos) return std::nullopt;
         name = name.substr(1, close - 1);
     } else if (const auto colon = name.rfind(':'); colon != std::string_view::npos) {
         name = name.substr(0, colon);
     }
-    if (name == "localhost") return true;
+    return name;
+}
+
+/// True for "localhost", "127.0.0.1", "[::1]" and the like, with or without a port.
+bool loopback_host(std::string_view host) {
+    const auto name = host_name(host);
+    if (!name) return false;
+    if (*name == "localhost") return true;
     error_code ec;
-    const auto address = net::ip::make_address(std::string(name), ec);
+    const auto address = net::ip::make_address(std::string(*name), ec);
     return !ec && address.is_loopback();
+}
+
+/// True for "localhost" or any IP address literal, with or without a port. DNS rebinding needs a name the attacker
+/// controls, so a page that reads an answer with such a Host cannot be one of its pages.
+bool literal_host(std::string_view host) {
+    const auto name = host_name(host);
+    if (!name) return false;
+    if (*name == "localhost") return true;
+    error_code ec;
+    net::ip::make_address(std::string(*name), ec);
+    return !ec;
+}
+
+/// The Host rule of the answers served without a token (/healthz, /metrics without metrics.require_token).
+std::optional<admin_response> refuse_named_host(const admin_request& request, std::string_view path) {
+    if (literal_host(request.host)) return std::nullopt;
+    log::warning("admin: refused " + std::string(http::to_string(request.method)) + " " + std::string(path) +
+                 " from " + request.peer + ": Host is neither an IP address nor localhost");
+    return error_answer(403, "the Host must be an IP address or localhost");
 }
 
 /// "" when allowed, else the reason the request is refused (and the status to send).
@@ -117,6 +143,13 @@ std::optional<admin_response> refuse(const control::controller& controller, cons
         log::warning("admin: refused " + std::string(http::to_string(request.method)) + " " + std::string(path) +
                      " from " + request.peer + ": " + std::string(why));
     };
+    if (token.empty() && !controller.config().admin.allow_no_token) {
+        // serve, check and reload refuse such a configuration; should one get here anyway, nobody is let in.
+        log_refusal("no admin token is configured and admin.allow_no_token is off");
+        auto refused = error_answer(401, "no admin token is configured");
+        refused.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"gatehouse\"");
+        return refused;
+    }
     if (token.empty()) {
         if (!request.peer_is_loopback) {
             log_refusal("no admin token is configured and the client is not on loopback");
@@ -227,6 +260,7 @@ net::awaitable<admin_response> handle_admin_request(control::controller& c, cons
 
     if (path == "/healthz") {
         if (r.method != http::verb::get && r.method != http::verb::head) co_return method_not_allowed("GET");
+        if (auto refused = refuse_named_host(r, path)) co_return std::move(*refused);
         admin_response ok;
         ok.content_type = "text/plain; charset=utf-8";
         ok.body = "ok\n";
@@ -243,8 +277,8 @@ net::awaitable<admin_response> handle_admin_request(control::controller& c, cons
     const auto& metrics_cfg = c.config().metrics;
     if (path == "/metrics" && metrics_cfg.enabled) {
         if (r.method != http::verb::get && r.method != http::verb::head) co_return method_not_allowed("GET");
-        if (metrics_cfg.require_token)
-            if (auto refused = refuse(c, r, path)) co_return std::move(*refused);
+        auto refused = metrics_cfg.require_token ? refuse(c, r, path) : refuse_named_host(r, path);
+        if (refused) co_return std::move(*refused);
         admin_response m;
         m.content_type = "text/plain; version=0.0.4; charset=utf-8";
         m.body = co_await c.metrics_text();

@@ -12,14 +12,34 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
-#include <set>
+#include <chrono>
+#include <map>
 
 namespace gatehouse::admin {
 namespace {
 
-constexpr auto admin_timeout = std::chrono::seconds(30);
+// Bounds of their own, so local processes holding connections cannot keep the operator out: at the cap, the
+// connection idle the longest makes room (or, when none is idle, the new one is closed at once).
+constexpr std::size_t max_connections = 64;
+constexpr auto idle_timeout = std::chrono::seconds(5);     // waiting for a request's first byte
+constexpr auto request_timeout = std::chrono::seconds(5);  // from a request's first byte to its last
+constexpr auto write_timeout = std::chrono::seconds(10);
+constexpr auto cap_log_interval = std::chrono::seconds(5);
 constexpr std::uint64_t admin_body_limit = 64 * 1024;
 constexpr std::uint32_t admin_head_limit = 16 * 1024;
+
+// Every answer: never framed by another page, never sniffed as another type. The status page runs its own inline
+// script and style and calls only its own origin; everything else is data and may load nothing.
+constexpr const char* page_csp =
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; "
+    "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+constexpr const char* data_csp = "default-src 'none'; frame-ancestors 'none'";
+
+void set_security_headers(http::response<http::string_body>& res, bool page) {
+    res.set(http::field::x_frame_options, "DENY");
+    res.set("Content-Security-Policy", page ? page_csp : data_csp);
+    res.set("X-Content-Type-Options", "nosniff");
+}
 
 std::string describe(const tcp::endpoint& ep) {
     const auto a = ep.address();
@@ -28,10 +48,34 @@ std::string describe(const tcp::endpoint& ep) {
 
 }  // namespace
 
-/// The sockets of open admin connections, so stop() can close them.
+/// The sockets of open admin connections, so stop() can close them and the cap can pick one to close.
 struct admin_server::connections {
-    std::set<beast::tcp_stream*> streams;
+    struct entry {
+        bool idle = true;      ///< waiting for the first byte of a request
+        bool closing = false;  ///< closed to make room; its coroutine has not ended yet
+        std::chrono::steady_clock::time_point since{};
+    };
+    std::map<beast::tcp_stream*, entry> streams;
+    std::size_t accepted = 0;  ///< connections accepted and not ended (some may not have started yet)
     bool stopped = false;
+    std::chrono::steady_clock::time_point last_cap_log{};
+
+    std::size_t counted() const {
+        std::size_t closing = 0;
+        for (const auto& [s, e] : streams) closing += e.closing ? 1 : 0;
+        return accepted - closing;
+    }
+    /// At the cap: closes the connection idle the longest; false when every connection is busy.
+    bool make_room() {
+        beast::tcp_stream* oldest = nullptr;
+        for (const auto& [s, e] : streams)
+            if (e.idle && !e.closing && (!oldest || e.since < streams.at(oldest).since)) oldest = s;
+        if (!oldest) return false;
+        streams.at(oldest).closing = true;
+        error_code ignored;
+        oldest->socket().close(ignored);
+        return true;
+    }
 };
 
 admin_server::admin_server(net::io_context& control, control::controller& controller, bool metrics_only)
@@ -71,7 +115,7 @@ void admin_server::stop() {
     error_code ignored;
     acceptor_.close(ignored);
     open_->stopped = true;
-    for (auto* s : open_->streams) s->socket().close(ignored);
+    for (auto& [s, e] : open_->streams) s->socket().close(ignored);
 }
 
 net::awaitable<void> admin_server::accept_loop() {
@@ -84,6 +128,19 @@ net::awaitable<void> admin_server::accept_loop() {
             co_await backoff.async_wait(use_tuple);
             continue;
         }
+        if (open->counted() >= max_connections && !open->make_room()) {
+            error_code ignored;
+            socket.close(ignored);
+            const auto now = std::chrono::steady_clock::now();
+            if (now - open->last_cap_log >= cap_log_interval) {
+                open->last_cap_log = now;
+                log::warning(std::string(metrics_only_ ? "metrics" : "admin") + ": " +
+                             std::to_string(max_connections) +
+                             " connections busy at once: closing new ones until one ends");
+            }
+            continue;
+        }
+        ++open->accepted;
         net::co_spawn(control_, serve(std::move(socket)), [](std::exception_ptr e) {
             if (!e) return;
             try {
@@ -98,11 +155,14 @@ net::awaitable<void> admin_server::accept_loop() {
 net::awaitable<void> admin_server::serve(tcp::socket socket) {
     const auto open = open_;
     beast::tcp_stream stream(std::move(socket));
-    open->streams.insert(&stream);
+    auto& self = open->streams[&stream];
     struct unregister {
         connections& c;
         beast::tcp_stream* s;
-        ~unregister() { c.streams.erase(s); }
+        ~unregister() {
+            c.streams.erase(s);
+            --c.accepted;
+        }
     } guard{*open, &stream};
 
     error_code ec;
@@ -115,10 +175,20 @@ net::awaitable<void> admin_server::serve(tcp::socket socket) {
 
     beast::flat_buffer buffer;
     for (;;) {
+        if (buffer.size() == 0) {
+            // Idle: the first byte of the next request must come within idle_timeout.
+            self.idle = true;
+            self.since = std::chrono::steady_clock::now();
+            stream.expires_after(idle_timeout);
+            auto [iec, got] = co_await stream.async_read_some(buffer.prepare(admin_head_limit), use_tuple);
+            if (iec || open->stopped || self.closing) co_return;
+            buffer.commit(got);
+        }
+        self.idle = false;
         http::request_parser<http::string_body> parser;
         parser.header_limit(admin_head_limit);
         parser.body_limit(admin_body_limit);
-        stream.expires_after(admin_timeout);
+        stream.expires_after(request_timeout);
         auto [rec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
         if (rec == http::error::end_of_stream || open->stopped) co_return;
         http::response<http::string_body> res;
@@ -128,8 +198,10 @@ net::awaitable<void> admin_server::serve(tcp::socket socket) {
             res.set(http::field::content_type, "application/json");
             res.body() = rec == http::error::body_limit ? "{\"error\":\"request body larger than 64 KiB\"}\n"
                                                          : "{\"error\":\"malformed HTTP request\"}\n";
+            set_security_headers(res, false);
             res.keep_alive(false);
             res.prepare_payload();
+            stream.expires_after(write_timeout);
             co_await http::async_write(stream, res, use_tuple);
             error_code ignored;
             stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -154,12 +226,13 @@ net::awaitable<void> admin_server::serve(tcp::socket socket) {
         res.set(http::field::server, std::string("gatehouse/") + version_string);
         res.set(http::field::content_type, answer.content_type);
         res.set(http::field::cache_control, "no-store");
+        set_security_headers(res, answer.content_type.starts_with("text/html"));
         for (const auto& [name, value] : answer.headers) res.set(name, value);
         if (req.method() != http::verb::head) res.body() = answer.body;
         res.keep_alive(req.keep_alive());
         res.prepare_payload();
         if (req.method() == http::verb::head) res.content_length(answer.body.size());
-        stream.expires_after(admin_timeout);
+        stream.expires_after(write_timeout);
         auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
         if (wec || !res.keep_alive()) {
             error_code ignored;

@@ -2,6 +2,7 @@
 #include "admin_commands.hpp"
 
 #include <gatehouse/admin/admin_client.hpp>
+#include <gatehouse/admin/admin_target.hpp>
 #include <gatehouse/config/load.hpp>
 
 #include <boost/json/parse.hpp>
@@ -16,13 +17,20 @@
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <unistd.h>
 
 namespace gatehouse::cli {
 namespace json = boost::json;
+
+std::string default_config_path() {
+    constexpr const char* installed = "/etc/gatehouse/gatehouse.toml";
+    return ::access(installed, F_OK) == 0 ? installed : "conf/gatehouse.toml";
+}
+
 namespace {
 
 struct common_options {
-    std::string config_path = "conf/gatehouse.toml";
+    std::string config_path = default_config_path();
     std::string admin;  ///< host:port; from the configuration when empty
     std::string token;  ///< from the configuration (token_env / token_file) when empty
     bool json = false;
@@ -33,21 +41,28 @@ struct target {
     std::string token;
 };
 
-/// Where the admin API is and the token to use: flags first, then the configuration file.
+/// Where the admin API is and the token to use: flags first, then the configuration file. The token goes only to
+/// loopback or to an address given with --admin (choose_admin_target).
 std::optional<target> resolve(const common_options& o) {
     target t{o.admin, o.token};
     if (!t.address.empty() && !t.token.empty()) return t;
     try {
         const auto cfg = config::load_config(o.config_path);
-        if (t.address.empty()) {
-            if (!cfg.admin.enabled) {
-                std::cerr << "gatehouse: " << o.config_path << " has no admin API (admin.listen = \"\")\n";
-                return std::nullopt;
-            }
-            const auto& a = cfg.admin.listen;
-            t.address = (a.is_v6 ? "[" + a.ip + "]" : a.ip) + ":" + std::to_string(a.port);
+        if (t.address.empty() && !cfg.admin.enabled) {
+            std::cerr << "gatehouse: " << o.config_path << " has no admin API (admin.listen = \"\")\n";
+            return std::nullopt;
         }
         if (t.token.empty()) t.token = cfg.admin.token;
+        if (t.token.empty() && cfg.admin.token_file_missing)
+            std::cerr << "gatehouse: the token file " << cfg.admin.token_path
+                      << " does not exist yet (gatehouse serve creates it at start)\n";
+        const auto chosen = admin::choose_admin_target(t.address, cfg.admin.listen, !t.token.empty());
+        if (!chosen.refusal.empty()) {
+            std::cerr << "gatehouse: " << chosen.refusal << "\n";
+            return std::nullopt;
+        }
+        t.address = chosen.address;
+        if (!chosen.send_token) t.token.clear();
     } catch (const config::config_error& e) {
         if (t.address.empty()) {
             std::cerr << "gatehouse: cannot find the admin API address (give --admin HOST:PORT):\n" << e.what() << "\n";

@@ -1,6 +1,7 @@
 // Reads a gatehouse TOML file into a validated config, collecting every problem with its place and key.
 #include <gatehouse/config/load.hpp>
 
+#include "bypass_cookie.hpp"
 #include "toml_reader.hpp"
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include <tuple>
 #include <utility>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace gatehouse::config {
@@ -220,7 +222,7 @@ std::string_view trim_line_ends(std::string_view s) {
 
 void read_admin(reader& r, const toml::table& root, const std::string& origin, admin_config& out) {
     const std::string path = "admin";
-    const auto* t = r.section(root, path, {"listen", "token_env", "token_file"});
+    const auto* t = r.section(root, path, {"listen", "token_env", "token_file", "allow_no_token"});
     if (t) {
         if (const auto* node = t->get("listen"); node && node->is_string() && node->as_string()->get().empty()) {
             out.enabled = false;
@@ -229,6 +231,7 @@ void read_admin(reader& r, const toml::table& root, const std::string& origin, a
         }
         if (auto v = r.string(*t, "token_env", path)) out.token_env = *v;
         if (auto v = r.string(*t, "token_file", path)) out.token_file = *v;
+        if (auto v = r.boolean(*t, "allow_no_token", path)) out.allow_no_token = *v;
         if (t->contains("token_env") && t->contains("token_file"))
             r.problem(t->get("token_file")->source(), "admin.token_file",
                       "set either token_env or token_file, not both");
@@ -236,8 +239,12 @@ void read_admin(reader& r, const toml::table& root, const std::string& origin, a
     if (!out.token_file.empty()) {
         const std::string file = relative_to(origin, out.token_file);
         const auto& where = t->get("token_file")->source();
+        out.token_path = file;
         std::string text;
-        if (auto error = read_whole_file(file, text, 4096); !error.empty()) {
+        struct stat st {};
+        if (::stat(file.c_str(), &st) != 0 && errno == ENOENT) {
+            out.token_file_missing = true;  // `gatehouse serve` creates it; check and reload say so
+        } else if (auto error = read_whole_file(file, text, 4096); !error.empty()) {
             r.problem(where, "admin.token_file", "cannot read '" + file + "': " + error);
         } else if (const auto token = trim_line_ends(text); !valid_token(token)) {
             r.problem(where, "admin.token_file",
@@ -262,9 +269,53 @@ void read_admin(reader& r, const toml::table& root, const std::string& origin, a
     }
 }
 
+/// maintenance.bypass_cookie, or the first line of maintenance.bypass_cookie_file (relative to the configuration).
+void read_bypass_cookie(reader& r, const toml::table& t, const std::string& origin, maintenance_config& out) {
+    const std::string path = "maintenance";
+    auto inline_value = r.string(t, "bypass_cookie", path);
+    auto file = r.string(t, "bypass_cookie_file", path);
+    if (inline_value && !inline_value->empty() && file && !file->empty()) {
+        r.problem(t.get("bypass_cookie_file")->source(), "maintenance.bypass_cookie_file",
+                  "set either bypass_cookie or bypass_cookie_file, not both");
+        return;
+    }
+    std::string text, key = "maintenance.bypass_cookie", where_text = "";
+    const toml::node* node = t.get("bypass_cookie");
+    if (file && !file->empty()) {
+        key = "maintenance.bypass_cookie_file";
+        node = t.get("bypass_cookie_file");
+        const std::string resolved = relative_to(origin, *file);
+        std::string contents;
+        if (auto error = read_whole_file(resolved, contents, 4096); !error.empty()) {
+            r.problem(node->source(), key, "cannot read '" + resolved + "': " + error);
+            return;
+        }
+        text = std::string(trim_line_ends(contents));
+        where_text = "'" + resolved + "' must hold ";
+    } else if (inline_value && !inline_value->empty()) {
+        text = *inline_value;
+    } else {
+        return;
+    }
+    switch (parse_bypass_cookie(text, out.bypass_cookie_name, out.bypass_cookie_value)) {
+    case cookie_problem::none: return;
+    case cookie_problem::malformed:
+        r.problem(node->source(), key,
+                  (where_text.empty() ? "expected " : where_text) +
+                      "\"name=value\" (a cookie name, '=', and a value without spaces, ';' or ',')");
+        return;
+    case cookie_problem::too_short:
+        r.problem(node->source(), key,
+                  "the cookie's value must be at least " + std::to_string(min_bypass_cookie_value) +
+                      " characters: it is a password (e.g. the output of `openssl rand -hex 16`)");
+        return;
+    }
+}
+
 void read_maintenance(reader& r, const toml::table& root, const std::string& origin, maintenance_config& out) {
     const std::string path = "maintenance";
-    const auto* t = r.section(root, path, {"page", "retry_after", "state_file", "bypass_cidrs", "bypass_cookie"});
+    const auto* t = r.section(root, path, {"page", "retry_after", "state_file", "bypass_cidrs", "bypass_cookie",
+                                           "bypass_cookie_file"});
     if (!t) return;
     if (auto v = r.string(*t, "page", path); v && !v->empty()) {
         out.page = relative_to(origin, *v);
@@ -274,23 +325,7 @@ void read_maintenance(reader& r, const toml::table& root, const std::string& ori
     if (auto v = r.duration(*t, "retry_after", path)) out.retry_after = *v;
     if (auto v = r.string(*t, "state_file", path)) out.state_file = relative_to(origin, *v);
     if (auto v = r.cidrs(*t, "bypass_cidrs", path)) out.bypass_cidrs = std::move(*v);
-    if (auto v = r.string(*t, "bypass_cookie", path); v && !v->empty()) {
-        constexpr std::string_view name_chars =
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~";
-        const auto eq = v->find('=');
-        const std::string name = eq == std::string::npos ? std::string() : v->substr(0, eq);
-        const std::string value = eq == std::string::npos ? std::string() : v->substr(eq + 1);
-        const bool value_ok = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
-            return c > 0x20 && c < 0x7f && c != ';' && c != ',' && c != '"' && c != '\\';
-        });
-        if (name.empty() || name.find_first_not_of(name_chars) != std::string::npos || !value_ok) {
-            r.problem(t->get("bypass_cookie")->source(), "maintenance.bypass_cookie",
-                      "expected \"name=value\" (a cookie name, '=', and a value without spaces, ';' or ',')");
-        } else {
-            out.bypass_cookie_name = name;
-            out.bypass_cookie_value = value;
-        }
-    }
+    read_bypass_cookie(r, *t, origin, out);
 }
 
 void read_log(reader& r, const toml::table& root, const std::string& origin, log_config& out) {

@@ -3,7 +3,9 @@
 
 #include "worker_latch.hpp"
 
+#include <gatehouse/config/admin_token.hpp>
 #include <gatehouse/config/load.hpp>
+#include <gatehouse/config/loopback_only.hpp>
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/server/server.hpp>
 
@@ -42,8 +44,9 @@ controller::controller(net::io_context& control, config::config cfg, options opt
                 log::info("restored operator state from " + state_file + ": " + summary);
             }
         } catch (const std::exception& e) {
-            log::error(std::string(e.what()) + "; starting without maintenance, drained nodes or pin");
-            state_ = {};
+            // Starting without it would silently forget maintenance (and send visitors to nodes being upgraded).
+            throw std::runtime_error(std::string(e.what()) +
+                                     " (fix or remove the file to start without the saved maintenance, drains and pin)");
         }
     }
     if (options_.start_in_maintenance && !state_.maintenance.enabled) {
@@ -208,6 +211,9 @@ net::awaitable<action_result> controller::reload(std::string actor) {
         for (const auto& p : e.problems()) problems.push_back(p.to_string());
         co_return fail(std::move(problems));
     }
+    if (options_.admin_allow_no_token) loaded->admin.allow_no_token = true;
+    if (options_.loopback_only) config::move_listeners_to_loopback(*loaded);
+    if (auto p = config::admin_token_problem(*loaded, !loaded->admin.allow_no_token)) co_return fail({p->to_string()});
     auto next = std::make_shared<const config::config>(std::move(*loaded));
     const auto& old = *snapshot_->config;
     if (next->upstream.nodes.size() > balancer::max_nodes)

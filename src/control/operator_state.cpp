@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <stdexcept>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -119,35 +120,59 @@ operator_state operator_state_from_json(std::string_view text) {
     return state;
 }
 
+namespace {
+
+/// Creates a new file next to `path` (`path.tmp-` plus 16 random hex digits) with O_CREAT|O_EXCL|O_NOFOLLOW and
+/// mode 0600: nothing already there, a planted symlink included, is ever opened. Returns the descriptor (and the
+/// name in `name`) or -1 with errno set.
+int open_unique_temporary(const std::string& path, std::string& name) {
+    static constexpr char hex[] = "0123456789abcdef";
+    for (int attempt = 0; attempt < 16; ++attempt) {
+        unsigned char bytes[8];
+        if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        name = path + ".tmp-";
+        for (unsigned char b : bytes) name.append({hex[b >> 4], hex[b & 15]});
+        const int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0 || errno != EEXIST) return fd;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+/// Writes all of `text` and syncs it; "" or the system's message.
+std::string write_and_sync(int fd, const std::string& text) {
+    std::size_t written = 0;
+    while (written < text.size()) {
+        const auto n = ::write(fd, text.data() + written, text.size() - written);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return std::strerror(n == 0 ? EIO : errno);
+        written += static_cast<std::size_t>(n);
+    }
+    return ::fsync(fd) == 0 ? "" : std::strerror(errno);
+}
+
+}  // namespace
+
 std::string save_state_file(const std::string& path, const operator_state& state) {
     namespace fs = std::filesystem;
     std::error_code fec;
     const fs::path target(path);
     if (target.has_parent_path()) fs::create_directories(target.parent_path(), fec);
     if (fec) return "cannot create " + target.parent_path().string() + ": " + fec.message();
-    const std::string temporary = path + ".tmp";
-    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return "cannot write " + temporary + ": " + std::strerror(errno);
-    const std::string text = to_json(state) + "\n";
-    std::size_t written = 0;
-    while (written < text.size()) {
-        const auto n = ::write(fd, text.data() + written, text.size() - written);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            const std::string error = std::strerror(errno);
-            ::close(fd);
-            ::unlink(temporary.c_str());
-            return "cannot write " + temporary + ": " + error;
-        }
-        written += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd) != 0 || ::close(fd) != 0) {
-        const std::string error = std::strerror(errno);
+    std::string temporary;
+    const int fd = open_unique_temporary(path, temporary);
+    if (fd < 0) return "cannot create a temporary file next to " + path + ": " + std::strerror(errno);
+    std::string error = write_and_sync(fd, to_json(state) + "\n");
+    if (::close(fd) != 0 && error.empty()) error = std::strerror(errno);
+    if (!error.empty()) {
         ::unlink(temporary.c_str());
         return "cannot write " + temporary + ": " + error;
     }
     if (::rename(temporary.c_str(), path.c_str()) != 0) {
-        const std::string error = std::strerror(errno);
+        error = std::strerror(errno);
         ::unlink(temporary.c_str());
         return "cannot replace " + path + ": " + error;
     }

@@ -25,7 +25,8 @@ std::vector<tcp::endpoint> listen_endpoints(const config::config& cfg) {
 
 server::server(config::config cfg, server_options options) {
     controller_ = std::make_unique<control::controller>(
-        control_, std::move(cfg), control::controller::options{options.config_path, options.start_in_maintenance});
+        control_, std::move(cfg), control::controller::options{options.config_path, options.start_in_maintenance,
+                                                                options.admin_allow_no_token, options.loopback_only});
     const auto& snapshot = controller_->snapshot();
     const auto& c = *snapshot->config;
     std::size_t count = c.proxy.workers;

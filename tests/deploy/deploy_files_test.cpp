@@ -306,4 +306,29 @@ TEST(SystemdUnit, ReloadsWithSighupAndRestartsOnFailure) {
               std::string::npos);
 }
 
+// The unit never runs without an admin token by accident: no optional environment file ("EnvironmentFile=-" made a
+// missing token file mean "no token"); the check before the start refuses a configuration without a token; the
+// state directory (which holds the token file gatehouse creates) is not readable by others.
+TEST(SystemdUnit, NeverStartsWithoutAnAdminTokenByAccident) {
+    const auto unit = read_file(source_dir + "/deploy/gatehouse.service");
+    ASSERT_FALSE(unit.empty());
+    EXPECT_EQ(unit.find("EnvironmentFile=-"), std::string::npos);
+    EXPECT_NE(unit.find("ExecStartPre=/usr/local/bin/gatehouse check -c /etc/gatehouse/gatehouse.toml\n"),
+              std::string::npos);
+    EXPECT_NE(unit.find("StateDirectory=gatehouse\n"), std::string::npos);
+    EXPECT_NE(unit.find("StateDirectoryMode=0750\n"), std::string::npos);
+    // The shipped configuration (installed as /etc/gatehouse/gatehouse.toml) keeps its token file there.
+    const auto conf = read_file(source_dir + "/conf/gatehouse.toml");
+    EXPECT_NE(conf.find("\ntoken_file = \"/var/lib/gatehouse/admin.token\"\n"), std::string::npos);
+    EXPECT_NE(conf.find("\nallow_no_token = false\n"), std::string::npos);
+}
+
+// systemd itself accepts the unit (when systemd-analyze is there; it complains about the binary's absence only).
+TEST(SystemdUnit, PassesSystemdAnalyzeVerify) {
+    if (::access("/usr/bin/systemd-analyze", X_OK) != 0) GTEST_SKIP() << "no systemd-analyze";
+    const auto r = run("/usr/bin/systemd-analyze verify " + source_dir + "/deploy/gatehouse.service");
+    for (const char* bad : {"Unknown key", "Unknown section", "Failed to parse", "Invalid", "unknown"})
+        EXPECT_EQ(r.output.find(bad), std::string::npos) << r.output;
+}
+
 }  // namespace

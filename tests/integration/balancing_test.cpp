@@ -28,7 +28,7 @@ protected:
         for (const auto& n : nodes)
             t += "\n[[upstream.node]]\nname = \"" + n.name + "\"\naddress = \"" + n.address +
                  "\"\nweight = " + std::to_string(n.weight) + "\n";
-        t += "\n[health_check]\nenabled = false\n";
+        t += "\n[health_check]\nenabled = false\n\n[admin]\nlisten = \"\"\n";
         gatehouses_.push_back(std::make_unique<gatehouse_process>(t, port));
         return *gatehouses_.back();
     }

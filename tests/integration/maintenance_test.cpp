@@ -184,15 +184,16 @@ TEST_F(Maintenance, MalformedForwardedForNeverBypasses) {
 // The secret cookie bypasses (and is not forwarded); a wrong value or another cookie name does not.
 TEST_F(Maintenance, BypassBySecretCookie) {
     auto& node = add_upstream("node1");
-    auto& gh = start_gatehouse(with_token({.maintenance = {{"bypass_cookie", "\"gh_bypass=s3cret-value\""}}}));
+    auto& gh = start_gatehouse(
+        with_token({.maintenance = {{"bypass_cookie", "\"gh_bypass=s3cret-value-0123456789abcdef0123\""}}}));
     maintenance_on(gh, R"({"reason": "upgrade to 1.7"})");
-    EXPECT_EQ(get(gh.port(), "/", "Cookie: a=1; gh_bypass=s3cret-value; b=2\r\n").status, 200u);
+    EXPECT_EQ(get(gh.port(), "/", "Cookie: a=1; gh_bypass=s3cret-value-0123456789abcdef0123; b=2\r\n").status, 200u);
     // The secret stays at the edge: the node gets the other cookies only.
     EXPECT_EQ(head_field(node.last_head(), "Cookie"), "a=1; b=2");
-    EXPECT_FALSE(node.received("s3cret-value"));
-    EXPECT_EQ(get(gh.port(), "/", "Cookie: gh_bypass=s3cret-valuX\r\n").status, 503u);
+    EXPECT_FALSE(node.received("s3cret-value-0123456789abcdef0123"));
+    EXPECT_EQ(get(gh.port(), "/", "Cookie: gh_bypass=s3cret-value-0123456789abcdef012X\r\n").status, 503u);
     EXPECT_EQ(get(gh.port(), "/", "Cookie: gh_bypass=s3cret\r\n").status, 503u);
-    EXPECT_EQ(get(gh.port(), "/", "Cookie: other=s3cret-value\r\n").status, 503u);
+    EXPECT_EQ(get(gh.port(), "/", "Cookie: other=s3cret-value-0123456789abcdef0123\r\n").status, 503u);
     EXPECT_EQ(get(gh.port(), "/").status, 503u);
 }
 
@@ -202,13 +203,13 @@ TEST_F(Maintenance, VerifyNodeGetsEveryBypassedRequestWhateverItsHealth) {
     add_upstream("node1");
     auto& n2 = add_upstream("node2");
     n2.set_health(health_mode::error500);
-    gatehouse_options o = with_token({.maintenance = {{"bypass_cookie", "\"op=1\""}}});
+    gatehouse_options o = with_token({.maintenance = {{"bypass_cookie", "\"op=0123456789abcdef0123456789abcdef\""}}});
     o.health_check = {{"interval", "\"200ms\""}, {"timeout", "\"300ms\""}, {"fall", "1"}, {"jitter", "\"0ms\""}};
     auto& gh = start_gatehouse(o);
     ASSERT_TRUE(gh.wait_for_log("node2 down", 3s)) << gh.log();
     maintenance_on(gh, R"({"reason": "upgrade to 1.7", "verify_node": "node2"})");
     for (int i = 0; i < 6; ++i) {
-        const auto r = get(gh.port(), "/", "Cookie: op=1\r\n");
+        const auto r = get(gh.port(), "/", "Cookie: op=0123456789abcdef0123456789abcdef\r\n");
         EXPECT_EQ(r.status, 200u);
         EXPECT_EQ(r.header("X-Node"), "node2");
         EXPECT_EQ(get(gh.port(), "/").status, 503u);

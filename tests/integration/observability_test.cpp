@@ -271,7 +271,7 @@ TEST_F(Observability, AccessLogCombinedMarksMaintenanceAndBypassAndReopens) {
     const std::string log_file = scratch_dir() + "/access.log";
     gatehouse_options o;
     o.admin_token = std::string(admin_token);
-    o.maintenance = {{"bypass_cookie", "\"op=1\""}};
+    o.maintenance = {{"bypass_cookie", "\"op=0123456789abcdef0123456789abcdef\""}};
     auto& gh = start_gatehouse(o);
     auto text = gh.config_text() + "\n[log]\naccess = \"" + log_file + "\"\n";
     gh.signal(SIGTERM);
@@ -281,7 +281,7 @@ TEST_F(Observability, AccessLogCombinedMarksMaintenanceAndBypassAndReopens) {
     ASSERT_EQ(get(g.port(), "/page?q=1", "Referer: http://example/\r\nUser-Agent: tester \"1\"\r\n").status, 200u);
     ASSERT_EQ(admin_call(g, "PUT", "/api/maintenance", R"({"reason": "x"})").status, 200u);
     ASSERT_EQ(get(g.port(), "/down").status, 503u);
-    ASSERT_EQ(get(g.port(), "/bypassed", "Cookie: op=1\r\n").status, 200u);
+    ASSERT_EQ(get(g.port(), "/bypassed", "Cookie: op=0123456789abcdef0123456789abcdef\r\n").status, 200u);
     ASSERT_TRUE(wait_until([&] { return lines_of(read_text(log_file)).size() >= 3; }, 2s)) << read_text(log_file);
     const auto lines = lines_of(read_text(log_file));
     ASSERT_EQ(lines.size(), 3u);
@@ -297,7 +297,7 @@ TEST_F(Observability, AccessLogCombinedMarksMaintenanceAndBypassAndReopens) {
     std::filesystem::rename(log_file, log_file + ".1");
     g.signal(SIGUSR1);
     ASSERT_TRUE(g.wait_for_log("access log reopened", 2s)) << g.log();
-    ASSERT_EQ(get(g.port(), "/after", "Cookie: op=1\r\n").status, 200u);
+    ASSERT_EQ(get(g.port(), "/after", "Cookie: op=0123456789abcdef0123456789abcdef\r\n").status, 200u);
     ASSERT_TRUE(wait_until([&] { return !read_text(log_file).empty(); }, 2s));
     EXPECT_NE(read_text(log_file).find("GET /after"), std::string::npos);
     EXPECT_EQ(lines_of(read_text(log_file + ".1")).size(), 3u);

@@ -109,7 +109,9 @@ std::string make_config(const gatehouse_options& o, std::uint16_t port, std::uin
     }
     t += "\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin_port) + "\"\n";
     if (!token_file.empty()) t += "token_file = \"" + token_file + "\"\n";
-    else t += "token_env = \"\"\n";  // the test runner's environment must not give the process a token
+    // No token: the test runner's environment must not give the process one, and the tests that use the admin API
+    // without a token rely on the loopback rule, which needs the explicit opt-out.
+    else t += "token_env = \"\"\nallow_no_token = true\n";
     if (!o.maintenance.empty()) {
         t += "\n[maintenance]\n";
         for (const auto& [k, v] : o.maintenance) t += k + " = " + v + "\n";

@@ -33,7 +33,9 @@ struct admin_response {
 
 /// Routes `request`. GET /metrics (Prometheus text) needs no token unless metrics.require_token. Every other route
 /// but GET /healthz and the status page GET / needs `Authorization: Bearer <token>` (compared in constant
-/// time); with no token configured, only loopback peers are served. Errors are JSON `{"error": "..."}` with a 4xx.
+/// time); with no token configured, only loopback peers are served, and only with admin.allow_no_token. What is
+/// served without a token (/healthz, /metrics) needs a Host that is an IP address or localhost (DNS rebinding).
+/// Errors are JSON `{"error": "..."}` with a 4xx.
 net::awaitable<admin_response> handle_admin_request(control::controller& controller, const admin_request& request);
 
 }  // namespace gatehouse::admin

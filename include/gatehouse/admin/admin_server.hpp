@@ -9,7 +9,9 @@
 namespace gatehouse::admin {
 
 /// Accepts admin connections on the control thread's io_context and hands each request to handle_admin_request.
-/// Requests are small (64 KiB body at most) and few, so each connection is a plain coroutine with a timeout.
+/// Requests are small (64 KiB body at most) and few, so each connection is a plain coroutine with timeouts: 5 s for
+/// the first byte of a request (idle), 5 s for the rest of it, 10 s to write the answer. At most 64 connections per
+/// listener: at the cap the one idle the longest is closed to make room, or the new one when none is idle.
 class admin_server {
 public:
     /// Opens the listener on controller.config().admin.listen, or, with `metrics_only`, on metrics.listen (that

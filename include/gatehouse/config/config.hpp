@@ -101,9 +101,17 @@ struct admin_config {
     socket_address listen{"127.0.0.1:9901", "127.0.0.1", 9901, false};
     std::string token_env = "GATEHOUSE_ADMIN_TOKEN";  ///< environment variable holding the token
     std::string token_file;                      ///< file holding the token (instead of token_env)
-    std::string token;                           ///< resolved at load; "" = none (loopback clients only). Never logged.
+    std::string token_path;                      ///< token_file resolved against the configuration file's directory
+    bool token_file_missing = false;             ///< token_file is set but does not exist yet (serve creates it)
+    /// Without a token, serve loopback clients anyway (the rule before tokens were required); false: no token is
+    /// a configuration error for serve and check.
+    bool allow_no_token = false;
+    std::string token;                           ///< resolved at load; "" = none. Never logged.
     std::string token_origin;                    ///< where the token came from, for the start-up line
 };
+
+/// The shortest value maintenance.bypass_cookie may have: it is a password anyone can try.
+inline constexpr std::size_t min_bypass_cookie_value = 32;
 
 /// Maintenance mode's answer and the operator bypass ([maintenance]).
 struct maintenance_config {
@@ -112,7 +120,9 @@ struct maintenance_config {
     duration retry_after{std::chrono::seconds(120)};
     std::string state_file;                      ///< operator state persisted here ("" = not persisted)
     std::vector<cidr> bypass_cidrs;              ///< clients that reach the nodes while maintenance is on
-    std::string bypass_cookie_name;              ///< cookie "name=value" that also bypasses ("" = off)
+    /// Cookie "name=value" that also bypasses ("" = off), from bypass_cookie or bypass_cookie_file; the value has at
+    /// least min_bypass_cookie_value characters.
+    std::string bypass_cookie_name;
     std::string bypass_cookie_value;
 };
 

@@ -38,9 +38,12 @@ public:
     struct options {
         std::string config_path;         ///< re-read by reload(); "" = reload not possible
         bool start_in_maintenance = false;
+        bool admin_allow_no_token = false;  ///< applied to every reloaded configuration (`gatehouse demo`)
+        bool loopback_only = false;         ///< listeners moved to loopback in every reloaded configuration
     };
 
-    /// Restores the operator state from the state file (a broken file is logged and ignored).
+    /// Restores the operator state from the state file; one that exists but cannot be read or parsed throws
+    /// std::runtime_error naming the file (the start stops rather than forget maintenance).
     controller(net::io_context& control, config::config cfg, options opts);
     ~controller();
     controller(const controller&) = delete;

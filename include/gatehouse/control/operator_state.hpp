@@ -45,7 +45,8 @@ std::string to_json(const operator_state& state);
 /// Parses what to_json wrote. Throws std::runtime_error saying what is wrong.
 operator_state operator_state_from_json(std::string_view text);
 
-/// Writes the state to `path` atomically (temporary file in the same directory, fsync, rename), creating the
+/// Writes the state to `path` atomically (a new, uniquely named temporary file in the same directory created with
+/// O_EXCL|O_NOFOLLOW and mode 0600, fsync, rename), creating the
 /// directory if needed. Returns an error message, "" on success.
 std::string save_state_file(const std::string& path, const operator_state& state);
 

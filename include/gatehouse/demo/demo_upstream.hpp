@@ -17,9 +17,9 @@ struct demo_node {
 
 /// Serves every node on one thread of its own. Answers, keep-alive:
 ///   GET /api/__health_check  -> 200 "ok" (like a running NocoBase node)
-///   GET /bytes/N             -> 200 with exactly N bytes (N <= 64 MiB)
+///   GET /bytes/N             -> 200 with exactly N bytes (N <= 64 MiB; otherwise, or not a number, 400)
 ///   anything else            -> 200 text naming the node, the method and the target
-/// Every answer carries "X-Node: <name>".
+/// Request bodies over 1 MiB get 413 (and the connection closes). Every answer carries "X-Node: <name>".
 class demo_upstreams {
 public:
     /// Binds every node's address now (throws std::system_error naming the address).

@@ -20,6 +20,8 @@ namespace gatehouse::server {
 struct server_options {
     std::string config_path;           ///< the file SIGHUP and POST /api/reload re-read ("" = none)
     bool start_in_maintenance = false; ///< `serve --maintenance`
+    bool admin_allow_no_token = false; ///< `gatehouse demo`: admin.allow_no_token holds for reloads too
+    bool loopback_only = false;        ///< `gatehouse demo` without --public: listeners on loopback, reloads too
 };
 
 /// A running gatehouse. Construction opens every listener, the admin one included (throws std::system_error naming

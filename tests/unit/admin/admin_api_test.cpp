@@ -11,10 +11,12 @@ namespace {
 
 class AdminRoutes : public ::testing::Test {
 protected:
-    explicit AdminRoutes(std::string token = "") {
+    /// No token: `allow_no_token` as given (the loopback rule the tests below rely on needs it).
+    explicit AdminRoutes(std::string token = "", bool allow_no_token = true) {
         auto cfg = config::parse_config("[health_check]\nenabled = false\n[admin]\ntoken_env = \"\"\n"
                                         "[[upstream.node]]\nname = \"node1\"\naddress = \"127.0.0.1:13001\"\n");
         cfg.admin.token = token;
+        cfg.admin.allow_no_token = allow_no_token;
         controller_ = std::make_unique<control::controller>(context_, std::move(cfg), control::controller::options{});
     }
 
@@ -73,6 +75,21 @@ class AdminRoutesWithToken : public AdminRoutes {
 protected:
     AdminRoutesWithToken() : AdminRoutes("s3cret") {}
 };
+
+class AdminRoutesNoTokenNoOptOut : public AdminRoutes {
+protected:
+    AdminRoutesNoTokenNoOptOut() : AdminRoutes("", false) {}
+};
+
+// Without a token and without admin.allow_no_token (which serve, check and reload refuse), nobody is let in, not
+// even loopback with a loopback Host; /healthz still answers.
+TEST_F(AdminRoutesNoTokenNoOptOut, NobodyIsServed) {
+    const auto r = call(http::verb::get, "/api/status", "", true, "", "127.0.0.1:9901");
+    EXPECT_EQ(r.status, 401u) << r.body;
+    EXPECT_EQ(call(http::verb::put, "/api/maintenance", "{}", true).status, 401u);
+    EXPECT_EQ(call(http::verb::get, "/healthz", "", true).status, 200u);
+    EXPECT_FALSE(controller_->snapshot()->maintenance.enabled);
+}
 
 // With a token, loopback is no excuse: the token is required; the scheme name is case-insensitive.
 TEST_F(AdminRoutesWithToken, TokenRequiredEvenFromLoopback) {

@@ -1,4 +1,5 @@
 // Loading and validating configuration files: values, defaults and every kind of reported problem.
+#include <gatehouse/config/admin_token.hpp>
 #include <gatehouse/config/load.hpp>
 
 #include <gtest/gtest.h>
@@ -517,6 +518,10 @@ TEST(LoadConfig, ShippedConfigIsValid) {
     ASSERT_NO_THROW(c = load_config(path));
     EXPECT_FALSE(c.upstream.nodes.empty());
     EXPECT_FALSE(c.proxy.listen.empty());
+    // It names a token file (created by serve when missing) and does not open the admin API without a token.
+    EXPECT_FALSE(c.admin.token_file.empty());
+    EXPECT_FALSE(c.admin.allow_no_token);
+    EXPECT_FALSE(admin_token_problem(c, false)) << admin_token_problem(c, false)->to_string();
 }
 
 // Warnings point out legal but doubtful settings, and a default config has none.

@@ -91,9 +91,9 @@ TEST(OperatorSections, TokenFileAndPageRelativeToTheConfigFile) {
 }
 
 TEST(OperatorSections, MissingFilesAndBothTokenSourcesAreReported) {
-    auto text = problems_text(std::string("[admin]\ntoken_file = \"/nonexistent/token\"\n") + one_node);
-    EXPECT_NE(text.find("test.toml:2:14: admin.token_file: cannot read '/nonexistent/token'"), std::string::npos)
-        << text;
+    // A token file that exists but cannot be read is an error (a missing one is created by serve: admin_token_test).
+    auto text = problems_text(std::string("[admin]\ntoken_file = \"/\"\n") + one_node);
+    EXPECT_NE(text.find("test.toml:2:14: admin.token_file: cannot read '/'"), std::string::npos) << text;
     text = problems_text(std::string("[admin]\ntoken_env = \"X\"\ntoken_file = \"/t\"\n") + one_node);
     EXPECT_NE(text.find("set either token_env or token_file, not both"), std::string::npos) << text;
     text = problems_text(std::string("[maintenance]\npage = \"/nonexistent/page.html\"\n") + one_node);
@@ -101,16 +101,62 @@ TEST(OperatorSections, MissingFilesAndBothTokenSourcesAreReported) {
         << text;
 }
 
+// The bypass cookie is a password: a value under 32 characters is refused.
+TEST(OperatorSections, BypassCookieValueNeedsAtLeast32Characters) {
+    const std::string value31(31, 'k'), value32(32, 'k');
+    auto text = problems_text(std::string("[maintenance]\nbypass_cookie = \"op=") + value31 + "\"\n" + one_node);
+    EXPECT_NE(text.find("test.toml:2:17: maintenance.bypass_cookie: the cookie's value must be at least 32 characters"),
+              std::string::npos)
+        << text;
+    const auto c = parse_config(std::string("[maintenance]\nbypass_cookie = \"op=") + value32 + "\"\n" + one_node);
+    EXPECT_EQ(c.maintenance.bypass_cookie_value, value32);
+}
+
+// bypass_cookie_file: the cookie from a file (one line, relative to the configuration); checked like the value;
+// both keys, or an unreadable file, are errors.
+TEST(OperatorSections, BypassCookieFromAFile) {
+    config_dir dir;
+    dir.write("bypass", "gh_bypass=" + std::string(40, 'x') + "\n");
+    const auto file = dir.write("gatehouse.toml", std::string("[maintenance]\nbypass_cookie_file = \"bypass\"\n") +
+                                                      one_node);
+    const auto c = load_config(file);
+    EXPECT_EQ(c.maintenance.bypass_cookie_name, "gh_bypass");
+    EXPECT_EQ(c.maintenance.bypass_cookie_value, std::string(40, 'x'));
+
+    dir.write("short", "gh_bypass=short\n");
+    auto text = problems_text(std::string("[maintenance]\nbypass_cookie_file = \"") + dir.path() + "/short\"\n" +
+                              one_node);
+    EXPECT_NE(text.find("maintenance.bypass_cookie_file: the cookie's value must be at least 32"), std::string::npos)
+        << text;
+    dir.write("garbage", "no cookie here\n");
+    text = problems_text(std::string("[maintenance]\nbypass_cookie_file = \"") + dir.path() + "/garbage\"\n" +
+                         one_node);
+    EXPECT_NE(text.find("maintenance.bypass_cookie_file: '" + dir.path() + "/garbage' must hold \"name=value\""),
+              std::string::npos)
+        << text;
+    text = problems_text(std::string("[maintenance]\nbypass_cookie_file = \"/nonexistent/bypass\"\n") + one_node);
+    EXPECT_NE(text.find("test.toml:2:22: maintenance.bypass_cookie_file: cannot read '/nonexistent/bypass'"),
+              std::string::npos)
+        << text;
+    text = problems_text(std::string("[maintenance]\nbypass_cookie = \"op=") + std::string(32, 'k') +
+                         "\"\nbypass_cookie_file = \"x\"\n" + one_node);
+    EXPECT_NE(text.find("maintenance.bypass_cookie_file: set either bypass_cookie or bypass_cookie_file, not both"),
+              std::string::npos)
+        << text;
+}
+
 TEST(OperatorSections, MaintenanceValuesAreReadAndChecked) {
     const auto c = parse_config(std::string("[maintenance]\nretry_after = \"30s\"\nstate_file = \"/var/lib/g/s.json\"\n"
-                                            "bypass_cidrs = [\"10.0.0.0/8\", \"::1\"]\nbypass_cookie = \"op=k3y\"\n") +
+                                            "bypass_cidrs = [\"10.0.0.0/8\", \"::1\"]\n"
+                                            "bypass_cookie = \"op=k3y-0123456789abcdef0123456789abc\"\n") +
                                 one_node);
     EXPECT_EQ(c.maintenance.retry_after, std::chrono::seconds(30));
     EXPECT_EQ(c.maintenance.state_file, "/var/lib/g/s.json");
     ASSERT_EQ(c.maintenance.bypass_cidrs.size(), 2u);
     EXPECT_EQ(c.maintenance.bypass_cookie_name, "op");
-    EXPECT_EQ(c.maintenance.bypass_cookie_value, "k3y");
-    for (const char* bad : {"\"nocookie\"", "\"=value\"", "\"name=\"", "\"a b=c\"", "\"n=v;x\""}) {
+    EXPECT_EQ(c.maintenance.bypass_cookie_value, "k3y-0123456789abcdef0123456789abc");
+    for (const char* bad : {"\"nocookie\"", "\"=value\"", "\"name=\"", "\"a b=c\"", "\"n=v;x\"",
+                            "\"n=0123456789abcdef0123456789abcdef;\""}) {
         const auto text = problems_text(std::string("[maintenance]\nbypass_cookie = ") + bad + "\n" + one_node);
         EXPECT_NE(text.find("maintenance.bypass_cookie: expected \"name=value\""), std::string::npos) << bad << text;
     }

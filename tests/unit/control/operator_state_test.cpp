@@ -3,13 +3,25 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 using namespace gatehouse::control;
 
 namespace {
+
+/// The names in `dir`, sorted.
+std::vector<std::string> files_in(const std::string& dir) {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+}
 
 operator_state sample() {
     operator_state s;
@@ -62,11 +74,31 @@ TEST(OperatorState, StateFileIsWrittenAtomicallyAndReadBack) {
     EXPECT_EQ(load_state_file(path, found), operator_state{});
     EXPECT_FALSE(found);
     ASSERT_EQ(save_state_file(path, sample()), "");
-    EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+    EXPECT_EQ(files_in(templ + "/sub/dir"), std::vector<std::string>{"state.json"});  // no temporary left
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
     EXPECT_EQ(load_state_file(path, found), sample());
     EXPECT_TRUE(found);
     std::ofstream(path) << "{broken";
     EXPECT_THROW(load_state_file(path, found), std::runtime_error);
+    std::filesystem::remove_all(templ);
+}
+
+// Another local user who can write the directory plants symlinks where a temporary file could be (the fixed name
+// "state.json.tmp" used before); the save never writes through them.
+TEST(OperatorState, SymlinkPlantedAtTheTemporaryPathIsNotFollowed) {
+    std::string templ = ::testing::TempDir() + "gatehouse-state-XXXXXX";
+    ASSERT_NE(::mkdtemp(templ.data()), nullptr);
+    const std::string path = templ + "/state.json";
+    const std::string victim = templ + "/victim";
+    ASSERT_EQ(::symlink(victim.c_str(), (path + ".tmp").c_str()), 0);
+    ASSERT_EQ(save_state_file(path, sample()), "");
+    EXPECT_FALSE(std::filesystem::exists(victim)) << "the save wrote through a planted symlink";
+    bool found = false;
+    EXPECT_EQ(load_state_file(path, found), sample());
+    EXPECT_TRUE(std::filesystem::is_symlink(path + ".tmp"));
+    EXPECT_EQ(files_in(templ), (std::vector<std::string>{"state.json", "state.json.tmp"}));
     std::filesystem::remove_all(templ);
 }
 
