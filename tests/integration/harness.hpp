@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace gatehouse::test {
@@ -130,6 +131,15 @@ inline std::vector<std::string> head_fields(std::string_view head, std::string_v
 inline std::string head_field(std::string_view head, std::string_view name) {
     auto v = head_fields(head, name);
     return v.empty() ? std::string() : v.front();
+}
+
+/// A node that dies while it holds a request: a thread that stops `node` once its first request has arrived
+/// (waiting at most 5 s). Join it after the request.
+inline std::thread stop_after_first_request(test_upstream& node) {
+    return std::thread([&node] {
+        node.wait_for_requests(1, std::chrono::seconds(5));
+        node.stop();
+    });
 }
 
 /// A simple GET request head.

@@ -53,10 +53,7 @@ TEST_F(NoRequestTwice, PostThatKillsItsNodeReachesOneNodeOnly) {
     auto& dying = add_upstream("dying");
     auto& live = add_upstream("live");
     auto& gh = start_gatehouse({.upstream = {{"tries", "2"}}});
-    std::thread killer([&] {
-        dying.wait_for_requests(1, std::chrono::seconds(5));
-        dying.stop();
-    });
+    std::thread killer = stop_after_first_request(dying);
     const auto r = raw_exchange(gh.port(), post_request("/slow/1500", "x"));  // round-robin: "dying" first
     killer.join();
     EXPECT_EQ(r.status(), 502u) << r.data;

@@ -25,9 +25,8 @@ struct command_result {
     std::string output;  ///< stdout and stderr together
 };
 
-/// Runs `gatehouse ARGS...` with a bound on time, capturing its output.
-inline command_result run_gatehouse(std::vector<std::string> args, const std::string& dir) {
-    const std::string out_path = dir + "/cli-output.txt";
+/// Starts `gatehouse ARGS...` with no input and its stdout and stderr into `out_path`; its pid, or -1.
+inline pid_t spawn_gatehouse(std::vector<std::string> args, const std::string& out_path) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -39,10 +38,17 @@ inline command_result run_gatehouse(std::vector<std::string> args, const std::st
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
+    if (::posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ) != 0) pid = -1;
     posix_spawn_file_actions_destroy(&actions);
+    return pid;
+}
+
+/// Runs `gatehouse ARGS...` with a bound on time, capturing its output.
+inline command_result run_gatehouse(std::vector<std::string> args, const std::string& dir) {
+    const std::string out_path = dir + "/cli-output.txt";
+    const pid_t pid = spawn_gatehouse(std::move(args), out_path);
     command_result result;
-    if (rc != 0) return result;
+    if (pid <= 0) return result;
     int status = 0;
     const bool ended = wait_until([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, 20s, 5ms);
     if (!ended) {
@@ -61,20 +67,8 @@ inline command_result run_gatehouse(std::vector<std::string> args, const std::st
 /// own pid when destroyed.
 class running_command {
 public:
-    running_command(std::vector<std::string> args, const std::string& dir) : out_path_(dir + "/running-output.txt") {
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        posix_spawn_file_actions_adddup2(&actions, 1, 2);
-        const std::string binary = gatehouse_binary();
-        args.insert(args.begin(), binary);
-        std::vector<char*> argv;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        if (::posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-        posix_spawn_file_actions_destroy(&actions);
-    }
+    running_command(std::vector<std::string> args, const std::string& dir)
+        : out_path_(dir + "/running-output.txt"), pid_(spawn_gatehouse(std::move(args), out_path_)) {}
     ~running_command() {
         if (pid_ <= 0) return;
         ::kill(pid_, SIGKILL);

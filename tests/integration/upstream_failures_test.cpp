@@ -134,10 +134,7 @@ TEST_F(GatehouseTest, DroppedIdempotentRequestIsRetriedOnAnotherNode) {
     auto& live = add_upstream("live");
     auto& gh = start_gatehouse({.upstream = {{"tries", "2"}}});
     // Round-robin: the first request goes to "dying"; stop it while it sleeps on the request.
-    std::thread killer([&] {
-        dying.wait_for_requests(1, std::chrono::seconds(5));
-        dying.stop();
-    });
+    std::thread killer = stop_after_first_request(dying);
     const auto r = get(gh.port(), "/slow/1500");
     killer.join();
     EXPECT_EQ(r.status, 200u) << r.raw;

@@ -1,4 +1,6 @@
 // [limits] max_connections: default, value, range.
+#include "config_test_util.hpp"
+
 #include <gatehouse/config/load.hpp>
 
 #include <gtest/gtest.h>
@@ -7,22 +9,7 @@
 
 using namespace gatehouse::config;
 
-namespace {
-
-constexpr const char* node = "[[upstream.node]]\nname = \"n\"\naddress = \"127.0.0.1:13001\"\n";
-
-config_problem only_problem(const std::string& text) {
-    try {
-        parse_config(text, "test.toml");
-    } catch (const config_error& e) {
-        EXPECT_EQ(e.problems().size(), 1u) << e.what();
-        return e.problems().front();
-    }
-    ADD_FAILURE() << "expected a config_error for:\n" << text;
-    return {};
-}
-
-}  // namespace
+using namespace gatehouse::config::test;
 
 TEST(LimitsConfig, MaxConnectionsDefaultsToTenThousandPerWorker) {
     EXPECT_EQ(parse_config(node).limits.max_connections, 10000u);

@@ -1,5 +1,7 @@
 // The slow-client keys: proxy.request_buffering, timeouts.client_body, limits.request_buffer_memory,
 // limits.request_buffer_dir, limits.max_connections_per_client (defaults, values, problems).
+#include "config_test_util.hpp"
+
 #include <gatehouse/config/load.hpp>
 
 #include <gtest/gtest.h>
@@ -9,22 +11,7 @@
 
 using namespace gatehouse::config;
 
-namespace {
-
-constexpr const char* node = "[[upstream.node]]\nname = \"n\"\naddress = \"127.0.0.1:13001\"\n";
-
-config_problem only_problem(const std::string& text) {
-    try {
-        parse_config(text, "test.toml");
-    } catch (const config_error& e) {
-        EXPECT_EQ(e.problems().size(), 1u) << e.what();
-        return e.problems().front();
-    }
-    ADD_FAILURE() << "expected a config_error for:\n" << text;
-    return {};
-}
-
-}  // namespace
+using namespace gatehouse::config::test;
 
 TEST(SlowClientConfig, Defaults) {
     const auto c = parse_config(node);
