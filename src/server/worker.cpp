@@ -13,8 +13,11 @@
 #include <boost/asio/ip/v6_only.hpp>
 
 #include <algorithm>
+#include <csignal>
 #include <random>
 #include <system_error>
+
+#include <pthread.h>
 
 namespace gatehouse::server {
 namespace {
@@ -104,12 +107,20 @@ void worker::start() {
     for (auto& a : acceptors_)
         net::co_spawn(context_, accept_loop(*a), [](std::exception_ptr e) { log_escaped(e, "accept loop"); });
     net::co_spawn(context_, tick_loop(), [](std::exception_ptr e) { log_escaped(e, "tick"); });
+    // The control thread handles SIGTERM, SIGINT, SIGHUP and SIGUSR1 (server.cpp). A worker thread blocks them from
+    // its first instruction (it inherits the mask set here), so the kernel always delivers them to the control
+    // thread: a signal taken by a busy worker could otherwise wait there (seen under TSan: a SIGTERM never acted on).
+    sigset_t control_signals, previous;
+    sigemptyset(&control_signals);
+    for (const int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&control_signals, s);
+    pthread_sigmask(SIG_BLOCK, &control_signals, &previous);
     thread_ = std::thread([this] {
         context_.run();
         // Sessions still queued are destroyed with the context; idle pooled sockets close here.
         pool_.clear();
         flush_access_log();
     });
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
 void worker::join() {

@@ -2,6 +2,11 @@
 #include "harness.hpp"
 
 #include <csignal>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
 
 namespace gatehouse::test {
 namespace {
@@ -11,6 +16,36 @@ class GracefulStop : public GatehouseTest {};
 using clock = std::chrono::steady_clock;
 
 // A request in flight when SIGTERM arrives completes with 200, new connections are refused, and the exit code is 0.
+/// The blocked-signal mask (SigBlk) of each thread of process `pid`, by thread id.
+std::map<int, std::uint64_t> blocked_signals_by_thread(int pid) {
+    std::map<int, std::uint64_t> out;
+    const std::string task = "/proc/" + std::to_string(pid) + "/task";
+    for (const auto& entry : std::filesystem::directory_iterator(task)) {
+        std::ifstream status(entry.path() / "status");
+        for (std::string line; std::getline(status, line);)
+            if (line.rfind("SigBlk:", 0) == 0) out[std::stoi(entry.path().filename())] = std::stoull(line.substr(7), nullptr, 16);
+    }
+    return out;
+}
+
+// The signals gatehouse acts on reach its control thread: every worker thread blocks them, so a busy worker can
+// never take (and sit on) a SIGTERM, SIGINT, SIGHUP or SIGUSR1; the control thread does not block them.
+TEST_F(GracefulStop, OnlyTheControlThreadTakesSignals) {
+    add_upstream("alpha");
+    auto& gh = start_gatehouse({.workers = 2});
+    const auto masks = blocked_signals_by_thread(gh.pid());
+    ASSERT_GE(masks.size(), 3u) << "expected the control thread and two workers";
+    for (const auto& [tid, mask] : masks) {
+        for (const int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) {
+            const bool blocked = (mask >> (s - 1)) & 1u;
+            if (tid == gh.pid()) EXPECT_FALSE(blocked) << "the control thread blocks signal " << s;
+            else EXPECT_TRUE(blocked) << "thread " << tid << " can take signal " << s;
+        }
+    }
+    gh.signal(SIGTERM);
+    EXPECT_EQ(gh.wait_exit(10s), 0);
+}
+
 TEST_F(GracefulStop, InFlightRequestCompletesAndProcessExitsZero) {
     auto& node = add_upstream("alpha");
     auto& gh = start_gatehouse({.timeouts = {{"shutdown_drain", "10s"}}});
