@@ -1,5 +1,6 @@
 #include "gatehouse_process.hpp"
 
+#include "http_client.hpp"
 #include "socket_util.hpp"
 
 #include <arpa/inet.h>
@@ -205,7 +206,9 @@ void gatehouse_process::start(std::chrono::milliseconds ready_timeout) {
         throw std::runtime_error("cannot start " + binary + ": " + std::strerror(rc));
     }
 
-    // Ready: it says so in its log, and its port accepts a connection.
+    // Ready: it says so in its log, its port accepts a connection, and its control thread answers on the admin
+    // listener, so it runs its event loop. A signal sent earlier, between the log line and that loop, was lost
+    // under TSan about once in 150 starts (gatehouse then never acted on a SIGTERM).
     const auto deadline = clock::now() + ready_timeout;
     bool announced = false;
     for (;;) {
@@ -218,7 +221,7 @@ void gatehouse_process::start(std::chrono::milliseconds ready_timeout) {
             const int fd = connect_loopback(port_);
             if (fd >= 0) {
                 ::close(fd);
-                return;
+                if (control_loop_answers()) return;
             }
         }
         if (clock::now() >= deadline) {
@@ -226,6 +229,15 @@ void gatehouse_process::start(std::chrono::milliseconds ready_timeout) {
                                      std::to_string(ready_timeout.count()) + " ms; log:\n" + tail(log(), 4000));
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+}
+
+bool gatehouse_process::control_loop_answers() const {
+    if (admin_port_ == 0) return true;
+    try {
+        return get(admin_port_, "/healthz", {}, "127.0.0.1").status != 0;
+    } catch (const std::exception&) {
+        return false;
     }
 }
 

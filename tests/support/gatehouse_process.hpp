@@ -66,6 +66,8 @@ public:
 
     std::uint16_t port() const noexcept { return port_; }
     std::uint16_t admin_port() const noexcept { return admin_port_; }
+    /// True when the admin listener (if any) answers GET /healthz: the control thread runs its event loop.
+    bool control_loop_answers() const;
     /// The temporary directory holding the configuration, the log and the token file.
     const std::string& dir() const noexcept { return dir_; }
     const std::string& config_path() const noexcept { return config_path_; }
