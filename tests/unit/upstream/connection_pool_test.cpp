@@ -105,7 +105,7 @@ TEST(ConnectionPool, OldConnectionIsLeftForCallersThatAcceptIt) {
     upstream::connection_pool pool(4);
     pool.reset(1);
     pool.put(0, net.connect(), util::coarse_now_ms() + 60000);
-    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));  // the behaviour under test: parked longer than 20 ms
     EXPECT_FALSE(pool.take(0, 20, always));
     EXPECT_EQ(pool.idle(0), 1u);
     EXPECT_TRUE(pool.take(0, any_age, always));
