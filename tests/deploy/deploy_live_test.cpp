@@ -215,7 +215,7 @@ TEST_F(DeployWithPrometheus, ScrapesGatehouseFillsEveryDashboardQueryAndAlertsOn
     // node1 up; node2 a closed port (down); node3 up but disabled by the operator.
     auto& node1 = add_upstream("node1");
     auto& node3 = add_upstream("node3");
-    const std::string closed = "127.0.0.1:" + std::to_string(free_port());
+    const std::string closed = closed_address();
     gatehouse_options o;
     o.nodes = {{"node1", node1.address()}, {"node2", closed}, {"node3", node3.address()}};
     // Checks every 300 ms; node1 must not flap on a loaded machine: 5 failures in a row take a node down.

@@ -243,7 +243,7 @@ TEST_F(AdminApi, CommandLineDrivesARunningGatehouse) {
                       gh.dir());
     EXPECT_EQ(r.exit_code, 1) << r.output;
     EXPECT_NE(r.output.find("401"), std::string::npos) << r.output;
-    r = run_gatehouse({"nodes", "--admin", "127.0.0.1:" + std::to_string(free_port()), "-c", "/nonexistent.toml"},
+    r = run_gatehouse({"nodes", "--admin", "127.0.0.1:" + std::to_string(reserve_port()), "-c", "/nonexistent.toml"},
                       gh.dir());
     EXPECT_EQ(r.exit_code, 1) << r.output;
     EXPECT_NE(r.output.find("cannot reach the admin API"), std::string::npos) << r.output;

@@ -72,7 +72,7 @@ TEST_F(AdminHeaders, HealthzAndMetricsNeedAnAddressOrLocalhostAsHost) {
     EXPECT_TRUE(gh.wait_for_log("Host is neither an IP address nor localhost", 2s)) << gh.log();
 
     // The separate metrics listener: the same rule (Prometheus sends its target, host:port, as Host).
-    const auto metrics_port = free_port();
+    const auto metrics_port = reserve_port();
     auto text = gh.config_text() + "\n[metrics]\nlisten = \"127.0.0.1:" + std::to_string(metrics_port) + "\"\n";
     gh.signal(SIGTERM);
     ASSERT_EQ(gh.wait_exit(10s), 0);

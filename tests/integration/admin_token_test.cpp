@@ -33,8 +33,8 @@ TEST_F(AdminToken, ServeAndCheckRefuseAConfigurationWithoutTokenOrOptOut) {
     add_upstream("node1");
     gatehouse_options o;
     o.nodes.push_back({"node1", upstreams_[0]->address()});
-    const auto port = free_port();
-    const std::string text = replaced(make_config(o, port, free_port()), "allow_no_token = true\n", "");
+    const auto port = reserve_port();
+    const std::string text = replaced(make_config(o, port, reserve_port()), "allow_no_token = true\n", "");
     const std::string path = scratch_dir() + "/gatehouse.toml";
     std::ofstream(path) << text;
 
@@ -63,7 +63,7 @@ TEST_F(AdminToken, OptOutServesLoopbackClientsWithoutAToken) {
 // refused even from loopback (401); with it, served; the operator commands read it from the same configuration.
 TEST_F(AdminToken, MissingTokenFileIsCreatedAtStartAndTheCommandLineUsesIt) {
     add_upstream("node1");
-    const auto port = free_port(), admin_port = free_port();
+    const auto port = reserve_port(), admin_port = reserve_port();
     gatehouses_.push_back(std::make_unique<gatehouse_process>(
         config_with_token_file(port, admin_port, "admin.token"), port, admin_port));
     auto& gh = *gatehouses_.back();
@@ -104,7 +104,7 @@ TEST_F(AdminToken, MissingTokenFileIsCreatedAtStartAndTheCommandLineUsesIt) {
 TEST_F(AdminToken, CheckLeavesTheFileAloneAndAPlantedSymlinkIsNotFollowed) {
     add_upstream("node1");
     const std::string path = scratch_dir() + "/gatehouse.toml";
-    std::ofstream(path) << config_with_token_file(free_port(), free_port(), "admin.token");
+    std::ofstream(path) << config_with_token_file(reserve_port(), reserve_port(), "admin.token");
     auto r = run_gatehouse({"check", "-c", path}, scratch_dir());
     EXPECT_EQ(r.exit_code, 0) << r.output;
     EXPECT_NE(r.output.find("does not exist yet: gatehouse serve creates it"), std::string::npos) << r.output;

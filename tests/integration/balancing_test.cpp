@@ -23,7 +23,7 @@ protected:
     /// Starts gatehouse (one worker, health checks off) on a configuration with node weights, which
     /// gatehouse_options cannot express.
     gatehouse_process& start_weighted(const std::vector<weighted_node>& nodes) {
-        const auto port = free_port();
+        const auto port = reserve_port();
         std::string t = "[proxy]\nlisten = [\"127.0.0.1:" + std::to_string(port) + "\"]\nworkers = 1\n\n[upstream]\n";
         for (const auto& n : nodes)
             t += "\n[[upstream.node]]\nname = \"" + n.name + "\"\naddress = \"" + n.address +

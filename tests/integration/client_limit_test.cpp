@@ -12,8 +12,8 @@ protected:
     gatehouse_process& start_with_cap(unsigned workers, unsigned cap) {
         gatehouse_options options{.workers = workers};
         for (const auto& u : upstreams_) options.nodes.push_back({u->name(), u->address()});
-        const auto port = free_port();
-        const auto admin_port = free_port();
+        const auto port = reserve_port();
+        const auto admin_port = reserve_port();
         gatehouses_.push_back(std::make_unique<gatehouse_process>(
             make_config(options, port, admin_port) + "\n[limits]\nmax_connections_per_client = " +
                 std::to_string(cap) + "\n",
@@ -22,19 +22,23 @@ protected:
     }
 };
 
-/// A connection that got a 200 for `target`. Earlier connections (the harness's readiness probe, one the test
-/// just closed) hold their place until gatehouse sees them close, so a refused try is repeated a few times.
+/// A connection that got a 200 for `target`, or nullptr. Earlier connections (the harness's readiness probe, one
+/// the test just closed) hold their place until gatehouse sees them close, so a refused try is repeated (every
+/// 20 ms, for at most 3 s) until one is served.
 std::unique_ptr<client_connection> served_connection(std::uint16_t port, const std::string& target) {
-    for (int i = 0; i < 50; ++i) {
-        auto c = std::make_unique<client_connection>(port, 5s);
-        try {
-            c->send(get_request(target));
-            if (c->read_response().status == 200) return c;
-        } catch (const std::exception&) {
-        }
-        std::this_thread::sleep_for(20ms);
-    }
-    return nullptr;
+    std::unique_ptr<client_connection> served;
+    wait_until(
+        [&] {
+            auto c = std::make_unique<client_connection>(port, 5s);
+            try {
+                c->send(get_request(target));
+                if (c->read_response().status == 200) served = std::move(c);
+            } catch (const std::exception&) {
+            }
+            return served != nullptr;
+        },
+        3s, 20ms);
+    return served;
 }
 
 std::string get_metrics(const gatehouse_process& gh) { return get(gh.admin_port(), "/metrics").body; }

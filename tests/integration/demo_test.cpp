@@ -43,7 +43,7 @@ std::pair<unsigned, std::size_t> get_size(std::uint16_t port, const std::string&
 }
 
 TEST_F(Demo, DemoNodeBytesAreBoundedAndCostNoMemoryPerSize) {
-    const auto port = free_port();
+    const auto port = reserve_port();
     running_command node({"upstream", "--listen", "127.0.0.1:" + std::to_string(port), "--name", "n1"},
                          scratch_dir());
     ASSERT_TRUE(node.wait_for_output("listening on", 5s)) << node.output();
@@ -67,7 +67,7 @@ TEST_F(Demo, DemoNodeBytesAreBoundedAndCostNoMemoryPerSize) {
 // `gatehouse demo` on a configuration listening on 0.0.0.0 listens on 127.0.0.1 (same port) and says so; with
 // --public, as configured. Its admin API serves loopback clients without a token (the demo's implied opt-out).
 TEST_F(Demo, DemoListensOnLoopbackUnlessPublic) {
-    const auto port = free_port(), node_port = free_port(), admin_port = free_port();
+    const auto port = reserve_port(), node_port = reserve_port(), admin_port = reserve_port();
     const std::string path = scratch_dir() + "/demo.toml";
     std::ofstream(path) << "[proxy]\nlisten = [\"0.0.0.0:" << port << "\"]\nworkers = 1\n"
                         << "[[upstream.node]]\nname = \"node1\"\naddress = \"127.0.0.1:" << node_port << "\"\n"

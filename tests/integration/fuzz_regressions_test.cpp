@@ -16,7 +16,8 @@ TEST_F(FuzzRegressions, EmptyLineBeforeRequestLineSplitAcrossReadsIsSkipped) {
     const auto m = unique_marker("crlf");
     client_connection c(gh.port());
     c.send("\r");
-    std::this_thread::sleep_for(200ms);  // gatehouse reads the CR alone
+    // gatehouse reads the CR alone: its socket has nothing left unread before the rest is sent.
+    ASSERT_TRUE(wait_until([&] { return unread_by_peer(c.fd()) == 0; }, 3s)) << unread_by_peer(c.fd());
     c.send("\nGET /" + m + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
     const auto r = c.read_response();
     EXPECT_EQ(r.status, 200u) << r.raw;

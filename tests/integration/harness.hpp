@@ -39,6 +39,12 @@ protected:
         return *gatehouses_.back();
     }
 
+    /// A port of 127.0.0.1 reserved until the test ends (see reserved_port): for a configuration the test writes
+    /// itself, or the address of a node that is down (nothing listens there, so connecting is refused).
+    std::uint16_t reserve_port() { return reserved_.emplace_back().port(); }
+    /// "127.0.0.1:<a reserved port>": a node address where nothing listens.
+    std::string closed_address() { return "127.0.0.1:" + std::to_string(reserve_port()); }
+
     /// A temporary directory for files a test writes (pages, state files, logs); removed after the test.
     const std::string& scratch_dir() {
         if (scratch_.empty()) {
@@ -70,7 +76,8 @@ protected:
         }
     }
 
-    // Gatehouses are destroyed (killed) before the upstreams they talk to.
+    // Gatehouses are destroyed (killed) before the upstreams they talk to and the ports they listen on.
+    std::vector<reserved_port> reserved_;
     std::vector<std::unique_ptr<test_upstream>> upstreams_;
     std::vector<std::unique_ptr<gatehouse_process>> gatehouses_;
 

@@ -46,7 +46,7 @@ public:
         std::string what;
     };
 
-    steady_load(std::uint16_t port, int threads) {
+    steady_load(std::uint16_t port, int threads) : last_finished_started_(static_cast<std::size_t>(threads)) {
         const auto deadline = clock::now() + 30s;
         for (int t = 0; t < threads; ++t) {
             threads_.emplace_back([this, port, t, deadline] {
@@ -60,14 +60,16 @@ public:
                         if (!r.keep_alive) c.reset();
                         if (r.status != 200) {
                             fail(started, "status " + std::to_string(r.status) + ": " + r.raw);
-                            continue;
+                        } else {
+                            std::lock_guard lock(m_);
+                            ++seen_[r.header("X-Node")];
                         }
-                        std::lock_guard lock(m_);
-                        ++seen_[r.header("X-Node")];
                     } catch (const std::exception& e) {
                         fail(started, e.what());
                         c.reset();
                     }
+                    std::lock_guard lock(m_);
+                    last_finished_started_[static_cast<std::size_t>(t)] = started;
                 }
             });
         }
@@ -95,6 +97,14 @@ public:
         std::lock_guard lock(m_);
         return failure_count_;
     }
+    /// True once every client has finished a request it started at or after `t`: each client sends one request at
+    /// a time, so every request started before `t` has finished too.
+    bool each_finished_one_started_since(clock::time_point t) const {
+        std::lock_guard lock(m_);
+        for (const auto& started : last_finished_started_)
+            if (started < t) return false;
+        return true;
+    }
 
 private:
     void fail(clock::time_point started, std::string what) {
@@ -107,6 +117,7 @@ private:
     counts seen_;
     std::vector<failure> failures_;
     std::size_t failure_count_ = 0;
+    std::vector<clock::time_point> last_finished_started_;  ///< per client: when its last finished request started
     std::vector<std::thread> threads_;
 };
 
@@ -154,7 +165,9 @@ TEST_F(HealthCheck, NodeKilledUnderLoadLeavesRotationWithoutFailedRequests) {
     EXPECT_LE(*took, bound);
 
     // Out of rotation: no request tries it any more (each try would log a connect error).
-    std::this_thread::sleep_for(100ms);  // requests that picked b just before the change finish
+    // Requests that picked b just before the change finish (each client finishes one sent after it).
+    const auto marked_down = clock::now();
+    ASSERT_TRUE(wait_until([&] { return load.each_finished_one_started_since(marked_down); }, 5s)) << "the load stalled";
     const auto tried_before = occurrences(gh.log(), "\": cannot connect to b");
     const auto served_before = load.seen()["a"];
     ASSERT_TRUE(wait_until([&] { return load.seen()["a"] >= served_before + 300; }, 5s)) << "the load stalled";
@@ -235,7 +248,7 @@ TEST_F(HealthCheck, NodeAnswering500OnHealthPathIsMarkedDown) {
 // node with no connect attempt to the dead one.
 TEST_F(HealthCheck, NodeDownAtStartNeverGetsARequest) {
     auto& live = add_upstream("live");
-    auto& gh = start_gatehouse({.nodes = {{"dead", "127.0.0.1:" + std::to_string(free_port())}, {"live", live.address()}},
+    auto& gh = start_gatehouse({.nodes = {{"dead", closed_address()}, {"live", live.address()}},
                                 .health_check = fast_checks()});
     client_connection c(gh.port());
     for (int i = 0; i < 50; ++i) {
@@ -303,7 +316,7 @@ TEST_F(HealthCheck, StartingNodesTakeNoTrafficAndAllStartingAnswers503) {
 TEST_F(HealthCheck, PassiveChecksEjectADeadNode) {
     auto& live = add_upstream("live");
     auto& gh = start_gatehouse(
-        {.nodes = {{"dead", "127.0.0.1:" + std::to_string(free_port())}, {"live", live.address()}},
+        {.nodes = {{"dead", closed_address()}, {"live", live.address()}},
          .timeouts = {{"upstream_connect", "1s"}},
          .health_check = {{"enabled", "false"}, {"max_fails", "2"}, {"fail_timeout", "\"1s\""}}});
     client_connection c(gh.port());

@@ -39,7 +39,9 @@ TEST_F(NoRequestTwice, PostPrefersFreshConnectionOverOldPooledOne) {
     client_connection c(gh.port());
     c.send(get_request("/"));
     ASSERT_EQ(c.read_response().status, 200u);
-    std::this_thread::sleep_for(1500ms);  // the scenario: longer than a POST may reuse a connection for
+    // The scenario itself, not a wait for an event: the connection is parked longer than a POST may reuse one
+    // (proxy::single_shot_reuse_ms, 1 s).
+    std::this_thread::sleep_for(1500ms);
     c.send(post_request("/echo", "payload"));
     const auto r = c.read_response();
     EXPECT_EQ(r.status, 200u) << r.raw;
@@ -71,7 +73,8 @@ TEST_F(NoRequestTwice, StrayBytesOnPooledConnectionAreNeverAnAnswer) {
     const auto first = c.read_response();
     ASSERT_EQ(first.status, 200u) << first.raw;
     ASSERT_EQ(first.body, "first");
-    std::this_thread::sleep_for(400ms);  // the stray answer arrives on the parked connection meanwhile
+    // The stray answer (sent 100 ms after the first) is in gatehouse's receive queue of the parked connection.
+    ASSERT_TRUE(wait_until([&] { return node.strays_sent() == 1; }, 3s)) << "the node never sent its stray answer";
     c.send(get_request("/"));
     const auto second = c.read_response();
     EXPECT_EQ(second.status, 200u) << second.raw;

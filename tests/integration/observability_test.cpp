@@ -238,7 +238,7 @@ TEST_F(Observability, ScrapePassesPromtool) {
 // [metrics] on its own listener (only /metrics there), require_token, and enabled = false.
 TEST_F(Observability, MetricsListenerTokenAndOff) {
     add_upstream("node1");
-    const auto metrics_port = free_port();
+    const auto metrics_port = reserve_port();
     gatehouse_options o;
     o.admin_token = std::string(admin_token);
     auto& gh = start_gatehouse(o);

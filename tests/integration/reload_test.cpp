@@ -105,7 +105,7 @@ TEST_F(Reload, AddsANodeAndAListenerKeepingWhatStayed) {
     ASSERT_EQ(before.read_response().status, 200u);
     const auto checks_before = status_of(gh).at("nodes").as_array()[0].at("check_history").as_array().size();
 
-    const auto second_port = free_port();
+    const auto second_port = reserve_port();
     auto text = replace_once(gh.config_text(), "listen = [\"127.0.0.1:" + std::to_string(gh.port()) + "\"]",
                              "listen = [\"127.0.0.1:" + std::to_string(gh.port()) + "\", \"127.0.0.1:" +
                                  std::to_string(second_port) + "\"]");
@@ -159,7 +159,7 @@ TEST_F(Reload, RemovedListenerStopsAcceptingButKeepsItsConnections) {
     gatehouse_options o;
     o.admin_token = std::string(admin_token);
     auto& gh = start_gatehouse(o);
-    const auto kept_port = free_port();
+    const auto kept_port = reserve_port();
     const std::string old_listen = "listen = [\"127.0.0.1:" + std::to_string(gh.port()) + "\"]";
     const std::string both_listen = "listen = [\"127.0.0.1:" + std::to_string(gh.port()) + "\", \"127.0.0.1:" +
                                     std::to_string(kept_port) + "\"]";

@@ -20,8 +20,8 @@ protected:
     gatehouse_process& start_with_limits(gatehouse_options options, const std::string& limits) {
         if (options.nodes.empty())
             for (const auto& u : upstreams_) options.nodes.push_back({u->name(), u->address()});
-        const auto port = free_port();
-        const auto admin_port = free_port();
+        const auto port = reserve_port();
+        const auto admin_port = reserve_port();
         gatehouses_.push_back(std::make_unique<gatehouse_process>(
             make_config(options, port, admin_port) + "\n[limits]\n" + limits, port, admin_port));
         return *gatehouses_.back();
@@ -115,7 +115,9 @@ TEST_F(ResourceLimits, RecoversFromRunningOutOfFileDescriptors) {
     first.send(get_request("/during"));
     EXPECT_EQ(first.read_response().status, 200u);
 
-    std::this_thread::sleep_for(1500ms);  // several 200 ms accept back-offs
+    // The behaviour under test is that nothing happens meanwhile: several 200 ms accept back-offs pass and the
+    // waiting client is still not answered.
+    std::this_thread::sleep_for(1500ms);
     EXPECT_TRUE(late.pending().empty()) << "a client was answered with no descriptor free: " << late.pending();
     EXPECT_FALSE(node.received(m));
     EXPECT_TRUE(gh.running());

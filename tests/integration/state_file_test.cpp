@@ -18,7 +18,7 @@ protected:
         o.maintenance = {{"state_file", "\"" + state_file + "\""}};
         const std::string path = scratch_dir() + "/gatehouse.toml", token = scratch_dir() + "/admin.token";
         std::ofstream(token) << admin_token << "\n";
-        std::ofstream(path) << make_config(o, free_port(), free_port(), token);
+        std::ofstream(path) << make_config(o, reserve_port(), reserve_port(), token);
         return path;
     }
 };

@@ -128,21 +128,11 @@ gatehouse_process::gatehouse_process(const gatehouse_options& options, std::chro
         std::ofstream out(token_file_, std::ios::binary | std::ios::trunc);
         out << options.admin_token << "\n";
     }
-    constexpr int attempts = 3;
-    for (int attempt = 1;; ++attempt) {
-        port_ = free_port();
-        admin_port_ = free_port();
-        toml_ = make_config(options, port_, admin_port_, token_file_);
-        try {
-            start(ready_timeout);
-            return;
-        } catch (const std::exception&) {
-            // Another process may have taken the port between free_port() and gatehouse's bind.
-            const bool port_taken = log().find("cannot listen") != std::string::npos;
-            kill_and_reap();
-            if (!port_taken || attempt == attempts) throw;
-        }
-    }
+    // Held, not picked and closed: no other process can take either port before gatehouse binds it.
+    port_ = reserved_.emplace_back().port();
+    admin_port_ = reserved_.emplace_back().port();
+    toml_ = make_config(options, port_, admin_port_, token_file_);
+    start(ready_timeout);
 }
 
 gatehouse_process::gatehouse_process(std::string toml, std::uint16_t port, std::uint16_t admin_port,
@@ -225,8 +215,10 @@ void gatehouse_process::start(std::chrono::milliseconds ready_timeout) {
             }
         }
         if (clock::now() >= deadline) {
+            const std::string text = tail(log(), 4000);
+            kill_and_reap();  // a constructor that throws has no destructor to do it
             throw std::runtime_error("gatehouse not ready on port " + std::to_string(port_) + " within " +
-                                     std::to_string(ready_timeout.count()) + " ms; log:\n" + tail(log(), 4000));
+                                     std::to_string(ready_timeout.count()) + " ms; log:\n" + text);
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }

@@ -1,6 +1,8 @@
 // Runs the real gatehouse binary (`gatehouse serve -c <temp file>`) for integration tests.
 #pragma once
 
+#include "socket_util.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -12,7 +14,9 @@
 
 namespace gatehouse::test {
 
-/// A port on 127.0.0.1 that was free a moment ago (bound to :0, read, closed).
+/// A port on 127.0.0.1 that was free a moment ago (bound to :0, read, closed): another process may take it before
+/// the caller binds it. Only for third-party servers that cannot bind a reserved_port (they set no SO_REUSEADDR);
+/// their callers retry. Everything else takes a reserved_port.
 std::uint16_t free_port();
 
 /// Path of the gatehouse binary under test (compile definition GATEHOUSE_BINARY).
@@ -50,12 +54,15 @@ std::string make_config(const gatehouse_options& options, std::uint16_t port, st
 
 class gatehouse_process {
 public:
-    /// Picks a free port, writes the configuration and starts gatehouse; retries with another port if the one
-    /// picked was taken meanwhile. Throws (with the log) if it does not become ready within `ready_timeout`.
+    /// Reserves two ports (proxy, admin; see reserved_port), writes the configuration and starts gatehouse on them.
+    /// The reservations last as long as this object, so a gatehouse stopped and started again on the same ports
+    /// (port(), admin_port()) finds them free. Throws (with the log) if it does not become ready within
+    /// `ready_timeout`.
     explicit gatehouse_process(const gatehouse_options& options,
                                std::chrono::milliseconds ready_timeout = std::chrono::seconds(10));
     /// Starts gatehouse on a complete TOML text that listens on 127.0.0.1:port (admin_port: where its admin API
-    /// listens, 0 when the text has none).
+    /// listens, 0 when the text has none). The caller keeps those ports reserved (reserved_port) at least until the
+    /// constructor returns.
     gatehouse_process(std::string toml, std::uint16_t port, std::uint16_t admin_port = 0,
                       std::chrono::milliseconds ready_timeout = std::chrono::seconds(10),
                       std::vector<std::string> serve_args = {});
@@ -98,10 +105,11 @@ public:
 
 private:
     void make_dir();
-    void start(std::chrono::milliseconds ready_timeout);  // throws; leaves pid_ = -1 on failure
+    void start(std::chrono::milliseconds ready_timeout);  // throws, leaving no process running
     void kill_and_reap() noexcept;
 
     std::string dir_, config_path_, log_path_, toml_;
+    std::vector<reserved_port> reserved_;  ///< the ports this object picked, held until it is destroyed
     std::uint16_t port_ = 0;
     std::uint16_t admin_port_ = 0;
     std::vector<std::string> serve_args_;

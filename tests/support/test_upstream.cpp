@@ -462,6 +462,8 @@ void test_upstream::serve(connection* c) {
             // A buggy node: answers, then MS ms later writes a whole unasked-for response on the same connection.
             ok = fixed(200, "first") && sleep_unless_stopped(std::chrono::milliseconds(n)) &&
                  send_all(fd, status_line(200) + "Content-Length: 6\r\n\r\nSTRAY!");
+            // Counted once it is in the peer's receive queue, so a test can wait for that.
+            if (ok && wait_delivered(fd, std::chrono::steady_clock::now() + std::chrono::seconds(1))) ++strays_sent_;
         } else if (starts_with(path, "/slow/") && parse_number(path.substr(6), n)) {
             ok = sleep_unless_stopped(std::chrono::milliseconds(n)) && fixed(200, "slow");
         } else if (starts_with(path, "/status/") && parse_number(path.substr(8), n) && n >= 200 && n <= 599) {

@@ -99,10 +99,13 @@ public:
     void set_health(health_mode mode) noexcept { health_.store(mode); }
     /// Requests to the health path so far (they are not counted in requests() or heads()).
     std::size_t health_checks() const noexcept { return health_checks_.load(); }
+    /// Unasked-for answers of /stray/MS that have reached the peer's receive queue so far.
+    std::size_t strays_sent() const noexcept { return strays_sent_.load(); }
 
 private:
     std::atomic<health_mode> health_{health_mode::ok};
     std::atomic<std::size_t> health_checks_{0};
+    std::atomic<std::size_t> strays_sent_{0};
 
     struct connection {
         int fd = -1;

@@ -1,4 +1,5 @@
-// The per-worker idle connection pool on real loopback sockets: newest first, expiry, age window, usability check.
+// The per-worker idle connection pool on real loopback sockets: newest first, capacity, expiry, age window, remap,
+// usability check.
 #include <gatehouse/upstream/connection_pool.hpp>
 
 #include <gatehouse/util/coarse_clock.hpp>
@@ -10,6 +11,10 @@
 #include <limits>
 #include <thread>
 #include <vector>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace gatehouse;
 
@@ -35,6 +40,33 @@ bool quiet(tcp::socket& s) noexcept { return upstream::still_open_and_quiet(s); 
 std::uint16_t local_port(const tcp::socket& s) { return s.local_endpoint().port(); }
 
 constexpr std::int64_t any_age = std::numeric_limits<std::int64_t>::max();
+
+/// A second descriptor for a socket the pool will own, to watch what reaches it while it is parked.
+struct descriptor_copy {
+    int fd;
+    explicit descriptor_copy(tcp::socket& s) : fd(::dup(s.native_handle())) {}
+    ~descriptor_copy() { ::close(fd); }
+    descriptor_copy(const descriptor_copy&) = delete;
+    descriptor_copy& operator=(const descriptor_copy&) = delete;
+};
+
+/// True when `fd` becomes readable (bytes, end of stream or an error) within `timeout`.
+bool readable_within(int fd, std::chrono::milliseconds timeout) {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(timeout.count())) == 1;
+}
+
+/// True when the node's side of a connection sees it closed by the pool (end of stream) within a second.
+bool closed_by_pool(tcp::socket& server) {
+    if (!readable_within(server.native_handle(), std::chrono::seconds(1))) return false;
+    char byte;
+    return ::recv(server.native_handle(), &byte, 1, MSG_DONTWAIT) == 0;
+}
+
+/// True when the node's side of a connection is still open: nothing readable (no end of stream) right now.
+bool still_open(tcp::socket& server) { return !readable_within(server.native_handle(), std::chrono::milliseconds(0)); }
+
+std::int64_t in_a_minute() { return util::coarse_now_ms() + 60000; }
 
 }  // namespace
 
@@ -73,7 +105,7 @@ TEST(ConnectionPool, OldConnectionIsLeftForCallersThatAcceptIt) {
     upstream::connection_pool pool(4);
     pool.reset(1);
     pool.put(0, net.connect(), util::coarse_now_ms() + 60000);
-    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));  // the behaviour under test: parked longer than 20 ms
     EXPECT_FALSE(pool.take(0, 20, always));
     EXPECT_EQ(pool.idle(0), 1u);
     EXPECT_TRUE(pool.take(0, any_age, always));
@@ -100,13 +132,157 @@ TEST(ConnectionPool, PeekRefusesStrayBytesAndClosedConnections) {
     auto quiet_one = net.connect();
     const auto quiet_port = local_port(quiet_one);
     pool.put(0, std::move(quiet_one), later);
-    pool.put(0, net.connect(), later);
-    pool.put(0, net.connect(), later);
+    auto closed_one = net.connect();
+    const descriptor_copy watch_closed(closed_one);
+    pool.put(0, std::move(closed_one), later);
+    auto stray_one = net.connect();
+    const descriptor_copy watch_stray(stray_one);
+    pool.put(0, std::move(stray_one), later);
     net::write(net.servers[2], net::buffer(std::string_view("HTTP/1.1 200 OK\r\n\r\n")));  // stray bytes
     net.servers[1].close();                                                                // closed by the node
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // Both have reached the parked sockets (their copies poll readable) before the pool looks.
+    EXPECT_TRUE(readable_within(watch_stray.fd, std::chrono::seconds(2)));
+    EXPECT_TRUE(readable_within(watch_closed.fd, std::chrono::seconds(2)));
     auto taken = pool.take(0, any_age, quiet);
     ASSERT_TRUE(taken);
     EXPECT_EQ(local_port(*taken), quiet_port);
     EXPECT_EQ(pool.idle(0), 0u);
+}
+
+// Past max_idle_per_node, parking a connection closes the oldest one of that node.
+TEST(ConnectionPool, FullNodeClosesItsOldestConnection) {
+    loopback_pairs net;
+    upstream::connection_pool pool(2);
+    pool.reset(1);
+    auto a = net.connect(), b = net.connect(), c = net.connect();
+    const auto pb = local_port(b), pc = local_port(c);
+    pool.put(0, std::move(a), in_a_minute());
+    pool.put(0, std::move(b), in_a_minute());
+    pool.put(0, std::move(c), in_a_minute());
+    EXPECT_EQ(pool.idle(0), 2u);
+    EXPECT_TRUE(closed_by_pool(net.servers[0]));
+    EXPECT_TRUE(still_open(net.servers[1]));
+    EXPECT_TRUE(still_open(net.servers[2]));
+    auto first = pool.take(0, any_age, always);
+    auto second = pool.take(0, any_age, always);
+    ASSERT_TRUE(first && second);
+    EXPECT_EQ(local_port(*first), pc);
+    EXPECT_EQ(local_port(*second), pb);
+}
+
+// max_idle_per_node 0 disables reuse: a parked connection is closed at once.
+TEST(ConnectionPool, ZeroMaxIdleKeepsNothing) {
+    loopback_pairs net;
+    upstream::connection_pool pool(0);
+    pool.reset(1);
+    pool.put(0, net.connect(), in_a_minute());
+    EXPECT_EQ(pool.idle(0), 0u);
+    EXPECT_TRUE(closed_by_pool(net.servers[0]));
+    EXPECT_FALSE(pool.take(0, any_age, always));
+}
+
+// A node index the pool does not know (a stale session after a reload) parks nothing and takes nothing.
+TEST(ConnectionPool, UnknownNodeParksNothing) {
+    loopback_pairs net;
+    upstream::connection_pool pool(4);
+    pool.reset(2);
+    pool.put(2, net.connect(), in_a_minute());
+    EXPECT_TRUE(closed_by_pool(net.servers[0]));
+    EXPECT_EQ(pool.idle(2), 0u);
+    EXPECT_FALSE(pool.take(2, any_age, always));
+    EXPECT_FALSE(pool.take(99, any_age, always));
+}
+
+// The periodic expire() closes exactly the connections whose expiry has passed, in every node.
+TEST(ConnectionPool, ExpireClosesOnlyExpiredConnections) {
+    loopback_pairs net;
+    upstream::connection_pool pool(4);
+    pool.reset(2);
+    const auto now = util::coarse_now_ms();
+    pool.put(0, net.connect(), now + 100);    // servers[0]
+    pool.put(0, net.connect(), now + 5000);   // servers[1]
+    pool.put(1, net.connect(), now + 200);    // servers[2]
+    pool.expire(now + 200);
+    EXPECT_EQ(pool.idle(0), 1u);
+    EXPECT_EQ(pool.idle(1), 0u);
+    EXPECT_TRUE(closed_by_pool(net.servers[0]));
+    EXPECT_TRUE(closed_by_pool(net.servers[2]));
+    EXPECT_TRUE(still_open(net.servers[1]));
+    pool.expire(now + 5000);
+    EXPECT_EQ(pool.idle(0), 0u);
+    EXPECT_TRUE(closed_by_pool(net.servers[1]));
+}
+
+// An expired newest connection is closed on the way and the next one is handed out.
+TEST(ConnectionPool, TakeSkipsAnExpiredNewestConnection) {
+    loopback_pairs net;
+    upstream::connection_pool pool(4);
+    pool.reset(1);
+    auto valid = net.connect();
+    const auto valid_port = local_port(valid);
+    pool.put(0, std::move(valid), in_a_minute());
+    pool.put(0, net.connect(), util::coarse_now_ms() - 1);
+    auto taken = pool.take(0, any_age, always);
+    ASSERT_TRUE(taken);
+    EXPECT_EQ(local_port(*taken), valid_port);
+    EXPECT_TRUE(closed_by_pool(net.servers[1]));
+    EXPECT_EQ(pool.idle(0), 0u);
+}
+
+// A new node list: node 0's connections move to index 1, node 1's (a node that is gone) are closed.
+TEST(ConnectionPool, RemapMovesKeptNodesAndClosesRemovedOnes) {
+    loopback_pairs net;
+    upstream::connection_pool pool(4);
+    pool.reset(2);
+    auto kept = net.connect();
+    const auto kept_port = local_port(kept);
+    pool.put(0, std::move(kept), in_a_minute());
+    pool.put(1, net.connect(), in_a_minute());
+    pool.remap({1, 5}, 2);  // old 0 -> new 1, old 1 -> out of range (removed)
+    EXPECT_EQ(pool.idle(0), 0u);
+    EXPECT_EQ(pool.idle(1), 1u);
+    EXPECT_TRUE(closed_by_pool(net.servers[1]));
+    EXPECT_TRUE(still_open(net.servers[0]));
+    auto taken = pool.take(1, any_age, always);
+    ASSERT_TRUE(taken);
+    EXPECT_EQ(local_port(*taken), kept_port);
+}
+
+// reset() (new endpoints) and clear() (shutdown) close every idle connection.
+TEST(ConnectionPool, ResetAndClearCloseEverything) {
+    loopback_pairs net;
+    upstream::connection_pool pool(4);
+    pool.reset(2);
+    pool.put(0, net.connect(), in_a_minute());
+    pool.put(1, net.connect(), in_a_minute());
+    pool.reset(3);
+    EXPECT_TRUE(closed_by_pool(net.servers[0]));
+    EXPECT_TRUE(closed_by_pool(net.servers[1]));
+    EXPECT_EQ(pool.idle(0) + pool.idle(1) + pool.idle(2), 0u);
+    pool.put(2, net.connect(), in_a_minute());
+    EXPECT_EQ(pool.idle(2), 1u);
+    pool.clear();
+    EXPECT_EQ(pool.idle(2), 0u);
+    EXPECT_TRUE(closed_by_pool(net.servers[2]));
+}
+
+// The peek check on its own: quiet is usable; stray bytes, an end of stream or a reset are not.
+TEST(ConnectionPool, StillOpenAndQuiet) {
+    loopback_pairs net;
+    auto quiet_one = net.connect();
+    EXPECT_TRUE(upstream::still_open_and_quiet(quiet_one));
+    auto talkative = net.connect();
+    net::write(net.servers[1], net::buffer(std::string_view("x")));
+    ASSERT_TRUE(readable_within(talkative.native_handle(), std::chrono::seconds(2)));
+    EXPECT_FALSE(upstream::still_open_and_quiet(talkative));
+    EXPECT_FALSE(upstream::still_open_and_quiet(talkative)) << "the peek must not consume the byte";
+    auto finished = net.connect();
+    net.servers[2].shutdown(tcp::socket::shutdown_send);
+    ASSERT_TRUE(readable_within(finished.native_handle(), std::chrono::seconds(2)));
+    EXPECT_FALSE(upstream::still_open_and_quiet(finished));
+    auto reset = net.connect();
+    net.servers[3].set_option(net::socket_base::linger(true, 0));
+    net.servers[3].close();  // linger 0: an RST
+    ASSERT_TRUE(readable_within(reset.native_handle(), std::chrono::seconds(2)));
+    EXPECT_FALSE(upstream::still_open_and_quiet(reset));
 }
