@@ -3,6 +3,7 @@
 
 #include <gatehouse/admin/admin_api.hpp>
 #include <gatehouse/log/event_log.hpp>
+#include <gatehouse/net/endpoints.hpp>
 #include <gatehouse/version.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -39,11 +40,6 @@ void set_security_headers(http::response<http::string_body>& res, bool page) {
     res.set(http::field::x_frame_options, "DENY");
     res.set("Content-Security-Policy", page ? page_csp : data_csp);
     res.set("X-Content-Type-Options", "nosniff");
-}
-
-std::string describe(const tcp::endpoint& ep) {
-    const auto a = ep.address();
-    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
 }
 
 }  // namespace
@@ -167,9 +163,7 @@ net::awaitable<void> admin_server::serve(tcp::socket socket) {
 
     error_code ec;
     const auto peer_ep = stream.socket().remote_endpoint(ec);
-    auto peer_address = peer_ep.address();
-    if (peer_address.is_v6() && peer_address.to_v6().is_v4_mapped())
-        peer_address = net::ip::make_address_v4(net::ip::v4_mapped, peer_address.to_v6());
+    const auto peer_address = unmap_v4(peer_ep.address());
     const std::string peer = ec ? "unknown" : peer_address.to_string();
     const bool loopback = !ec && peer_address.is_loopback();
 

@@ -7,7 +7,6 @@
 #include <gatehouse/util/coarse_clock.hpp>
 #include <gatehouse/version.hpp>
 
-#include <boost/asio/post.hpp>
 #include <boost/json/array.hpp>
 
 #include <algorithm>
@@ -15,7 +14,7 @@
 
 namespace gatehouse::control {
 namespace json = boost::json;
-using detail::latch_state;
+using detail::ask_every_worker;
 
 namespace {
 
@@ -52,30 +51,9 @@ json::object check_json(const health::check_record& c) {
 
 }  // namespace
 
-net::awaitable<std::vector<controller::worker_counts>> controller::gather_counts(bool with_counters) {
-    std::vector<worker_counts> out(workers_ ? workers_->size() : 0);
-    if (out.empty()) co_return out;
-    auto latch = std::make_shared<latch_state>(control_, out.size());
-    auto results = std::make_shared<std::vector<worker_counts>>(out.size());
-    for (std::size_t i = 0; i < workers_->size(); ++i) {
-        (*workers_)[i]->post_query([this, latch, results, i, with_counters](const server::worker& w) {
-            worker_counts c;
-            c.in_flight.assign(w.in_flight().begin(), w.in_flight().end());
-            c.connections = w.connections();
-            c.nodes_generation = w.nodes_generation();
-            if (with_counters) {
-                c.idle_connections = w.idle_connections();
-                for (std::size_t n = 0; n < c.in_flight.size(); ++n) c.pooled.push_back(w.pool().idle(n));
-                c.counters = w.counters();
-            }
-            net::post(control_, [latch, results, i, c = std::move(c)]() mutable {
-                (*results)[i] = std::move(c);
-                latch->arrive();
-            });
-        });
-    }
-    if (latch->pending > 0) co_await latch->timer.async_wait(use_tuple);
-    co_return *results;
+net::awaitable<std::vector<worker_counts>> controller::gather_counts(bool with_counters) {
+    co_return co_await ask_every_worker<worker_counts>(
+        control_, workers_, [with_counters](worker_handle& w, auto reply) { w.post_counts(with_counters, reply); });
 }
 
 std::string controller::node_state(const model::node& n, std::int64_t now_ms) const {
@@ -83,9 +61,9 @@ std::string controller::node_state(const model::node& n, std::int64_t now_ms) co
     const auto health = st.health.load(std::memory_order_relaxed);
     if (n.admin != node_admin::active) return to_string(n.admin);
     if (snapshot_->pinned && *snapshot_->pinned != n.index) return "draining";
-    if (health == health::node_health::up && st.ejected_until_ms.load(std::memory_order_relaxed) > now_ms)
+    if (health == model::node_health::up && st.ejected_until_ms.load(std::memory_order_relaxed) > now_ms)
         return "ejected";
-    return health::to_string(health);
+    return model::to_string(health);
 }
 
 net::awaitable<std::string> controller::metrics_text() {
@@ -177,7 +155,7 @@ net::awaitable<json::object> controller::status() {
                           {"address", n.address},
                           {"weight", n.weight},
                           {"state", state},
-                          {"health", health::to_string(health)},
+                          {"health", model::to_string(health)},
                           {"admin", to_string(n.admin)},
                           {"pinned", snap.pinned == n.index},
                           {"takes_traffic", n.takes_new_requests && st.takes_traffic(now_ms)},
@@ -208,7 +186,7 @@ net::awaitable<json::object> controller::status() {
         {"uptime_seconds", uptime},
         {"config_file", options_.config_path},
         {"generation", snap.generation},
-        {"workers", workers_ ? workers_->size() : 0},
+        {"workers", workers_.size()},
         {"client_connections", connections},
         {"requests_total", all_requests},
         {"errors_total", all_errors},

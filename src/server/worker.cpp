@@ -2,6 +2,7 @@
 #include <gatehouse/server/worker.hpp>
 
 #include <gatehouse/log/event_log.hpp>
+#include <gatehouse/net/endpoints.hpp>
 #include <gatehouse/proxy/client_session.hpp>
 #include <gatehouse/proxy/read_drain.hpp>
 #include <gatehouse/util/coarse_clock.hpp>
@@ -27,11 +28,6 @@ constexpr auto tick_period = std::chrono::milliseconds(100);
 constexpr auto accept_backoff = std::chrono::milliseconds(200);
 constexpr int max_accepts_per_wakeup = 64;
 constexpr std::int64_t log_interval_ms = 5000;  // accept problems (EMFILE, the connection cap) are logged this often
-
-std::string describe(const tcp::endpoint& ep) {
-    const auto a = ep.address();
-    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
-}
 
 /// Registers an accept loop's timer as waiting for a session to end, for as long as it lives (also when the
 /// coroutine frame is destroyed with the io_context).
@@ -66,17 +62,6 @@ worker::worker(std::size_t id, model::snapshot_ptr snapshot, const std::vector<t
     std::random_device rd;
     id_prefix_ = (std::uint64_t(rd()) << 32) ^ rd() ^ (std::uint64_t(id) << 56);
     apply_snapshot(std::move(snapshot));
-}
-
-void ensure_address_free(const tcp::endpoint& ep) {
-    net::io_context scratch(1);
-    tcp::acceptor probe(scratch);
-    error_code ec;
-    probe.open(ep.protocol(), ec);
-    if (!ec) probe.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec && ep.address().is_v6()) probe.set_option(net::ip::v6_only(true), ec);
-    if (!ec) probe.bind(ep, ec);
-    if (ec) throw std::system_error(ec, "cannot listen on " + describe(ep));
 }
 
 std::unique_ptr<tcp::acceptor> worker::open_acceptor(const tcp::endpoint& ep) {
