@@ -2,6 +2,7 @@
 add_library(gatehouse_net STATIC
   src/log/event_log.cpp
   src/log/access_log.cpp
+  src/log/escaped.cpp
   src/metrics/exposition.cpp
   src/model/snapshot.cpp
   src/net/endpoints.cpp

@@ -2,6 +2,7 @@
 #include <gatehouse/admin/admin_server.hpp>
 
 #include <gatehouse/admin/admin_api.hpp>
+#include <gatehouse/log/escaped.hpp>
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/net/endpoints.hpp>
 #include <gatehouse/version.hpp>
@@ -97,14 +98,7 @@ tcp::endpoint admin_server::local_endpoint() const {
 }
 
 void admin_server::start() {
-    net::co_spawn(control_, accept_loop(), [](std::exception_ptr e) {
-        if (!e) return;
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            log::error(std::string("bug: exception escaped the admin accept loop: ") + ex.what());
-        }
-    });
+    net::co_spawn(control_, accept_loop(), log::on_escape("the admin accept loop"));
 }
 
 void admin_server::stop() {
@@ -137,14 +131,7 @@ net::awaitable<void> admin_server::accept_loop() {
             continue;
         }
         ++open->accepted;
-        net::co_spawn(control_, serve(std::move(socket)), [](std::exception_ptr e) {
-            if (!e) return;
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                log::error(std::string("bug: exception escaped an admin connection: ") + ex.what());
-            }
-        });
+        net::co_spawn(control_, serve(std::move(socket)), log::on_escape("an admin connection"));
     }
 }
 

@@ -1,6 +1,7 @@
 // A data-plane worker thread.
 #include <gatehouse/server/worker.hpp>
 
+#include <gatehouse/log/escaped.hpp>
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/net/endpoints.hpp>
 #include <gatehouse/proxy/client_session.hpp>
@@ -45,15 +46,6 @@ private:
     net::steady_timer* timer_;
 };
 
-void log_escaped(std::exception_ptr e, const char* what) {
-    if (!e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        log::error(std::string("bug: exception escaped ") + what + ": " + ex.what());
-    }
-}
-
 }  // namespace
 
 worker::worker(std::size_t id, model::snapshot_ptr snapshot, const std::vector<tcp::endpoint>& listen)
@@ -90,8 +82,8 @@ worker::~worker() {
 
 void worker::start() {
     for (auto& a : acceptors_)
-        net::co_spawn(context_, accept_loop(*a), [](std::exception_ptr e) { log_escaped(e, "accept loop"); });
-    net::co_spawn(context_, tick_loop(), [](std::exception_ptr e) { log_escaped(e, "tick"); });
+        net::co_spawn(context_, accept_loop(*a), log::on_escape("accept loop"));
+    net::co_spawn(context_, tick_loop(), log::on_escape("tick"));
     // The control thread handles SIGTERM, SIGINT, SIGHUP and SIGUSR1 (server.cpp). A worker thread blocks them from
     // its first instruction (it inherits the mask set here), so the kernel always delivers them to the control
     // thread: a signal taken by a busy worker could otherwise wait there (seen under TSan: a SIGTERM never acted on).
@@ -158,7 +150,7 @@ void worker::post_commit_listeners(std::vector<tcp::endpoint> removed) {
         pending_acceptors_.clear();
         if (draining_) return;
         for (auto& a : added) {
-            net::co_spawn(context_, accept_loop(*a), [](std::exception_ptr e) { log_escaped(e, "accept loop"); });
+            net::co_spawn(context_, accept_loop(*a), log::on_escape("accept loop"));
             acceptors_.push_back(std::move(a));
         }
     });
