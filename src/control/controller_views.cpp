@@ -121,61 +121,81 @@ json::object controller::maintenance_json() const {
             {"verify_node", m.verify_node.empty() ? json::value(nullptr) : json::value(m.verify_node)}};
 }
 
+namespace {
+
+/// One node's requests in flight, requests and errors, summed over the workers.
+struct node_totals {
+    std::uint64_t in_flight = 0, requests = 0, errors = 0;
+};
+
+/// Node `index`'s totals; a worker between two node lists counts for none.
+node_totals sum_node(const std::vector<worker_counts>& counts, std::size_t index, std::size_t node_count) {
+    node_totals t;
+    for (const auto& c : counts) {
+        if (c.in_flight.size() == node_count) t.in_flight += c.in_flight[index];
+        if (c.counters.nodes.size() != node_count) continue;
+        const auto& mine = c.counters.nodes[index];
+        for (auto v : mine.responses) t.requests += v;
+        t.errors += mine.responses[4];
+        for (auto v : mine.errors) t.errors += v;
+    }
+    return t;
+}
+
+/// One node in /api/status. `checker` is null when health checks are off; it is rebuilt with every reload, so its
+/// node order is the snapshot's.
+json::object node_json(const model::node& n, const node_totals& totals, const std::string& state, bool pinned,
+                       const health::health_checker* checker, std::int64_t now_ms) {
+    const auto& st = *n.status;
+    const auto health = st.health.load(std::memory_order_relaxed);
+    const bool ejected = st.ejected_until_ms.load(std::memory_order_relaxed) > now_ms;
+    json::object node{{"name", n.name},
+                      {"address", n.address},
+                      {"weight", n.weight},
+                      {"state", state},
+                      {"health", model::to_string(health)},
+                      {"admin", to_string(n.admin)},
+                      {"pinned", pinned},
+                      {"takes_traffic", n.takes_new_requests && st.takes_traffic(now_ms)},
+                      {"in_flight", totals.in_flight},
+                      {"requests_total", totals.requests},
+                      {"errors_total", totals.errors},
+                      {"ejected", ejected},
+                      {"consecutive_failed_requests", st.consecutive_failures.load(std::memory_order_relaxed)}};
+    json::value last = nullptr;
+    json::array history;
+    if (checker) {
+        const auto& checks = checker->checks(n.index);
+        for (const auto& c : checks.history) history.push_back(check_json(c));
+        if (!checks.history.empty()) last = check_json(checks.history.back());
+        node["checks_paused"] = checks.paused;
+    }
+    node["last_check"] = std::move(last);
+    node["check_history"] = std::move(history);
+    return node;
+}
+
+}  // namespace
+
 net::awaitable<json::object> controller::status() {
     const auto counts = co_await gather_counts(true);
     const auto& snap = *snapshot_;
     const auto now_ms = util::coarse_now_ms();
     std::size_t connections = 0;
-    for (const auto& c : counts) connections += c.connections;
-
-    json::array nodes;
     std::uint64_t all_requests = 0, all_errors = 0;
-    for (const auto& c : counts)
+    for (const auto& c : counts) {
+        connections += c.connections;
         for (const auto& by_class : c.counters.own) {
             for (auto v : by_class) all_requests += v;
             all_errors += by_class[4];
         }
+    }
+    json::array nodes;
     for (const auto& n : snap.nodes) {
-        std::uint64_t in_flight = 0, requests = 0, errors = 0;
-        for (const auto& c : counts) {
-            if (c.in_flight.size() == snap.nodes.size()) in_flight += c.in_flight[n.index];
-            if (c.counters.nodes.size() != snap.nodes.size()) continue;
-            const auto& mine = c.counters.nodes[n.index];
-            for (auto v : mine.responses) requests += v;
-            errors += mine.responses[4];
-            for (auto v : mine.errors) errors += v;
-        }
-        all_requests += requests;
-        all_errors += errors;
-        const auto& st = *n.status;
-        const auto health = st.health.load(std::memory_order_relaxed);
-        const bool ejected = st.ejected_until_ms.load(std::memory_order_relaxed) > now_ms;
-        const std::string state = node_state(n, now_ms);
-        json::object node{{"name", n.name},
-                          {"address", n.address},
-                          {"weight", n.weight},
-                          {"state", state},
-                          {"health", model::to_string(health)},
-                          {"admin", to_string(n.admin)},
-                          {"pinned", snap.pinned == n.index},
-                          {"takes_traffic", n.takes_new_requests && st.takes_traffic(now_ms)},
-                          {"in_flight", in_flight},
-                          {"requests_total", requests},
-                          {"errors_total", errors},
-                          {"ejected", ejected},
-                          {"consecutive_failed_requests", st.consecutive_failures.load(std::memory_order_relaxed)}};
-        json::value last = nullptr;
-        json::array history;
-        if (health_) {
-            // The checker is rebuilt with every reload, so its node order is this snapshot's.
-            const auto& checks = health_->checks(n.index);
-            for (const auto& c : checks.history) history.push_back(check_json(c));
-            if (!checks.history.empty()) last = check_json(checks.history.back());
-            node["checks_paused"] = checks.paused;
-        }
-        node["last_check"] = std::move(last);
-        node["check_history"] = std::move(history);
-        nodes.push_back(std::move(node));
+        const auto totals = sum_node(counts, n.index, snap.nodes.size());
+        all_requests += totals.requests;
+        all_errors += totals.errors;
+        nodes.push_back(node_json(n, totals, node_state(n, now_ms), snap.pinned == n.index, health_.get(), now_ms));
     }
 
     const auto uptime =
