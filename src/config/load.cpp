@@ -1,7 +1,7 @@
 // Reads a gatehouse TOML file into a validated config, collecting every problem with its place and key.
 #include <gatehouse/config/load.hpp>
 
-#include "read_secrets.hpp"
+#include "read_files.hpp"
 #include "toml_reader.hpp"
 
 #include <algorithm>
@@ -183,20 +183,58 @@ void read_health_check(reader& r, const toml::table& root, health_check_config& 
     if (auto v = r.boolean(*t, "fail_on_5xx", path)) out.fail_on_5xx = *v;
 }
 
-void read_maintenance(reader& r, const toml::table& root, const std::string& origin, maintenance_config& out) {
-    const std::string path = "maintenance";
-    const auto* t = r.section(root, path, {"page", "retry_after", "state_file", "bypass_cidrs", "bypass_cookie",
-                                           "bypass_cookie_file"});
-    if (!t) return;
-    if (auto v = r.string(*t, "page", path); v && !v->empty()) {
-        out.page = relative_to(origin, *v);
-        if (auto error = read_whole_file(out.page, out.page_html, 1024 * 1024); !error.empty())
-            r.problem(t->get("page")->source(), "maintenance.page", "cannot read '" + out.page + "': " + error);
+/// A bearer token: visible ASCII only, so it fits an Authorization header unchanged.
+bool valid_token(std::string_view token) {
+    return !token.empty() && std::all_of(token.begin(), token.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
+void read_admin(reader& r, const toml::table& root, const std::string& origin, admin_config& out) {
+    const std::string path = "admin";
+    const auto* t = r.section(root, path, {"listen", "token_env", "token_file", "allow_no_token"});
+    if (t) {
+        if (const auto* node = t->get("listen"); node && node->is_string() && node->as_string()->get().empty()) {
+            out.enabled = false;
+        } else if (auto v = r.address(*t, "listen", path)) {
+            out.listen = std::move(*v);
+        }
+        if (auto v = r.string(*t, "token_env", path)) out.token_env = *v;
+        if (auto v = r.string(*t, "token_file", path)) out.token_file = *v;
+        if (auto v = r.boolean(*t, "allow_no_token", path)) out.allow_no_token = *v;
+        if (t->contains("token_env") && t->contains("token_file"))
+            r.problem(t->get("token_file")->source(), "admin.token_file",
+                      "set either token_env or token_file, not both");
     }
-    if (auto v = r.duration(*t, "retry_after", path)) out.retry_after = *v;
-    if (auto v = r.string(*t, "state_file", path)) out.state_file = relative_to(origin, *v);
-    if (auto v = r.cidrs(*t, "bypass_cidrs", path)) out.bypass_cidrs = std::move(*v);
-    read_bypass_cookie(r, *t, origin, out);
+    if (!out.token_file.empty()) {
+        const std::string file = relative_to(origin, out.token_file);
+        const auto& where = t->get("token_file")->source();
+        out.token_path = file;
+        std::string text;
+        struct stat st {};
+        if (::stat(file.c_str(), &st) != 0 && errno == ENOENT) {
+            out.token_file_missing = true;  // `gatehouse serve` creates it; check and reload say so
+        } else if (auto error = read_whole_file(file, text, 4096); !error.empty()) {
+            r.problem(where, "admin.token_file", "cannot read '" + file + "': " + error);
+        } else if (const auto token = trim_line_ends(text); !valid_token(token)) {
+            r.problem(where, "admin.token_file",
+                      "'" + file + "' must hold one token of visible ASCII characters (no spaces)");
+        } else {
+            out.token = std::string(token);
+            out.token_origin = "file " + file;
+        }
+    } else if (!out.token_env.empty()) {
+        const char* value = std::getenv(out.token_env.c_str());
+        if (value && *value) {
+            if (!valid_token(value)) {
+                r.problem(t && t->contains("token_env") ? t->get("token_env")->source() : toml::source_region{},
+                          "admin.token_env",
+                          "the environment variable " + out.token_env +
+                              " must hold one token of visible ASCII characters (no spaces)");
+            } else {
+                out.token = value;
+                out.token_origin = "environment variable " + out.token_env;
+            }
+        }
+    }
 }
 
 void read_log(reader& r, const toml::table& root, const std::string& origin, log_config& out) {

@@ -1,5 +1,5 @@
-// Reading values that may come from files named in the configuration: the admin token and the bypass cookie
-// (private to src/config).
+// Files the configuration names: read whole, found relative to the configuration, and the [maintenance] section
+// that reads its page and bypass cookie from them (private to src/config).
 #pragma once
 
 #include "toml_reader.hpp"
@@ -20,10 +20,10 @@ std::string read_whole_file(const std::string& path, std::string& out, std::size
 /// A path from the file, relative to the directory of the configuration file that names it.
 std::string relative_to(std::string_view origin, const std::string& path);
 
-/// [admin]: the listener and the token (from token_env or token_file, relative to `origin`).
-void read_admin(reader& r, const toml::table& root, const std::string& origin, admin_config& out);
+/// `s` without trailing line ends, spaces and tabs (a token or a cookie written to a file).
+std::string_view trim_line_ends(std::string_view s);
 
-/// maintenance.bypass_cookie, or the first line of maintenance.bypass_cookie_file (relative to the configuration).
-void read_bypass_cookie(reader& r, const toml::table& t, const std::string& origin, maintenance_config& out);
+/// [maintenance]: the page (read now), retry_after, the state file, the bypass CIDRs and cookie.
+void read_maintenance(reader& r, const toml::table& root, const std::string& origin, maintenance_config& out);
 
 }  // namespace gatehouse::config::detail
