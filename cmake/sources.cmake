@@ -2,8 +2,10 @@
 add_library(gatehouse_net STATIC
   src/log/event_log.cpp
   src/log/access_log.cpp
+  src/log/escaped.cpp
   src/metrics/exposition.cpp
   src/model/snapshot.cpp
+  src/net/endpoints.cpp
   src/proxy/head_scan.cpp
   src/proxy/request_checks.cpp
   src/proxy/forward_headers.cpp
@@ -20,6 +22,7 @@ add_library(gatehouse_net STATIC
   src/upstream/connection_pool.cpp
   src/server/client_limiter.cpp
   src/server/worker.cpp
+  src/server/worker_link.cpp
   src/server/server.cpp
   src/control/operator_state.cpp
   src/control/controller.cpp

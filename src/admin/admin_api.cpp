@@ -242,14 +242,14 @@ net::awaitable<admin_response> node_route(control::controller& c, const admin_re
     const std::string name(rest.substr(0, slash));
     const std::string_view action = rest.substr(slash + 1);
     if (action.find('/') != std::string_view::npos) co_return error_answer(404, "no such admin endpoint");
-    control::node_admin admin;
-    if (action == "drain") admin = control::node_admin::draining;
-    else if (action == "disable") admin = control::node_admin::disabled;
-    else if (action == "enable") admin = control::node_admin::active;
+    model::node_admin admin;
+    if (action == "drain") admin = model::node_admin::draining;
+    else if (action == "disable") admin = model::node_admin::disabled;
+    else if (action == "enable") admin = model::node_admin::active;
     else co_return error_answer(404, "unknown node action '" + std::string(action) + "' (drain, disable, enable)");
     if (r.method != http::verb::post) co_return method_not_allowed("POST");
     const auto result = co_await c.set_node_admin(name, admin, actor);
-    co_return action_answer(result, {{"node", name}, {"admin", control::to_string(admin)}});
+    co_return action_answer(result, {{"node", name}, {"admin", model::to_string(admin)}});
 }
 
 }  // namespace

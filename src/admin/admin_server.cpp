@@ -2,7 +2,9 @@
 #include <gatehouse/admin/admin_server.hpp>
 
 #include <gatehouse/admin/admin_api.hpp>
+#include <gatehouse/log/escaped.hpp>
 #include <gatehouse/log/event_log.hpp>
+#include <gatehouse/net/endpoints.hpp>
 #include <gatehouse/version.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -41,9 +43,51 @@ void set_security_headers(http::response<http::string_body>& res, bool page) {
     res.set("X-Content-Type-Options", "nosniff");
 }
 
-std::string describe(const tcp::endpoint& ep) {
-    const auto a = ep.address();
-    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
+/// The answer to a request that could not be read (too large or malformed); the connection closes after it.
+http::response<http::string_body> unreadable_answer(const error_code& rec) {
+    http::response<http::string_body> res;
+    res.result(rec == http::error::body_limit ? http::status::payload_too_large : http::status::bad_request);
+    res.set(http::field::content_type, "application/json");
+    res.body() = rec == http::error::body_limit ? "{\"error\":\"request body larger than 64 KiB\"}\n"
+                                                 : "{\"error\":\"malformed HTTP request\"}\n";
+    set_security_headers(res, false);
+    res.keep_alive(false);
+    res.prepare_payload();
+    return res;
+}
+
+/// What the admin API sees of `req` (its body is moved out).
+admin_request to_admin_request(http::request<http::string_body>& req, const std::string& peer, bool loopback,
+                               bool metrics_only) {
+    admin_request request;
+    request.method = req.method();
+    request.target = std::string(req.target());
+    request.body = std::move(req.body());
+    request.authorization = std::string(req[http::field::authorization]);
+    request.host = std::string(req[http::field::host]);
+    request.origin = std::string(req[http::field::origin]);
+    request.peer = peer;
+    request.peer_is_loopback = loopback;
+    request.metrics_only = metrics_only;
+    return request;
+}
+
+/// The HTTP response carrying `answer` to `req`.
+http::response<http::string_body> answer_response(const http::request<http::string_body>& req,
+                                                  const admin_response& answer) {
+    http::response<http::string_body> res;
+    res.version(req.version());
+    res.result(answer.status);
+    res.set(http::field::server, std::string("gatehouse/") + version_string);
+    res.set(http::field::content_type, answer.content_type);
+    res.set(http::field::cache_control, "no-store");
+    set_security_headers(res, answer.content_type.starts_with("text/html"));
+    for (const auto& [name, value] : answer.headers) res.set(name, value);
+    if (req.method() != http::verb::head) res.body() = answer.body;
+    res.keep_alive(req.keep_alive());
+    res.prepare_payload();
+    if (req.method() == http::verb::head) res.content_length(answer.body.size());
+    return res;
 }
 
 }  // namespace
@@ -101,14 +145,7 @@ tcp::endpoint admin_server::local_endpoint() const {
 }
 
 void admin_server::start() {
-    net::co_spawn(control_, accept_loop(), [](std::exception_ptr e) {
-        if (!e) return;
-        try {
-            std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-            log::error(std::string("bug: exception escaped the admin accept loop: ") + ex.what());
-        }
-    });
+    net::co_spawn(control_, accept_loop(), log::on_escape("the admin accept loop"));
 }
 
 void admin_server::stop() {
@@ -141,14 +178,7 @@ net::awaitable<void> admin_server::accept_loop() {
             continue;
         }
         ++open->accepted;
-        net::co_spawn(control_, serve(std::move(socket)), [](std::exception_ptr e) {
-            if (!e) return;
-            try {
-                std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-                log::error(std::string("bug: exception escaped an admin connection: ") + ex.what());
-            }
-        });
+        net::co_spawn(control_, serve(std::move(socket)), log::on_escape("an admin connection"));
     }
 }
 
@@ -167,9 +197,7 @@ net::awaitable<void> admin_server::serve(tcp::socket socket) {
 
     error_code ec;
     const auto peer_ep = stream.socket().remote_endpoint(ec);
-    auto peer_address = peer_ep.address();
-    if (peer_address.is_v6() && peer_address.to_v6().is_v4_mapped())
-        peer_address = net::ip::make_address_v4(net::ip::v4_mapped, peer_address.to_v6());
+    const auto peer_address = unmap_v4(peer_ep.address());
     const std::string peer = ec ? "unknown" : peer_address.to_string();
     const bool loopback = !ec && peer_address.is_loopback();
 
@@ -191,16 +219,9 @@ net::awaitable<void> admin_server::serve(tcp::socket socket) {
         stream.expires_after(request_timeout);
         auto [rec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
         if (rec == http::error::end_of_stream || open->stopped) co_return;
-        http::response<http::string_body> res;
         if (rec) {
             if (rec == beast::error::timeout || rec == net::error::operation_aborted) co_return;
-            res.result(rec == http::error::body_limit ? http::status::payload_too_large : http::status::bad_request);
-            res.set(http::field::content_type, "application/json");
-            res.body() = rec == http::error::body_limit ? "{\"error\":\"request body larger than 64 KiB\"}\n"
-                                                         : "{\"error\":\"malformed HTTP request\"}\n";
-            set_security_headers(res, false);
-            res.keep_alive(false);
-            res.prepare_payload();
+            auto res = unreadable_answer(rec);
             stream.expires_after(write_timeout);
             co_await http::async_write(stream, res, use_tuple);
             error_code ignored;
@@ -208,30 +229,10 @@ net::awaitable<void> admin_server::serve(tcp::socket socket) {
             co_return;
         }
         auto& req = parser.get();
-        admin_request request;
-        request.method = req.method();
-        request.target = std::string(req.target());
-        request.body = std::move(req.body());
-        request.authorization = std::string(req[http::field::authorization]);
-        request.host = std::string(req[http::field::host]);
-        request.origin = std::string(req[http::field::origin]);
-        request.peer = peer;
-        request.peer_is_loopback = loopback;
-        request.metrics_only = metrics_only_;
+        const auto request = to_admin_request(req, peer, loopback, metrics_only_);
         const auto answer = co_await handle_admin_request(controller_, request);
         if (open->stopped) co_return;
-
-        res.version(req.version());
-        res.result(answer.status);
-        res.set(http::field::server, std::string("gatehouse/") + version_string);
-        res.set(http::field::content_type, answer.content_type);
-        res.set(http::field::cache_control, "no-store");
-        set_security_headers(res, answer.content_type.starts_with("text/html"));
-        for (const auto& [name, value] : answer.headers) res.set(name, value);
-        if (req.method() != http::verb::head) res.body() = answer.body;
-        res.keep_alive(req.keep_alive());
-        res.prepare_payload();
-        if (req.method() == http::verb::head) res.content_length(answer.body.size());
+        auto res = answer_response(req, answer);
         stream.expires_after(write_timeout);
         auto [wec, wn] = co_await http::async_write(stream, res, use_tuple);
         if (wec || !res.keep_alive()) {

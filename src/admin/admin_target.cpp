@@ -1,7 +1,7 @@
 // The CLI's rule for the admin token: sent only to loopback or to an address given with --admin.
 #include <gatehouse/admin/admin_target.hpp>
 
-#include <gatehouse/net.hpp>
+#include <gatehouse/net/endpoints.hpp>
 
 namespace gatehouse::admin {
 
@@ -13,7 +13,7 @@ admin_target choose_admin_target(const std::string& explicit_address, const conf
     if (ec) return {{}, false, "admin.listen '" + listen.text + "' is not a numeric address: give --admin HOST:PORT"};
     if (ip.is_unspecified()) ip = ip.is_v6() ? net::ip::address(net::ip::address_v6::loopback())
                                              : net::ip::address(net::ip::address_v4::loopback());
-    if (ip.is_v6() && ip.to_v6().is_v4_mapped()) ip = net::ip::make_address_v4(net::ip::v4_mapped, ip.to_v6());
+    ip = unmap_v4(ip);
     std::string address = ip.to_string();
     if (ip.is_v6()) address.insert(0, 1, '[').push_back(']');
     address.append(":").append(std::to_string(listen.port));

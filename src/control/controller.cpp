@@ -3,20 +3,20 @@
 
 #include "worker_latch.hpp"
 
+#include <gatehouse/balancer/balancer.hpp>
 #include <gatehouse/config/admin_token.hpp>
 #include <gatehouse/config/load.hpp>
 #include <gatehouse/config/loopback_only.hpp>
 #include <gatehouse/log/event_log.hpp>
-#include <gatehouse/server/server.hpp>
+#include <gatehouse/net/endpoints.hpp>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/post.hpp>
 
 #include <algorithm>
 
 namespace gatehouse::control {
 namespace json = boost::json;
-using detail::latch_state;
+using detail::ask_every_worker;
 
 std::int64_t unix_now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -65,7 +65,7 @@ controller::controller(net::io_context& control, config::config cfg, options opt
 
 controller::~controller() { stop_health_checks(); }
 
-void controller::attach(std::vector<std::unique_ptr<server::worker>>& workers) { workers_ = &workers; }
+void controller::attach(worker_handles workers) { workers_ = std::move(workers); }
 
 void controller::start_health_checks() {
     if (!snapshot_->config->health_check.enabled) return;
@@ -101,12 +101,12 @@ std::string controller::persist() {
 
 net::awaitable<void> controller::publish() {
     snapshot_ = model::build_snapshot(snapshot_->config, ++generation_, snapshot_.get(), state_, access_log_);
-    if (!workers_ || workers_->empty()) co_return;
-    auto latch = std::make_shared<latch_state>(control_, workers_->size());
-    for (auto& w : *workers_)
-        w->post_snapshot(snapshot_, [this, latch] { net::post(control_, [latch] { latch->arrive(); }); });
-    if (latch->pending > 0) co_await latch->timer.async_wait(use_tuple);
-    if (latch->pending > 0) log::error("bug: a worker did not take the new snapshot within 2 s");
+    if (workers_.empty()) co_return;
+    const auto applied = co_await ask_every_worker<bool>(control_, workers_, [this](worker_handle& w, auto reply) {
+        w.post_snapshot(snapshot_, [reply] { reply(true); });
+    });
+    if (std::find(applied.begin(), applied.end(), false) != applied.end())
+        log::error("bug: a worker did not take the new snapshot within 2 s");
 }
 
 net::awaitable<action_result> controller::apply(std::string what, std::string actor) {
@@ -178,8 +178,14 @@ net::awaitable<action_result> controller::unpin(std::string actor) {
     co_return co_await apply(std::move(what), std::move(actor));
 }
 
+/// A reload between its steps: what changes, prepared before anything changed.
+struct controller::reload_plan {
+    std::shared_ptr<const config::config> next;
+    std::shared_ptr<log::access_log_sink> access_log;
+    std::vector<tcp::endpoint> added, removed;  ///< listen addresses
+};
+
 net::awaitable<action_result> controller::reload(std::string actor) {
-    action_result r;
     if (options_.config_path.empty()) co_return action_result{false, 409, "no configuration file to reload", {}, {}};
     if (reloading_) {
         log::warning("reload requested by " + actor + " while another one is in progress: ignored");
@@ -190,105 +196,129 @@ net::awaitable<action_result> controller::reload(std::string actor) {
         bool& flag;
         ~reload_flag() { flag = false; }
     } reload_guard{reloading_};
-    const auto fail = [&](std::vector<std::string> problems) {
-        ++reloads_failed_;
-        r.ok = false;
-        r.status = 400;
-        r.error = "the configuration has errors; the running configuration stays";
-        r.problems = std::move(problems);
-        std::string text = "reload of " + options_.config_path + " failed (by " + actor +
-                           "), keeping the running configuration:";
-        for (const auto& p : r.problems) text += "\n  " + p;
-        log::error(text);
-        return r;
-    };
 
+    // Everything that can fail comes first, so a failed reload changes nothing.
+    reload_plan plan;
+    auto problems = load_next(plan);
+    if (problems.empty()) problems = open_access_log(plan);
+    if (problems.empty()) problems = co_await prepare_listeners(plan);
+    if (!problems.empty()) co_return reload_failed(actor, std::move(problems));
+
+    // Nothing fails from here on.
+    action_result r;
+    co_await commit(plan, r);
+    report_reload(actor, plan, r);
+    co_return r;
+}
+
+std::vector<std::string> controller::load_next(reload_plan& plan) const {
     std::optional<config::config> loaded;
     try {
         loaded = config::load_config(options_.config_path);
     } catch (const config::config_error& e) {
         std::vector<std::string> problems;
         for (const auto& p : e.problems()) problems.push_back(p.to_string());
-        co_return fail(std::move(problems));
+        return problems;
     }
     if (options_.admin_allow_no_token) loaded->admin.allow_no_token = true;
     if (options_.loopback_only) config::move_listeners_to_loopback(*loaded);
-    if (auto p = config::admin_token_problem(*loaded, !loaded->admin.allow_no_token)) co_return fail({p->to_string()});
-    auto next = std::make_shared<const config::config>(std::move(*loaded));
-    const auto& old = *snapshot_->config;
-    if (next->upstream.nodes.size() > balancer::max_nodes)
-        co_return fail({options_.config_path + ": upstream.node: at most " + std::to_string(balancer::max_nodes) +
-                        " nodes are supported"});
+    if (auto p = config::admin_token_problem(*loaded, !loaded->admin.allow_no_token)) return {p->to_string()};
+    plan.next = std::make_shared<const config::config>(std::move(*loaded));
+    if (plan.next->upstream.nodes.size() > balancer::max_nodes)
+        return {options_.config_path + ": upstream.node: at most " + std::to_string(balancer::max_nodes) +
+                " nodes are supported"};
+    return {};
+}
 
-    // Everything that can fail comes first, so a failed reload changes nothing.
-    std::shared_ptr<log::access_log_sink> access_log = access_log_;
-    if (next->log.access != old.log.access || next->log.access_format != old.log.access_format) {
-        try {
-            access_log = log::access_log_sink::open(next->log);
-        } catch (const std::system_error& e) {
-            co_return fail({options_.config_path + ": log.access: " + e.what()});
-        }
+std::vector<std::string> controller::open_access_log(reload_plan& plan) const {
+    const auto& old = *snapshot_->config;
+    const auto& next = *plan.next;
+    plan.access_log = access_log_;
+    if (next.log.access == old.log.access && next.log.access_format == old.log.access_format) return {};
+    try {
+        plan.access_log = log::access_log_sink::open(next.log);
+    } catch (const std::system_error& e) {
+        return {options_.config_path + ": log.access: " + e.what()};
     }
-    // Listeners: the new ones are opened on every worker before anything changes.
-    const auto old_endpoints = server::listen_endpoints(old);
-    const auto new_endpoints = server::listen_endpoints(*next);
-    std::vector<tcp::endpoint> added, removed;
+    return {};
+}
+
+net::awaitable<std::vector<std::string>> controller::prepare_listeners(reload_plan& plan) {
+    // The new listeners are opened on every worker before anything changes.
+    const auto old_endpoints = listen_endpoints(*snapshot_->config);
+    const auto new_endpoints = listen_endpoints(*plan.next);
+    const auto absent = [](const std::vector<tcp::endpoint>& from, const tcp::endpoint& e) {
+        return std::find(from.begin(), from.end(), e) == from.end();
+    };
     for (const auto& e : new_endpoints)
-        if (std::find(old_endpoints.begin(), old_endpoints.end(), e) == old_endpoints.end()) added.push_back(e);
+        if (absent(old_endpoints, e)) plan.added.push_back(e);
     for (const auto& e : old_endpoints)
-        if (std::find(new_endpoints.begin(), new_endpoints.end(), e) == new_endpoints.end()) removed.push_back(e);
-    for (const auto& e : added) {
+        if (absent(new_endpoints, e)) plan.removed.push_back(e);
+    for (const auto& e : plan.added) {
         // A port we listen on already (another address of it) would fail the probe against ourselves.
         const bool ours = std::any_of(old_endpoints.begin(), old_endpoints.end(),
                                       [&](const tcp::endpoint& o) { return o.port() == e.port(); });
         try {
-            if (!ours) server::ensure_address_free(e);
+            if (!ours) ensure_address_free(e);
         } catch (const std::system_error& error) {
-            co_return fail({options_.config_path + ": proxy.listen: " + error.what()});
+            co_return std::vector<std::string>{options_.config_path + ": proxy.listen: " + error.what()};
         }
     }
-    if (!added.empty() && workers_) {
-        // Each worker opens its acceptors on its own thread and keeps them aside until the reload commits.
-        auto latch = std::make_shared<latch_state>(control_, workers_->size());
-        auto errors = std::make_shared<std::vector<std::string>>(workers_->size(), "no answer from the worker");
-        for (std::size_t i = 0; i < workers_->size(); ++i) {
-            (*workers_)[i]->post_open_listeners(added, [this, latch, errors, i](std::string error) {
-                net::post(control_, [latch, errors, i, error = std::move(error)]() mutable {
-                    (*errors)[i] = std::move(error);
-                    latch->arrive();
-                });
-            });
-        }
-        if (latch->pending > 0) co_await latch->timer.async_wait(use_tuple);
-        for (const auto& error : *errors) {
-            if (error.empty()) continue;
-            for (auto& w : *workers_) w->post_discard_listeners();
-            co_return fail({options_.config_path + ": proxy.listen: " + error});
-        }
+    if (plan.added.empty() || workers_.empty()) co_return std::vector<std::string>{};
+    // Each worker opens its acceptors on its own thread and keeps them aside until the reload commits.
+    const auto errors = co_await ask_every_worker<std::string>(
+        control_, workers_, [&plan](worker_handle& w, auto reply) { w.post_open_listeners(plan.added, reply); },
+        "no answer from the worker");
+    for (const auto& error : errors) {
+        if (error.empty()) continue;
+        for (auto& w : workers_) w->post_discard_listeners();
+        co_return std::vector<std::string>{options_.config_path + ": proxy.listen: " + error};
     }
+    co_return std::vector<std::string>{};
+}
 
-    // Nothing fails from here on.
-    for (const auto& w : config::config_warnings(*next)) r.warnings.push_back(w);
-    if (next->proxy.workers != old.proxy.workers)
-        r.warnings.push_back("proxy.workers changed: the number of workers changes only with a restart");
-    if (next->admin.enabled != old.admin.enabled || next->admin.listen.text != old.admin.listen.text)
-        r.warnings.push_back("admin.listen changed: the admin listener moves only with a restart");
-    if (next->metrics.own_listener != old.metrics.own_listener || next->metrics.listen.text != old.metrics.listen.text)
-        r.warnings.push_back("metrics.listen changed: the metrics listener moves only with a restart");
-    if (next->maintenance.state_file != old.maintenance.state_file)
-        r.warnings.push_back("maintenance.state_file changed: the operator state is saved to the new file from now on");
+action_result controller::reload_failed(const std::string& actor, std::vector<std::string> problems) {
+    ++reloads_failed_;
+    action_result r{false, 400, "the configuration has errors; the running configuration stays", std::move(problems), {}};
+    std::string text =
+        "reload of " + options_.config_path + " failed (by " + actor + "), keeping the running configuration:";
+    for (const auto& p : r.problems) text += "\n  " + p;
+    log::error(text);
+    return r;
+}
 
+namespace {
+
+/// What a reload to `next` cannot change at once, and the configuration's own warnings.
+std::vector<std::string> reload_warnings(const config::config& next, const config::config& old) {
+    std::vector<std::string> out = config::config_warnings(next);
+    if (next.proxy.workers != old.proxy.workers)
+        out.push_back("proxy.workers changed: the number of workers changes only with a restart");
+    if (next.admin.enabled != old.admin.enabled || next.admin.listen.text != old.admin.listen.text)
+        out.push_back("admin.listen changed: the admin listener moves only with a restart");
+    if (next.metrics.own_listener != old.metrics.own_listener || next.metrics.listen.text != old.metrics.listen.text)
+        out.push_back("metrics.listen changed: the metrics listener moves only with a restart");
+    if (next.maintenance.state_file != old.maintenance.state_file)
+        out.push_back("maintenance.state_file changed: the operator state is saved to the new file from now on");
+    return out;
+}
+
+}  // namespace
+
+net::awaitable<void> controller::commit(const reload_plan& plan, action_result& r) {
+    const auto& next = plan.next;
+    r.warnings = reload_warnings(*next, *snapshot_->config);
     std::vector<std::string> names;
     for (const auto& n : next->upstream.nodes) names.push_back(n.name);
     for (auto& d : state_.keep_only(names)) r.warnings.push_back(d + " dropped: the node is no longer configured");
-    if (next->log.level != old.log.level) log::set_min_level(static_cast<log::level>(next->log.level));
+    if (next->log.level != snapshot_->config->log.level) log::set_min_level(static_cast<log::level>(next->log.level));
 
     const auto previous = snapshot_;
     if (!next->health_check.enabled) {
         // Nobody checks any more: every node is presumed up (passive checks still eject failing ones).
-        for (const auto& n : previous->nodes) n.status->health.store(health::node_health::up, std::memory_order_relaxed);
+        for (const auto& n : previous->nodes) n.status->health.store(model::node_health::up, std::memory_order_relaxed);
     }
-    access_log_ = std::move(access_log);
+    access_log_ = plan.access_log;
     snapshot_ = model::build_snapshot(next, ++generation_, previous.get(), state_, access_log_);
 
     // Health checks: nodes that stayed keep their counts and history.
@@ -302,26 +332,22 @@ net::awaitable<action_result> controller::reload(std::string actor) {
     old_checker.reset();
     if (health_) health_->start();
 
-    if (workers_) {
-        auto latch = std::make_shared<latch_state>(control_, workers_->size());
-        for (std::size_t i = 0; i < workers_->size(); ++i) {
-            auto& w = *(*workers_)[i];
-            w.post_commit_listeners(removed);
-            w.post_snapshot(snapshot_, [this, latch] { net::post(control_, [latch] { latch->arrive(); }); });
-        }
-        if (latch->pending > 0) co_await latch->timer.async_wait(use_tuple);
-    }
+    co_await ask_every_worker<bool>(control_, workers_, [&](worker_handle& w, auto reply) {
+        w.post_commit_listeners(plan.removed);
+        w.post_snapshot(snapshot_, [reply] { reply(true); });
+    });
     if (auto w = persist(); !w.empty()) r.warnings.push_back(std::move(w));
+}
 
+void controller::report_reload(const std::string& actor, const reload_plan& plan, const action_result& r) {
     ++reloads_ok_;
     last_reload_unix_ms_ = unix_now_ms();
     std::string text = "reloaded " + options_.config_path + " (by " + actor + "): " +
                        std::to_string(snapshot_->nodes.size()) + " node(s)";
-    for (const auto& e : added) text += ", now listening on " + e.address().to_string() + ":" + std::to_string(e.port());
-    for (const auto& e : removed) text += ", stopped listening on " + e.address().to_string() + ":" + std::to_string(e.port());
+    for (const auto& e : plan.added) text += ", now listening on " + e.address().to_string() + ":" + std::to_string(e.port());
+    for (const auto& e : plan.removed) text += ", stopped listening on " + e.address().to_string() + ":" + std::to_string(e.port());
     log::info(text);
     for (const auto& w : r.warnings) log::warning("reload: " + w);
-    co_return r;
 }
 
 std::string controller::reopen_access_log() {

@@ -7,7 +7,6 @@
 #include <gatehouse/util/coarse_clock.hpp>
 #include <gatehouse/version.hpp>
 
-#include <boost/asio/post.hpp>
 #include <boost/json/array.hpp>
 
 #include <algorithm>
@@ -15,7 +14,7 @@
 
 namespace gatehouse::control {
 namespace json = boost::json;
-using detail::latch_state;
+using detail::ask_every_worker;
 
 namespace {
 
@@ -52,30 +51,9 @@ json::object check_json(const health::check_record& c) {
 
 }  // namespace
 
-net::awaitable<std::vector<controller::worker_counts>> controller::gather_counts(bool with_counters) {
-    std::vector<worker_counts> out(workers_ ? workers_->size() : 0);
-    if (out.empty()) co_return out;
-    auto latch = std::make_shared<latch_state>(control_, out.size());
-    auto results = std::make_shared<std::vector<worker_counts>>(out.size());
-    for (std::size_t i = 0; i < workers_->size(); ++i) {
-        (*workers_)[i]->post_query([this, latch, results, i, with_counters](const server::worker& w) {
-            worker_counts c;
-            c.in_flight.assign(w.in_flight().begin(), w.in_flight().end());
-            c.connections = w.connections();
-            c.nodes_generation = w.nodes_generation();
-            if (with_counters) {
-                c.idle_connections = w.idle_connections();
-                for (std::size_t n = 0; n < c.in_flight.size(); ++n) c.pooled.push_back(w.pool().idle(n));
-                c.counters = w.counters();
-            }
-            net::post(control_, [latch, results, i, c = std::move(c)]() mutable {
-                (*results)[i] = std::move(c);
-                latch->arrive();
-            });
-        });
-    }
-    if (latch->pending > 0) co_await latch->timer.async_wait(use_tuple);
-    co_return *results;
+net::awaitable<std::vector<worker_counts>> controller::gather_counts(bool with_counters) {
+    co_return co_await ask_every_worker<worker_counts>(
+        control_, workers_, [with_counters](worker_handle& w, auto reply) { w.post_counts(with_counters, reply); });
 }
 
 std::string controller::node_state(const model::node& n, std::int64_t now_ms) const {
@@ -83,9 +61,9 @@ std::string controller::node_state(const model::node& n, std::int64_t now_ms) co
     const auto health = st.health.load(std::memory_order_relaxed);
     if (n.admin != node_admin::active) return to_string(n.admin);
     if (snapshot_->pinned && *snapshot_->pinned != n.index) return "draining";
-    if (health == health::node_health::up && st.ejected_until_ms.load(std::memory_order_relaxed) > now_ms)
+    if (health == model::node_health::up && st.ejected_until_ms.load(std::memory_order_relaxed) > now_ms)
         return "ejected";
-    return health::to_string(health);
+    return model::to_string(health);
 }
 
 net::awaitable<std::string> controller::metrics_text() {
@@ -143,61 +121,81 @@ json::object controller::maintenance_json() const {
             {"verify_node", m.verify_node.empty() ? json::value(nullptr) : json::value(m.verify_node)}};
 }
 
+namespace {
+
+/// One node's requests in flight, requests and errors, summed over the workers.
+struct node_totals {
+    std::uint64_t in_flight = 0, requests = 0, errors = 0;
+};
+
+/// Node `index`'s totals; a worker between two node lists counts for none.
+node_totals sum_node(const std::vector<worker_counts>& counts, std::size_t index, std::size_t node_count) {
+    node_totals t;
+    for (const auto& c : counts) {
+        if (c.in_flight.size() == node_count) t.in_flight += c.in_flight[index];
+        if (c.counters.nodes.size() != node_count) continue;
+        const auto& mine = c.counters.nodes[index];
+        for (auto v : mine.responses) t.requests += v;
+        t.errors += mine.responses[4];
+        for (auto v : mine.errors) t.errors += v;
+    }
+    return t;
+}
+
+/// One node in /api/status. `checker` is null when health checks are off; it is rebuilt with every reload, so its
+/// node order is the snapshot's.
+json::object node_json(const model::node& n, const node_totals& totals, const std::string& state, bool pinned,
+                       const health::health_checker* checker, std::int64_t now_ms) {
+    const auto& st = *n.status;
+    const auto health = st.health.load(std::memory_order_relaxed);
+    const bool ejected = st.ejected_until_ms.load(std::memory_order_relaxed) > now_ms;
+    json::object node{{"name", n.name},
+                      {"address", n.address},
+                      {"weight", n.weight},
+                      {"state", state},
+                      {"health", model::to_string(health)},
+                      {"admin", to_string(n.admin)},
+                      {"pinned", pinned},
+                      {"takes_traffic", n.takes_new_requests && st.takes_traffic(now_ms)},
+                      {"in_flight", totals.in_flight},
+                      {"requests_total", totals.requests},
+                      {"errors_total", totals.errors},
+                      {"ejected", ejected},
+                      {"consecutive_failed_requests", st.consecutive_failures.load(std::memory_order_relaxed)}};
+    json::value last = nullptr;
+    json::array history;
+    if (checker) {
+        const auto& checks = checker->checks(n.index);
+        for (const auto& c : checks.history) history.push_back(check_json(c));
+        if (!checks.history.empty()) last = check_json(checks.history.back());
+        node["checks_paused"] = checks.paused;
+    }
+    node["last_check"] = std::move(last);
+    node["check_history"] = std::move(history);
+    return node;
+}
+
+}  // namespace
+
 net::awaitable<json::object> controller::status() {
     const auto counts = co_await gather_counts(true);
     const auto& snap = *snapshot_;
     const auto now_ms = util::coarse_now_ms();
     std::size_t connections = 0;
-    for (const auto& c : counts) connections += c.connections;
-
-    json::array nodes;
     std::uint64_t all_requests = 0, all_errors = 0;
-    for (const auto& c : counts)
+    for (const auto& c : counts) {
+        connections += c.connections;
         for (const auto& by_class : c.counters.own) {
             for (auto v : by_class) all_requests += v;
             all_errors += by_class[4];
         }
+    }
+    json::array nodes;
     for (const auto& n : snap.nodes) {
-        std::uint64_t in_flight = 0, requests = 0, errors = 0;
-        for (const auto& c : counts) {
-            if (c.in_flight.size() == snap.nodes.size()) in_flight += c.in_flight[n.index];
-            if (c.counters.nodes.size() != snap.nodes.size()) continue;
-            const auto& mine = c.counters.nodes[n.index];
-            for (auto v : mine.responses) requests += v;
-            errors += mine.responses[4];
-            for (auto v : mine.errors) errors += v;
-        }
-        all_requests += requests;
-        all_errors += errors;
-        const auto& st = *n.status;
-        const auto health = st.health.load(std::memory_order_relaxed);
-        const bool ejected = st.ejected_until_ms.load(std::memory_order_relaxed) > now_ms;
-        const std::string state = node_state(n, now_ms);
-        json::object node{{"name", n.name},
-                          {"address", n.address},
-                          {"weight", n.weight},
-                          {"state", state},
-                          {"health", health::to_string(health)},
-                          {"admin", to_string(n.admin)},
-                          {"pinned", snap.pinned == n.index},
-                          {"takes_traffic", n.takes_new_requests && st.takes_traffic(now_ms)},
-                          {"in_flight", in_flight},
-                          {"requests_total", requests},
-                          {"errors_total", errors},
-                          {"ejected", ejected},
-                          {"consecutive_failed_requests", st.consecutive_failures.load(std::memory_order_relaxed)}};
-        json::value last = nullptr;
-        json::array history;
-        if (health_) {
-            // The checker is rebuilt with every reload, so its node order is this snapshot's.
-            const auto& checks = health_->checks(n.index);
-            for (const auto& c : checks.history) history.push_back(check_json(c));
-            if (!checks.history.empty()) last = check_json(checks.history.back());
-            node["checks_paused"] = checks.paused;
-        }
-        node["last_check"] = std::move(last);
-        node["check_history"] = std::move(history);
-        nodes.push_back(std::move(node));
+        const auto totals = sum_node(counts, n.index, snap.nodes.size());
+        all_requests += totals.requests;
+        all_errors += totals.errors;
+        nodes.push_back(node_json(n, totals, node_state(n, now_ms), snap.pinned == n.index, health_.get(), now_ms));
     }
 
     const auto uptime =
@@ -208,7 +206,7 @@ net::awaitable<json::object> controller::status() {
         {"uptime_seconds", uptime},
         {"config_file", options_.config_path},
         {"generation", snap.generation},
-        {"workers", workers_ ? workers_->size() : 0},
+        {"workers", workers_.size()},
         {"client_connections", connections},
         {"requests_total", all_requests},
         {"errors_total", all_errors},

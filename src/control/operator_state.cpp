@@ -5,7 +5,6 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -18,42 +17,6 @@
 
 namespace gatehouse::control {
 namespace json = boost::json;
-
-const char* to_string(node_admin a) noexcept {
-    switch (a) {
-    case node_admin::active: return "active";
-    case node_admin::draining: return "draining";
-    case node_admin::disabled: return "disabled";
-    }
-    return "active";
-}
-
-node_admin operator_state::admin_of(std::string_view node) const {
-    const auto it = nodes.find(std::string(node));
-    return it == nodes.end() ? node_admin::active : it->second;
-}
-
-std::vector<std::string> operator_state::keep_only(const std::vector<std::string>& names) {
-    std::vector<std::string> dropped;
-    const auto known = [&](const std::string& n) { return std::find(names.begin(), names.end(), n) != names.end(); };
-    for (auto it = nodes.begin(); it != nodes.end();) {
-        if (known(it->first)) {
-            ++it;
-        } else {
-            dropped.push_back("node " + it->first + " (" + to_string(it->second) + ")");
-            it = nodes.erase(it);
-        }
-    }
-    if (!pinned_node.empty() && !known(pinned_node)) {
-        dropped.push_back("pin to " + pinned_node);
-        pinned_node.clear();
-    }
-    if (!maintenance.verify_node.empty() && !known(maintenance.verify_node)) {
-        dropped.push_back("verify_node " + maintenance.verify_node);
-        maintenance.verify_node.clear();
-    }
-    return dropped;
-}
 
 std::string to_json(const operator_state& state) {
     json::object nodes;

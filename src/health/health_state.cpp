@@ -3,16 +3,6 @@
 
 namespace gatehouse::health {
 
-const char* to_string(node_health h) noexcept {
-    switch (h) {
-    case node_health::unknown: return "unknown";
-    case node_health::starting: return "starting";
-    case node_health::up: return "up";
-    case node_health::down: return "down";
-    }
-    return "?";
-}
-
 bool health_state::observe(check_result r) noexcept {
     const node_health before = health_;
     switch (r) {

@@ -9,7 +9,7 @@ std::chrono::milliseconds report_failure(model::node_status& status, const confi
                                          std::int64_t now_ms) noexcept {
     if (cfg.max_fails == 0) return {};
     // A node that says it is starting is not failing: active checks keep it out without backoff.
-    if (status.health.load(std::memory_order_relaxed) == node_health::starting) return {};
+    if (status.health.load(std::memory_order_relaxed) == model::node_health::starting) return {};
     if (status.ejected_until_ms.load(std::memory_order_relaxed) > now_ms) return {};  // already out
     const auto failures = status.consecutive_failures.fetch_add(1, std::memory_order_relaxed) + 1;
     if (failures < cfg.max_fails) return {};

@@ -60,6 +60,14 @@ ClientMetric histogram_metric(std::vector<ClientMetric::Label> labels, const his
     return m;
 }
 
+/// Appends one family with its samples.
+void add_family(std::vector<MetricFamily>& out, std::string name, std::string help, MetricType type,
+                std::vector<ClientMetric> samples) {
+    auto f = family(std::move(name), std::move(help), type);
+    f.metric = std::move(samples);
+    out.push_back(std::move(f));
+}
+
 /// process_* from /proc/self (Linux), like the official clients export.
 void add_process_metrics(std::vector<MetricFamily>& out, double start_time_unix) {
     const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
@@ -91,33 +99,22 @@ void add_process_metrics(std::vector<MetricFamily>& out, double start_time_unix)
     rlimit limit{};
     const double max_fds = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 ? static_cast<double>(limit.rlim_cur) : 0;
 
-    auto f = family("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", MetricType::Counter);
-    f.metric.push_back(counter({}, cpu));
-    out.push_back(std::move(f));
-    f = family("process_resident_memory_bytes", "Resident memory size in bytes.", MetricType::Gauge);
-    f.metric.push_back(gauge({}, rss));
-    out.push_back(std::move(f));
-    f = family("process_virtual_memory_bytes", "Virtual memory size in bytes.", MetricType::Gauge);
-    f.metric.push_back(gauge({}, vsize));
-    out.push_back(std::move(f));
-    f = family("process_open_fds", "Number of open file descriptors.", MetricType::Gauge);
-    f.metric.push_back(gauge({}, fds));
-    out.push_back(std::move(f));
-    f = family("process_max_fds", "Maximum number of open file descriptors.", MetricType::Gauge);
-    f.metric.push_back(gauge({}, max_fds));
-    out.push_back(std::move(f));
-    f = family("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
-               MetricType::Gauge);
-    f.metric.push_back(gauge({}, start_time_unix));
-    out.push_back(std::move(f));
+    add_family(out, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+               MetricType::Counter, {counter({}, cpu)});
+    add_family(out, "process_resident_memory_bytes", "Resident memory size in bytes.", MetricType::Gauge,
+               {gauge({}, rss)});
+    add_family(out, "process_virtual_memory_bytes", "Virtual memory size in bytes.", MetricType::Gauge,
+               {gauge({}, vsize)});
+    add_family(out, "process_open_fds", "Number of open file descriptors.", MetricType::Gauge, {gauge({}, fds)});
+    add_family(out, "process_max_fds", "Maximum number of open file descriptors.", MetricType::Gauge,
+               {gauge({}, max_fds)});
+    add_family(out, "process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+               MetricType::Gauge, {gauge({}, start_time_unix)});
 }
 
-}  // namespace
-
-std::string render(const scrape& s) {
-    std::vector<MetricFamily> out;
+/// gatehouse_http_requests_total and gatehouse_http_request_duration_seconds.
+void add_request_families(std::vector<MetricFamily>& out, const scrape& s) {
     const auto& req = s.requests;
-
     auto requests = family("gatehouse_http_requests_total",
                            "Requests answered, by node and status class; node=\"none\" with a reason for answers "
                            "gatehouse gave itself.",
@@ -134,94 +131,98 @@ std::string render(const scrape& s) {
                     {{"code", class_names[c]}, {"node", "none"}, {"reason", to_string(static_cast<own_reason>(r))}},
                     double(req.own[r][c])));
     out.push_back(std::move(requests));
+    add_family(out, "gatehouse_http_request_duration_seconds", "Time from a request head to the end of its answer.",
+               MetricType::Histogram, {histogram_metric({}, req.request_duration)});
+}
 
-    auto duration = family("gatehouse_http_request_duration_seconds",
-                           "Time from a request head to the end of its answer.", MetricType::Histogram);
-    duration.metric.push_back(histogram_metric({}, req.request_duration));
-    out.push_back(std::move(duration));
+/// The families with one sample set per node, in the order they are written.
+struct node_families {
+    MetricFamily upstream_duration = family("gatehouse_upstream_response_duration_seconds",
+                                            "Time from sending a request to a node until its response head.",
+                                            MetricType::Histogram);
+    MetricFamily errors =
+        family("gatehouse_upstream_errors_total", "Failed exchanges with a node, by kind.", MetricType::Counter);
+    MetricFamily retries = family("gatehouse_retries_total",
+                                  "Requests sent to another node after this node failed them.", MetricType::Counter);
+    MetricFamily up = family("gatehouse_node_up", "1 when the node takes traffic.", MetricType::Gauge);
+    MetricFamily state = family("gatehouse_node_state",
+                                "The node's state: 1 for its current state, 0 for the others.", MetricType::Gauge);
+    MetricFamily checks =
+        family("gatehouse_health_checks_total", "Active health checks by result.", MetricType::Counter);
+    MetricFamily check_duration = family("gatehouse_health_check_duration_seconds",
+                                         "Duration of active health checks.", MetricType::Histogram);
+    MetricFamily upstream_connections = family("gatehouse_upstream_connections",
+                                               "Connections to nodes: active (a request in flight) or idle (pooled).",
+                                               MetricType::Gauge);
+};
 
-    auto upstream_duration = family("gatehouse_upstream_response_duration_seconds",
-                                    "Time from sending a request to a node until its response head.",
-                                    MetricType::Histogram);
-    auto errors = family("gatehouse_upstream_errors_total", "Failed exchanges with a node, by kind.",
-                         MetricType::Counter);
-    auto retries = family("gatehouse_retries_total", "Requests sent to another node after this node failed them.",
-                          MetricType::Counter);
-    auto up = family("gatehouse_node_up", "1 when the node takes traffic.", MetricType::Gauge);
-    auto state = family("gatehouse_node_state", "The node's state: 1 for its current state, 0 for the others.",
-                        MetricType::Gauge);
-    auto checks = family("gatehouse_health_checks_total", "Active health checks by result.", MetricType::Counter);
-    auto check_duration = family("gatehouse_health_check_duration_seconds", "Duration of active health checks.",
-                                 MetricType::Histogram);
-    auto upstream_connections = family("gatehouse_upstream_connections",
-                                       "Connections to nodes: active (a request in flight) or idle (pooled).",
-                                       MetricType::Gauge);
+/// Node `i`'s samples in every per-node family.
+void add_node(node_families& f, const scrape& s, std::size_t i) {
     constexpr const char* check_results[3] = {"pass", "starting", "fail"};
-    for (std::size_t i = 0; i < s.nodes.size(); ++i) {
-        const auto& n = s.nodes[i];
-        if (i < req.nodes.size()) {
-            upstream_duration.metric.push_back(histogram_metric({{"node", n.name}}, req.nodes[i].response_time));
-            for (std::size_t e = 0; e < req.nodes[i].errors.size(); ++e)
-                errors.metric.push_back(counter({{"kind", to_string(static_cast<upstream_error>(e))}, {"node", n.name}},
-                                                double(req.nodes[i].errors[e])));
-            retries.metric.push_back(counter({{"node", n.name}}, double(req.nodes[i].retries)));
-        }
-        up.metric.push_back(gauge({{"node", n.name}}, n.up ? 1 : 0));
-        for (const char* st : node_states)
-            state.metric.push_back(gauge({{"node", n.name}, {"state", st}}, n.state == st ? 1 : 0));
-        for (std::size_t r = 0; r < 3; ++r)
-            checks.metric.push_back(counter({{"node", n.name}, {"result", check_results[r]}}, double(n.checks[r])));
-        check_duration.metric.push_back(histogram_metric({{"node", n.name}}, n.check_duration));
-        upstream_connections.metric.push_back(gauge({{"node", n.name}, {"state", "active"}}, double(n.in_flight)));
-        upstream_connections.metric.push_back(gauge({{"node", n.name}, {"state", "idle"}}, double(n.idle_connections)));
+    const auto& req = s.requests;
+    const auto& n = s.nodes[i];
+    if (i < req.nodes.size()) {
+        f.upstream_duration.metric.push_back(histogram_metric({{"node", n.name}}, req.nodes[i].response_time));
+        for (std::size_t e = 0; e < req.nodes[i].errors.size(); ++e)
+            f.errors.metric.push_back(counter({{"kind", to_string(static_cast<upstream_error>(e))}, {"node", n.name}},
+                                              double(req.nodes[i].errors[e])));
+        f.retries.metric.push_back(counter({{"node", n.name}}, double(req.nodes[i].retries)));
     }
-    out.push_back(std::move(upstream_duration));
-    out.push_back(std::move(errors));
-    out.push_back(std::move(retries));
-    out.push_back(std::move(up));
-    out.push_back(std::move(state));
-    out.push_back(std::move(checks));
-    out.push_back(std::move(check_duration));
-    out.push_back(std::move(upstream_connections));
+    f.up.metric.push_back(gauge({{"node", n.name}}, n.up ? 1 : 0));
+    for (const char* st : node_states)
+        f.state.metric.push_back(gauge({{"node", n.name}, {"state", st}}, n.state == st ? 1 : 0));
+    for (std::size_t r = 0; r < 3; ++r)
+        f.checks.metric.push_back(counter({{"node", n.name}, {"result", check_results[r]}}, double(n.checks[r])));
+    f.check_duration.metric.push_back(histogram_metric({{"node", n.name}}, n.check_duration));
+    f.upstream_connections.metric.push_back(gauge({{"node", n.name}, {"state", "active"}}, double(n.in_flight)));
+    f.upstream_connections.metric.push_back(gauge({{"node", n.name}, {"state", "idle"}}, double(n.idle_connections)));
+}
 
-    auto downstream = family("gatehouse_downstream_connections",
-                             "Client connections: active (a request in progress) or idle (keep-alive).",
-                             MetricType::Gauge);
-    downstream.metric.push_back(gauge({{"state", "active"}}, double(s.connections_active)));
-    downstream.metric.push_back(gauge({{"state", "idle"}}, double(s.connections_idle)));
-    out.push_back(std::move(downstream));
+void add_node_families(std::vector<MetricFamily>& out, const scrape& s) {
+    node_families f;
+    for (std::size_t i = 0; i < s.nodes.size(); ++i) add_node(f, s, i);
+    for (auto* family : {&f.upstream_duration, &f.errors, &f.retries, &f.up, &f.state, &f.checks, &f.check_duration,
+                         &f.upstream_connections})
+        out.push_back(std::move(*family));
+}
 
-    auto received = family("gatehouse_received_bytes_total", "Bytes received from clients (heads and bodies).",
-                           MetricType::Counter);
-    received.metric.push_back(counter({}, double(req.received_bytes)));
-    out.push_back(std::move(received));
-    auto sent = family("gatehouse_sent_bytes_total", "Bytes sent to clients (heads and bodies).", MetricType::Counter);
-    sent.metric.push_back(counter({}, double(req.sent_bytes)));
-    out.push_back(std::move(sent));
+/// Client connections and bytes.
+void add_client_families(std::vector<MetricFamily>& out, const scrape& s) {
+    add_family(out, "gatehouse_downstream_connections",
+               "Client connections: active (a request in progress) or idle (keep-alive).", MetricType::Gauge,
+               {gauge({{"state", "active"}}, double(s.connections_active)),
+                gauge({{"state", "idle"}}, double(s.connections_idle))});
+    add_family(out, "gatehouse_received_bytes_total", "Bytes received from clients (heads and bodies).",
+               MetricType::Counter, {counter({}, double(s.requests.received_bytes))});
+    add_family(out, "gatehouse_sent_bytes_total", "Bytes sent to clients (heads and bodies).", MetricType::Counter,
+               {counter({}, double(s.requests.sent_bytes))});
+    add_family(out, "gatehouse_client_connections_refused_total",
+               "Client connections closed at once because their address had limits.max_connections_per_client.",
+               MetricType::Counter, {counter({{"reason", "per_client_limit"}}, double(s.requests.refused_per_client))});
+}
 
-    auto refused = family("gatehouse_client_connections_refused_total",
-                          "Client connections closed at once because their address had limits.max_connections_per_client.",
-                          MetricType::Counter);
-    refused.metric.push_back(counter({{"reason", "per_client_limit"}}, double(req.refused_per_client)));
-    out.push_back(std::move(refused));
+/// The control plane: maintenance, reloads, the build.
+void add_control_families(std::vector<MetricFamily>& out, const scrape& s) {
+    add_family(out, "gatehouse_maintenance_enabled", "1 while maintenance mode is on.", MetricType::Gauge,
+               {gauge({}, s.maintenance ? 1 : 0)});
+    add_family(out, "gatehouse_config_reloads_total", "Configuration reloads by result.", MetricType::Counter,
+               {counter({{"result", "success"}}, double(s.reloads_ok)),
+                counter({{"result", "failure"}}, double(s.reloads_failed))});
+    add_family(out, "gatehouse_config_last_reload_success_timestamp_seconds",
+               "When the configuration was last loaded successfully (start or reload).", MetricType::Gauge,
+               {gauge({}, s.last_reload_success_unix > 0 ? s.last_reload_success_unix : s.start_time_unix)});
+    add_family(out, "gatehouse_build_info", "A constant 1 labelled with gatehouse's version.", MetricType::Gauge,
+               {gauge({{"version", s.version}}, 1)});
+}
 
-    auto maintenance = family("gatehouse_maintenance_enabled", "1 while maintenance mode is on.", MetricType::Gauge);
-    maintenance.metric.push_back(gauge({}, s.maintenance ? 1 : 0));
-    out.push_back(std::move(maintenance));
-    auto reloads = family("gatehouse_config_reloads_total", "Configuration reloads by result.", MetricType::Counter);
-    reloads.metric.push_back(counter({{"result", "success"}}, double(s.reloads_ok)));
-    reloads.metric.push_back(counter({{"result", "failure"}}, double(s.reloads_failed)));
-    out.push_back(std::move(reloads));
-    auto last_reload = family("gatehouse_config_last_reload_success_timestamp_seconds",
-                              "When the configuration was last loaded successfully (start or reload).",
-                              MetricType::Gauge);
-    last_reload.metric.push_back(gauge({}, s.last_reload_success_unix > 0 ? s.last_reload_success_unix
-                                                                          : s.start_time_unix));
-    out.push_back(std::move(last_reload));
-    auto build = family("gatehouse_build_info", "A constant 1 labelled with gatehouse's version.", MetricType::Gauge);
-    build.metric.push_back(gauge({{"version", s.version}}, 1));
-    out.push_back(std::move(build));
+}  // namespace
 
+std::string render(const scrape& s) {
+    std::vector<MetricFamily> out;
+    add_request_families(out, s);
+    add_node_families(out, s);
+    add_client_families(out, s);
+    add_control_families(out, s);
     add_process_metrics(out, s.start_time_unix);
     return prometheus::TextSerializer().Serialize(out);
 }

@@ -31,7 +31,7 @@ std::string fill_page(std::string_view page, std::string_view reason) {
 }
 
 snapshot_ptr build_snapshot(std::shared_ptr<const config::config> config, std::uint64_t generation,
-                            const snapshot* previous, const control::operator_state& ops,
+                            const snapshot* previous, const operator_state& ops,
                             std::shared_ptr<log::access_log_sink> access_log) {
     if (config->upstream.nodes.size() > balancer::max_nodes)
         throw std::invalid_argument("at most " + std::to_string(balancer::max_nodes) + " upstream nodes are supported");
@@ -51,17 +51,17 @@ snapshot_ptr build_snapshot(std::shared_ptr<const config::config> config, std::u
         }
         if (!out.status) {
             out.status = std::make_shared<node_status>();
-            if (!config->health_check.enabled) out.status->health.store(health::node_health::up);
+            if (!config->health_check.enabled) out.status->health.store(node_health::up);
         }
         out.admin = ops.admin_of(out.name);
-        out.takes_new_requests = out.admin == control::node_admin::active &&
+        out.takes_new_requests = out.admin == node_admin::active &&
                                  (ops.pinned_node.empty() || ops.pinned_node == out.name);
         if (ops.pinned_node == out.name) s->pinned = out.index;
         if (ops.maintenance.verify_node == out.name) s->maintenance.verify_node = out.index;
         s->nodes.push_back(std::move(out));
     }
     if (!s->pinned && !ops.pinned_node.empty())
-        for (auto& n : s->nodes) n.takes_new_requests = n.admin == control::node_admin::active;  // pin to a gone node
+        for (auto& n : s->nodes) n.takes_new_requests = n.admin == node_admin::active;  // pin to a gone node
     const auto& page = config->maintenance.page_html;
     s->maintenance.enabled = ops.maintenance.enabled;
     s->maintenance.message =

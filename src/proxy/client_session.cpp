@@ -8,7 +8,7 @@
 #include "session/relay_response.ipp"
 #include "session/request_buffering.ipp"
 
-#include <gatehouse/log/event_log.hpp>
+#include <gatehouse/log/escaped.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 
@@ -17,14 +17,7 @@ namespace gatehouse::proxy {
 void start_client_session(server::worker& owner, tcp::socket&& socket) {
     auto session = std::make_shared<detail::client_session<tcp::socket>>(owner, std::move(socket));
     net::co_spawn(owner.context(), [session]() -> net::awaitable<void> { co_await session->run(); },
-                  [](std::exception_ptr e) {
-                      if (!e) return;
-                      try {
-                          std::rethrow_exception(e);
-                      } catch (const std::exception& ex) {
-                          log::error(std::string("bug: exception escaped a client session: ") + ex.what());
-                      }
-                  });
+                  log::on_escape("a client session"));
 }
 
 }  // namespace gatehouse::proxy

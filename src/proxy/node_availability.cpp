@@ -19,8 +19,8 @@ node_availability assess_nodes(const model::snapshot& snapshot, std::int64_t now
         if (!st.takes_traffic(now_ms)) {
             a.excluded.set(n.index);
             const auto h = st.health.load(std::memory_order_relaxed);
-            if (h != health::node_health::starting) a.all_starting = false;
-            if (h == health::node_health::up) up_but_ejected.set(n.index);
+            if (h != model::node_health::starting) a.all_starting = false;
+            if (h == model::node_health::up) up_but_ejected.set(n.index);
             continue;
         }
         a.any_ready = true;

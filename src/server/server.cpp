@@ -2,9 +2,12 @@
 // SIGTERM/SIGINT into a graceful drain.
 #include <gatehouse/server/server.hpp>
 
+#include "worker_link.hpp"
+
 #include <gatehouse/admin/admin_server.hpp>
 #include <gatehouse/control/controller.hpp>
 #include <gatehouse/log/event_log.hpp>
+#include <gatehouse/net/endpoints.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -17,12 +20,6 @@
 
 namespace gatehouse::server {
 
-std::vector<tcp::endpoint> listen_endpoints(const config::config& cfg) {
-    std::vector<tcp::endpoint> out;
-    for (const auto& a : cfg.proxy.listen) out.emplace_back(net::ip::make_address(a.ip), a.port);
-    return out;
-}
-
 server::server(config::config cfg, server_options options) {
     controller_ = std::make_unique<control::controller>(
         control_, std::move(cfg), control::controller::options{options.config_path, options.start_in_maintenance,
@@ -34,7 +31,9 @@ server::server(config::config cfg, server_options options) {
     const auto endpoints = listen_endpoints(c);
     for (const auto& e : endpoints) ensure_address_free(e);
     for (std::size_t i = 0; i < count; ++i) workers_.push_back(std::make_unique<worker>(i, snapshot, endpoints));
-    controller_->attach(workers_);
+    control::worker_handles handles;
+    for (auto& w : workers_) handles.push_back(make_worker_handle(*w));
+    controller_->attach(std::move(handles));
     if (c.admin.enabled) admin_ = std::make_unique<admin::admin_server>(control_, *controller_);
     if (c.metrics.enabled && c.metrics.own_listener)
         metrics_ = std::make_unique<admin::admin_server>(control_, *controller_, true);

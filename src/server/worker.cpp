@@ -1,7 +1,9 @@
 // A data-plane worker thread.
 #include <gatehouse/server/worker.hpp>
 
+#include <gatehouse/log/escaped.hpp>
 #include <gatehouse/log/event_log.hpp>
+#include <gatehouse/net/endpoints.hpp>
 #include <gatehouse/proxy/client_session.hpp>
 #include <gatehouse/proxy/read_drain.hpp>
 #include <gatehouse/util/coarse_clock.hpp>
@@ -28,11 +30,6 @@ constexpr auto accept_backoff = std::chrono::milliseconds(200);
 constexpr int max_accepts_per_wakeup = 64;
 constexpr std::int64_t log_interval_ms = 5000;  // accept problems (EMFILE, the connection cap) are logged this often
 
-std::string describe(const tcp::endpoint& ep) {
-    const auto a = ep.address();
-    return (a.is_v6() ? "[" + a.to_string() + "]" : a.to_string()) + ":" + std::to_string(ep.port());
-}
-
 /// Registers an accept loop's timer as waiting for a session to end, for as long as it lives (also when the
 /// coroutine frame is destroyed with the io_context).
 class paused_accept {
@@ -49,15 +46,6 @@ private:
     net::steady_timer* timer_;
 };
 
-void log_escaped(std::exception_ptr e, const char* what) {
-    if (!e) return;
-    try {
-        std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        log::error(std::string("bug: exception escaped ") + what + ": " + ex.what());
-    }
-}
-
 }  // namespace
 
 worker::worker(std::size_t id, model::snapshot_ptr snapshot, const std::vector<tcp::endpoint>& listen)
@@ -66,17 +54,6 @@ worker::worker(std::size_t id, model::snapshot_ptr snapshot, const std::vector<t
     std::random_device rd;
     id_prefix_ = (std::uint64_t(rd()) << 32) ^ rd() ^ (std::uint64_t(id) << 56);
     apply_snapshot(std::move(snapshot));
-}
-
-void ensure_address_free(const tcp::endpoint& ep) {
-    net::io_context scratch(1);
-    tcp::acceptor probe(scratch);
-    error_code ec;
-    probe.open(ep.protocol(), ec);
-    if (!ec) probe.set_option(net::socket_base::reuse_address(true), ec);
-    if (!ec && ep.address().is_v6()) probe.set_option(net::ip::v6_only(true), ec);
-    if (!ec) probe.bind(ep, ec);
-    if (ec) throw std::system_error(ec, "cannot listen on " + describe(ep));
 }
 
 std::unique_ptr<tcp::acceptor> worker::open_acceptor(const tcp::endpoint& ep) {
@@ -105,8 +82,8 @@ worker::~worker() {
 
 void worker::start() {
     for (auto& a : acceptors_)
-        net::co_spawn(context_, accept_loop(*a), [](std::exception_ptr e) { log_escaped(e, "accept loop"); });
-    net::co_spawn(context_, tick_loop(), [](std::exception_ptr e) { log_escaped(e, "tick"); });
+        net::co_spawn(context_, accept_loop(*a), log::on_escape("accept loop"));
+    net::co_spawn(context_, tick_loop(), log::on_escape("tick"));
     // The control thread handles SIGTERM, SIGINT, SIGHUP and SIGUSR1 (server.cpp). A worker thread blocks them from
     // its first instruction (it inherits the mask set here), so the kernel always delivers them to the control
     // thread: a signal taken by a busy worker could otherwise wait there (seen under TSan: a SIGTERM never acted on).
@@ -173,7 +150,7 @@ void worker::post_commit_listeners(std::vector<tcp::endpoint> removed) {
         pending_acceptors_.clear();
         if (draining_) return;
         for (auto& a : added) {
-            net::co_spawn(context_, accept_loop(*a), [](std::exception_ptr e) { log_escaped(e, "accept loop"); });
+            net::co_spawn(context_, accept_loop(*a), log::on_escape("accept loop"));
             acceptors_.push_back(std::move(a));
         }
     });

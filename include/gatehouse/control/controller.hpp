@@ -3,12 +3,12 @@
 
 #include <gatehouse/config/config.hpp>
 #include <gatehouse/control/operator_state.hpp>
+#include <gatehouse/control/worker_handle.hpp>
 #include <gatehouse/health/health_checker.hpp>
 #include <gatehouse/log/access_log.hpp>
 #include <gatehouse/metrics/counters.hpp>
 #include <gatehouse/model/snapshot.hpp>
 #include <gatehouse/net.hpp>
-#include <gatehouse/server/worker.hpp>
 
 #include <boost/json/object.hpp>
 
@@ -50,7 +50,7 @@ public:
     controller& operator=(const controller&) = delete;
 
     /// The workers to publish to; set once, before start().
-    void attach(std::vector<std::unique_ptr<server::worker>>& workers);
+    void attach(worker_handles workers);
 
     /// Runs the first round of health checks (a node takes traffic only after a pass), then the periodic ones.
     /// Returns once the first round is over; blocks the control loop's caller (start-up only).
@@ -80,14 +80,7 @@ public:
     std::string reopen_access_log();
 
 private:
-    struct worker_counts {
-        std::vector<std::uint32_t> in_flight;
-        std::size_t connections = 0;
-        std::size_t idle_connections = 0;
-        std::vector<std::size_t> pooled;   ///< idle upstream connections per node
-        metrics::worker_counters counters;  ///< copied only for a metrics scrape
-        std::uint64_t nodes_generation = 0;
-    };
+    struct reload_plan;
 
     net::awaitable<void> publish();
     net::awaitable<std::vector<worker_counts>> gather_counts(bool with_counters);
@@ -97,9 +90,17 @@ private:
     std::string persist();  ///< saves state_ when a state file is configured; returns a warning or ""
     net::awaitable<action_result> apply(std::string what, std::string actor);
 
+    // ---- reload steps: load, prepare (everything that can fail), commit, report ----
+    std::vector<std::string> load_next(reload_plan& plan) const;
+    std::vector<std::string> open_access_log(reload_plan& plan) const;
+    net::awaitable<std::vector<std::string>> prepare_listeners(reload_plan& plan);
+    net::awaitable<void> commit(const reload_plan& plan, action_result& r);
+    action_result reload_failed(const std::string& actor, std::vector<std::string> problems);
+    void report_reload(const std::string& actor, const reload_plan& plan, const action_result& r);
+
     net::io_context& control_;
     options options_;
-    std::vector<std::unique_ptr<server::worker>>* workers_ = nullptr;
+    worker_handles workers_;
     model::snapshot_ptr snapshot_;
     std::uint64_t generation_ = 1;
     operator_state state_;

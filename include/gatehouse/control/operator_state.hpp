@@ -1,42 +1,17 @@
-// What the operator decided at run time (maintenance, drained/disabled nodes, a pinned node), and its state file.
+// The operator state's file: JSON text, written atomically, read back at start.
 #pragma once
 
-#include <cstdint>
-#include <map>
+#include <gatehouse/model/operator_state.hpp>
+
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace gatehouse::control {
 
-/// An operator's decision about one node; `active` is the default and is not stored.
-enum class node_admin : std::uint8_t {
-    active,    ///< balanced as usual
-    draining,  ///< no new requests; requests in flight finish; health checks go on
-    disabled,  ///< no new requests and no health checks (the node is being worked on)
-};
-
-const char* to_string(node_admin a) noexcept;
-
-struct maintenance_state {
-    bool enabled = false;
-    std::string reason;              ///< shown to visitors and in NocoBase's "upgrading" screen
-    std::int64_t since_unix_ms = 0;  ///< when it was switched on
-    std::string verify_node;         ///< bypassed requests go only to this node ("" = balanced as usual)
-    bool operator==(const maintenance_state&) const = default;
-};
-
-/// Changed by the admin API on the control thread; persisted whole after every change.
-struct operator_state {
-    maintenance_state maintenance;
-    std::string pinned_node;                  ///< single-node mode: all new traffic to this node ("" = off)
-    std::map<std::string, node_admin> nodes;  ///< nodes not `active`, by name
-
-    node_admin admin_of(std::string_view node) const;
-    /// Forgets decisions about nodes not in `names` (after a reload removed them); returns what was dropped.
-    std::vector<std::string> keep_only(const std::vector<std::string>& names);
-    bool operator==(const operator_state&) const = default;
-};
+/// The operator state is the model's (model/operator_state.hpp); control changes it and keeps it in a file.
+using model::maintenance_state;
+using model::node_admin;
+using model::operator_state;
 
 /// {"maintenance":{"enabled":..,"reason":..,"since_unix_ms":..,"verify_node":..},"pinned_node":..,
 ///  "nodes":{"node2":"draining"}}

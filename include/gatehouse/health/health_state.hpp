@@ -1,20 +1,15 @@
 // Rise/fall hysteresis of one node's active health checks: a pure state machine, no I/O, no clock.
 #pragma once
 
+#include <gatehouse/model/node_health.hpp>
+
 #include <cstdint>
 #include <string>
 
 namespace gatehouse::health {
 
-/// What a node is, as far as active checks tell.
-enum class node_health : std::uint8_t {
-    unknown,   ///< no check has passed yet: takes no traffic
-    starting,  ///< answers NocoBase's 503 "maintaining" (starting, upgrading): takes no traffic, not a failure
-    up,        ///< `rise` consecutive passes
-    down,      ///< `fall` consecutive failures
-};
-
-const char* to_string(node_health h) noexcept;
+/// The health states are the model's (model/node_health.hpp); checks are counted here.
+using model::node_health;
 
 /// The outcome of one check.
 enum class check_result : std::uint8_t { pass, starting, fail };

@@ -1,7 +1,7 @@
 // The fast-changing state of one node, shared by the control thread and every worker through atomics.
 #pragma once
 
-#include <gatehouse/health/health_state.hpp>
+#include <gatehouse/model/node_health.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -12,7 +12,7 @@ namespace gatehouse::model {
 /// Written by the health checker (control thread) and, for passive ejection, by workers on failures only;
 /// read by workers on every request with relaxed loads (no write on the success path).
 struct node_status {
-    std::atomic<health::node_health> health{health::node_health::unknown};
+    std::atomic<node_health> health{node_health::unknown};
     std::atomic<std::int64_t> ejected_until_ms{0};     ///< passive ejection ends (coarse clock)
     std::atomic<std::uint32_t> consecutive_failures{0}; ///< failed proxied requests in a row
     std::atomic<std::uint32_t> ejections{0};           ///< ejections in a row (doubles fail_timeout)
@@ -20,7 +20,7 @@ struct node_status {
 
     /// True when new requests may go to this node at `now_ms`.
     bool takes_traffic(std::int64_t now_ms) const noexcept {
-        return health.load(std::memory_order_relaxed) == health::node_health::up &&
+        return health.load(std::memory_order_relaxed) == node_health::up &&
                ejected_until_ms.load(std::memory_order_relaxed) <= now_ms;
     }
 };

@@ -2,9 +2,9 @@
 #pragma once
 
 #include <gatehouse/config/config.hpp>
-#include <gatehouse/control/operator_state.hpp>
 #include <gatehouse/log/access_log.hpp>
 #include <gatehouse/model/node_status.hpp>
+#include <gatehouse/model/operator_state.hpp>
 #include <gatehouse/net.hpp>
 
 #include <cstdint>
@@ -23,7 +23,7 @@ struct node {
     tcp::endpoint endpoint;
     unsigned weight = 1;
     node_status_ptr status;  ///< shared with the health checker; survives reloads for a node that stays
-    control::node_admin admin = control::node_admin::active;  ///< the operator's decision
+    node_admin admin = node_admin::active;  ///< the operator's decision
     bool takes_new_requests = true;  ///< admin is active and no other node is pinned (health not included)
 };
 
@@ -54,7 +54,7 @@ using snapshot_ptr = std::shared_ptr<const snapshot>;
 /// decisions about nodes that are not configured are ignored. Throws std::invalid_argument when there are more
 /// nodes than the data plane supports (balancer::max_nodes).
 snapshot_ptr build_snapshot(std::shared_ptr<const config::config> config, std::uint64_t generation,
-                            const snapshot* previous = nullptr, const control::operator_state& operator_state = {},
+                            const snapshot* previous = nullptr, const operator_state& ops = {},
                             std::shared_ptr<log::access_log_sink> access_log = nullptr);
 
 /// The maintenance page with every "{{reason}}" replaced by `reason`, HTML-escaped.

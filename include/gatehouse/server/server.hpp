@@ -51,7 +51,4 @@ private:
     std::unique_ptr<net::steady_timer> drain_timer_;
 };
 
-/// The listen addresses of a configuration as endpoints.
-std::vector<tcp::endpoint> listen_endpoints(const config::config& cfg);
-
 }  // namespace gatehouse::server

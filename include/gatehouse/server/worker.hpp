@@ -23,11 +23,6 @@
 
 namespace gatehouse::server {
 
-/// Throws std::system_error ("cannot listen on ADDR: Address already in use") when another socket is bound to
-/// `endpoint`. Workers share each port through SO_REUSEPORT, which would also let a second gatehouse (or anything
-/// else with SO_REUSEPORT) silently share it: this probe, bound without SO_REUSEPORT, refuses that.
-void ensure_address_free(const tcp::endpoint& endpoint);
-
 /// A worker owns everything its connections touch, so the request path takes no lock. Other threads talk to it
 /// only through the post_* calls, which queue work on its io_context.
 class worker {

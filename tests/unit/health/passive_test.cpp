@@ -20,7 +20,7 @@ config::health_check_config passive_config() {
 /// A node that is up (node_status holds atomics, so it lives on the heap to be returned).
 std::unique_ptr<model::node_status> up_node() {
     auto s = std::make_unique<model::node_status>();
-    s->health.store(health::node_health::up);
+    s->health.store(model::node_health::up);
     return s;
 }
 }  // namespace
@@ -80,7 +80,7 @@ TEST(Passive, FailuresWhileEjectedAreIgnored) {
 // A node that says NocoBase is starting is never ejected; max_fails = 0 turns passive checks off.
 TEST(Passive, StartingNodesAndZeroMaxFailsAreExempt) {
     model::node_status starting;
-    starting.health.store(health::node_health::starting);
+    starting.health.store(model::node_health::starting);
     const auto cfg = passive_config();
     for (int i = 0; i < 10; ++i) EXPECT_EQ(health::report_failure(starting, cfg, 0).count(), 0);
     const auto owner = up_node();

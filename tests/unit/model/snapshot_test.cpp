@@ -17,17 +17,17 @@ std::shared_ptr<const config::config> three_nodes(std::string extra = "") {
 }
 
 TEST(Snapshot, DrainedAndDisabledNodesTakeNoNewRequests) {
-    control::operator_state ops;
-    ops.nodes = {{"node2", control::node_admin::draining}, {"node3", control::node_admin::disabled}};
+    model::operator_state ops;
+    ops.nodes = {{"node2", model::node_admin::draining}, {"node3", model::node_admin::disabled}};
     const auto s = model::build_snapshot(three_nodes(), 1, nullptr, ops);
     EXPECT_TRUE(s->nodes[0].takes_new_requests);
     EXPECT_FALSE(s->nodes[1].takes_new_requests);
-    EXPECT_EQ(s->nodes[1].admin, control::node_admin::draining);
+    EXPECT_EQ(s->nodes[1].admin, model::node_admin::draining);
     EXPECT_FALSE(s->nodes[2].takes_new_requests);
 }
 
 TEST(Snapshot, PinLeavesOnlyThePinnedNode) {
-    control::operator_state ops;
+    model::operator_state ops;
     ops.pinned_node = "node2";
     const auto s = model::build_snapshot(three_nodes(), 1, nullptr, ops);
     EXPECT_FALSE(s->nodes[0].takes_new_requests);
@@ -41,7 +41,7 @@ TEST(Snapshot, MaintenanceResolvesVerifyNodeAndFillsThePage) {
     auto cfg = config::parse_config("[[upstream.node]]\nname = \"node1\"\naddress = \"127.0.0.1:13001\"\n"
                                     "[[upstream.node]]\nname = \"node2\"\naddress = \"127.0.0.1:13002\"\n");
     cfg.maintenance.page_html = "<h1>{{reason}}</h1><p>{{reason}}</p>";
-    control::operator_state ops;
+    model::operator_state ops;
     ops.maintenance = {true, "upgrade <1.7> & more", 1, "node2"};
     const auto s = model::build_snapshot(std::make_shared<const config::config>(cfg), 1, nullptr, ops);
     EXPECT_TRUE(s->maintenance.enabled);

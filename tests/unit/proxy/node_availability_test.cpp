@@ -12,21 +12,21 @@ using namespace gatehouse;
 namespace {
 
 /// Three nodes, all up (as if their active checks had passed), or with `checks = false` active checks off.
-model::snapshot_ptr three_nodes(const control::operator_state& ops = {}, bool checks = true) {
+model::snapshot_ptr three_nodes(const model::operator_state& ops = {}, bool checks = true) {
     auto cfg = std::make_shared<const config::config>(config::parse_config(
         std::string(checks ? "" : "[health_check]\nenabled = false\n") +
         "[[upstream.node]]\nname = \"node1\"\naddress = \"127.0.0.1:13001\"\n"
         "[[upstream.node]]\nname = \"node2\"\naddress = \"127.0.0.1:13002\"\n"
         "[[upstream.node]]\nname = \"node3\"\naddress = \"127.0.0.1:13003\"\n"));
     auto s = model::build_snapshot(cfg, 1, nullptr, ops);
-    for (const auto& n : s->nodes) n.status->health.store(health::node_health::up);
+    for (const auto& n : s->nodes) n.status->health.store(model::node_health::up);
     return s;
 }
 
 constexpr std::int64_t now = 1'000'000;
 
 void eject(const model::node& n) { n.status->ejected_until_ms.store(now + 10'000); }
-void set_health(const model::node& n, health::node_health h) { n.status->health.store(h); }
+void set_health(const model::node& n, model::node_health h) { n.status->health.store(h); }
 
 proxy::node_availability assess(const model::snapshot& s) {
     std::vector<double> factors(s.nodes.size());
@@ -53,7 +53,7 @@ TEST(NodeAvailability, EveryUpNodeEjectedMeansEjectionIsIgnored) {
     const auto s = three_nodes();
     eject(s->nodes[0]);
     eject(s->nodes[1]);
-    set_health(s->nodes[2], health::node_health::down);
+    set_health(s->nodes[2], model::node_health::down);
     const auto a = assess(*s);
     EXPECT_TRUE(a.any_ready);
     EXPECT_TRUE(a.ejection_ignored);
@@ -66,12 +66,12 @@ TEST(NodeAvailability, EveryUpNodeEjectedMeansEjectionIsIgnored) {
 // Ejection is not ignored for nodes the operator took out (drained, disabled) nor when nodes are down or
 // starting: then no node is ready.
 TEST(NodeAvailability, OperatorDecisionsAndDownNodesAreNeverOverridden) {
-    control::operator_state ops;
-    ops.nodes = {{"node1", control::node_admin::draining}};
+    model::operator_state ops;
+    ops.nodes = {{"node1", model::node_admin::draining}};
     const auto s = three_nodes(ops);
     eject(s->nodes[0]);
-    set_health(s->nodes[1], health::node_health::down);
-    set_health(s->nodes[2], health::node_health::starting);
+    set_health(s->nodes[1], model::node_health::down);
+    set_health(s->nodes[2], model::node_health::starting);
     const auto a = assess(*s);
     EXPECT_FALSE(a.any_ready);
     EXPECT_FALSE(a.ejection_ignored);
@@ -93,9 +93,9 @@ TEST(NodeAvailability, EjectionIsKeptWhenActiveChecksAreOff) {
 TEST(NodeAvailability, EjectedNodeThatIsAlsoDownStaysOut) {
     const auto s = three_nodes();
     eject(s->nodes[0]);
-    set_health(s->nodes[0], health::node_health::down);
+    set_health(s->nodes[0], model::node_health::down);
     eject(s->nodes[1]);
-    set_health(s->nodes[1], health::node_health::starting);
+    set_health(s->nodes[1], model::node_health::starting);
     eject(s->nodes[2]);
     const auto a = assess(*s);
     EXPECT_TRUE(a.ejection_ignored);

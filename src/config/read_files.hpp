@@ -1,0 +1,29 @@
+// Files the configuration names: read whole, found relative to the configuration, and the [maintenance] section
+// that reads its page and bypass cookie from them (private to src/config).
+#pragma once
+
+#include "toml_reader.hpp"
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+namespace gatehouse::config::detail {
+
+struct file_closer {
+    void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+};
+
+/// Reads a whole file of at most `limit` bytes; returns an error message or "".
+std::string read_whole_file(const std::string& path, std::string& out, std::size_t limit);
+
+/// A path from the file, relative to the directory of the configuration file that names it.
+std::string relative_to(std::string_view origin, const std::string& path);
+
+/// `s` without trailing line ends, spaces and tabs (a token or a cookie written to a file).
+std::string_view trim_line_ends(std::string_view s);
+
+/// [maintenance]: the page (read now), retry_after, the state file, the bypass CIDRs and cookie.
+void read_maintenance(reader& r, const toml::table& root, const std::string& origin, maintenance_config& out);
+
+}  // namespace gatehouse::config::detail
