@@ -1,4 +1,9 @@
 # The network layer and the executable (the pure layer is declared in the top-level CMakeLists.txt).
+if(GATEHOUSE_READ_DRAIN)
+  set(GATEHOUSE_READ_DRAIN_SOURCE src/proxy/read_drain.cpp)
+else()
+  set(GATEHOUSE_READ_DRAIN_SOURCE src/proxy/read_drain_off.cpp)  # no access to Asio's internals at all
+endif()
 add_library(gatehouse_net STATIC
   src/log/event_log.cpp
   src/log/access_log.cpp
@@ -11,7 +16,8 @@ add_library(gatehouse_net STATIC
   src/proxy/error_response.cpp
   src/proxy/unavailable_response.cpp
   src/proxy/node_availability.cpp
-  src/proxy/read_drain.cpp
+  ${GATEHOUSE_READ_DRAIN_SOURCE}
+  src/proxy/read_drain_check.cpp
   src/proxy/node_reuse.cpp
   src/proxy/request_body_buffer.cpp
   src/health/http_probe.cpp

@@ -8,6 +8,7 @@
 #include <gatehouse/config/loopback_only.hpp>
 #include <gatehouse/demo/demo_upstream.hpp>
 #include <gatehouse/log/event_log.hpp>
+#include <gatehouse/proxy/read_drain_check.hpp>
 #include <gatehouse/server/server.hpp>
 
 #include <CLI/CLI.hpp>
@@ -57,6 +58,7 @@ int serve(config::config cfg, server::server_options options,
     try {
         log::set_min_level(static_cast<log::level>(cfg.log.level));
         for (const auto& w : config::config_warnings(cfg)) log::warning(w);
+        proxy::start_read_drain();
         server::server s(std::move(cfg), std::move(options));
         if (demo_nodes) demo_nodes->start();
         const int code = s.run();
