@@ -27,6 +27,7 @@ add_library(gatehouse_net STATIC
   src/server/client_limiter.cpp
   src/server/worker.cpp
   src/server/server.cpp
+  src/server/fd_limit.cpp
   src/control/operator_state.cpp
   src/control/controller.cpp
   src/control/controller_views.cpp
