@@ -7,6 +7,7 @@ endif()
 add_library(gatehouse_net STATIC
   src/log/event_log.cpp
   src/log/access_log.cpp
+  src/log/access_log_sink.cpp
   src/metrics/exposition.cpp
   src/model/snapshot.cpp
   src/proxy/head_scan.cpp

@@ -212,6 +212,11 @@ std::string render(const scrape& s) {
     reloads.metric.push_back(counter({{"result", "success"}}, double(s.reloads_ok)));
     reloads.metric.push_back(counter({{"result", "failure"}}, double(s.reloads_failed)));
     out.push_back(std::move(reloads));
+    auto dropped = family("gatehouse_log_lines_dropped_total",
+                          "Access log lines dropped because the destination did not take them in time.",
+                          MetricType::Counter);
+    dropped.metric.push_back(counter({}, double(s.log_lines_dropped)));
+    out.push_back(std::move(dropped));
     auto last_reload = family("gatehouse_config_last_reload_success_timestamp_seconds",
                               "When the configuration was last loaded successfully (start or reload).",
                               MetricType::Gauge);
