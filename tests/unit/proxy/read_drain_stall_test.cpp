@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <poll.h>
+#include <linux/sockios.h>
 #include <sys/ioctl.h>
 
 #include <chrono>
@@ -82,16 +83,17 @@ private:
         co_await now.async_wait(use_tuple);
     }
 
-    /// Until the kernel holds every byte sent and not yet read (and the FIN, once sent); bounded.
+    /// Until the reader's kernel has every byte sent (the peer's send queue holds no unacknowledged byte; bytes a
+    /// completed read took but the reader has not seen yet count too) and the FIN, once sent; bounded.
     void settle() {
         if (reset_) return;  // the kernel may drop what was queued
         const auto deadline = std::chrono::steady_clock::now() + exchange_limit;
         while (std::chrono::steady_clock::now() < deadline) {
-            int queued = 0;
-            ::ioctl(socket_.native_handle(), FIONREAD, &queued);
+            int unacknowledged = 0;
+            ::ioctl(peer_.native_handle(), SIOCOUTQ, &unacknowledged);
             pollfd fd{socket_.native_handle(), POLLRDHUP, 0};
             const bool fin_there = !fin_sent_ || (::poll(&fd, 1, 0) == 1 && (fd.revents & (POLLRDHUP | POLLHUP)));
-            if (static_cast<std::size_t>(queued) + received_.size() >= sent_.size() && fin_there) return;
+            if (unacknowledged == 0 && fin_there) return;
             std::this_thread::sleep_for(std::chrono::microseconds(50));
         }
     }
