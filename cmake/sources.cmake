@@ -1,8 +1,14 @@
 # The network layer and the executable (the pure layer is declared in the top-level CMakeLists.txt).
+if(GATEHOUSE_READ_DRAIN)
+  set(GATEHOUSE_READ_DRAIN_SOURCE src/proxy/read_drain.cpp)
+else()
+  set(GATEHOUSE_READ_DRAIN_SOURCE src/proxy/read_drain_off.cpp)  # no access to Asio's internals at all
+endif()
 add_library(gatehouse_net STATIC
   src/log/event_log.cpp
   src/log/access_log.cpp
   src/log/escaped.cpp
+  src/log/access_log_sink.cpp
   src/metrics/exposition.cpp
   src/model/snapshot.cpp
   src/net/endpoints.cpp
@@ -13,7 +19,8 @@ add_library(gatehouse_net STATIC
   src/proxy/error_response.cpp
   src/proxy/unavailable_response.cpp
   src/proxy/node_availability.cpp
-  src/proxy/read_drain.cpp
+  ${GATEHOUSE_READ_DRAIN_SOURCE}
+  src/proxy/read_drain_check.cpp
   src/proxy/node_reuse.cpp
   src/proxy/request_body_buffer.cpp
   src/health/http_probe.cpp
@@ -24,6 +31,7 @@ add_library(gatehouse_net STATIC
   src/server/worker.cpp
   src/server/worker_link.cpp
   src/server/server.cpp
+  src/server/fd_limit.cpp
   src/control/operator_state.cpp
   src/control/controller.cpp
   src/control/controller_views.cpp

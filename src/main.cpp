@@ -8,11 +8,14 @@
 #include <gatehouse/config/loopback_only.hpp>
 #include <gatehouse/demo/demo_upstream.hpp>
 #include <gatehouse/log/event_log.hpp>
+#include <gatehouse/proxy/read_drain_check.hpp>
+#include <gatehouse/server/fd_limit.hpp>
 #include <gatehouse/server/server.hpp>
 
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <thread>
 
 #ifndef GATEHOUSE_VERSION
 #define GATEHOUSE_VERSION "dev"
@@ -57,6 +60,10 @@ int serve(config::config cfg, server::server_options options,
     try {
         log::set_min_level(static_cast<log::level>(cfg.log.level));
         for (const auto& w : config::config_warnings(cfg)) log::warning(w);
+        const auto fds = server::raise_fd_limit();
+        if (fds.error != 0) log::warning(server::describe(fds));
+        else log::info(server::describe(fds));
+        proxy::start_read_drain();
         server::server s(std::move(cfg), std::move(options));
         if (demo_nodes) demo_nodes->start();
         const int code = s.run();
@@ -167,6 +174,9 @@ int main(int argc, char** argv) {
             std::cout << "note: admin.token_file " << cfg->admin.token_path
                       << " does not exist yet: gatehouse serve creates it (mode 0600) at start\n";
         for (const auto& w : config::config_warnings(*cfg)) std::cout << "warning: " << w << "\n";
+        if (const auto w = server::fd_limit_warning(*cfg, std::thread::hardware_concurrency(),
+                                                    server::current_fd_limits().hard))
+            std::cout << "warning: " << *w << "\n";
         std::cout << "configuration OK\n";
         return 0;
     }

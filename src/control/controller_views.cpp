@@ -3,6 +3,7 @@
 
 #include "worker_latch.hpp"
 
+#include <gatehouse/log/access_log_sink.hpp>
 #include <gatehouse/metrics/exposition.hpp>
 #include <gatehouse/util/coarse_clock.hpp>
 #include <gatehouse/version.hpp>
@@ -107,6 +108,7 @@ net::awaitable<std::string> controller::metrics_text() {
     s.maintenance = state_.maintenance.enabled;
     s.reloads_ok = reloads_ok_;
     s.reloads_failed = reloads_failed_;
+    s.log_lines_dropped = log::access_lines_dropped();
     s.last_reload_success_unix = static_cast<double>(last_reload_unix_ms_) / 1000.0;
     s.start_time_unix = static_cast<double>(started_unix_ms_) / 1000.0;
     s.version = version_string;

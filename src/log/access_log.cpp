@@ -1,52 +1,10 @@
-// Access log lines and their shared descriptor.
+// Access log lines: the combined and JSON formats.
 #include <gatehouse/log/access_log.hpp>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
-#include <fcntl.h>
-#include <system_error>
-#include <unistd.h>
 
 namespace gatehouse::log {
-
-std::shared_ptr<access_log_sink> access_log_sink::open(const config::log_config& cfg) {
-    if (cfg.access == "off") return nullptr;
-    if (cfg.access == "stdout")
-        return std::shared_ptr<access_log_sink>(new access_log_sink(STDOUT_FILENO, false, "stdout", cfg.access_format));
-    if (cfg.access == "stderr")
-        return std::shared_ptr<access_log_sink>(new access_log_sink(STDERR_FILENO, false, "stderr", cfg.access_format));
-    const int fd = ::open(cfg.access.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot open access log " + cfg.access);
-    return std::shared_ptr<access_log_sink>(new access_log_sink(fd, true, cfg.access, cfg.access_format));
-}
-
-access_log_sink::~access_log_sink() {
-    if (owned_) ::close(fd_);
-}
-
-void access_log_sink::write(std::string_view lines) noexcept {
-    const std::lock_guard lock(write_mutex_);
-    while (!lines.empty()) {
-        const auto n = ::write(fd_, lines.data(), lines.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;
-        lines.remove_prefix(static_cast<std::size_t>(n));
-    }
-}
-
-std::string access_log_sink::reopen() {
-    if (!owned_) return "";
-    const int fresh = ::open(target_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (fresh < 0) return "cannot reopen access log " + target_ + ": " + std::strerror(errno);
-    const int rc = ::dup3(fresh, fd_, O_CLOEXEC);
-    const int saved = errno;
-    ::close(fresh);
-    if (rc < 0) return "cannot reopen access log " + target_ + ": " + std::strerror(saved);
-    return "";
-}
-
 namespace {
 
 /// `[26/Nov/2026:21:00:00 +0000]`, cached per second per thread.

@@ -208,6 +208,9 @@ void add_control_families(std::vector<MetricFamily>& out, const scrape& s) {
     add_family(out, "gatehouse_config_reloads_total", "Configuration reloads by result.", MetricType::Counter,
                {counter({{"result", "success"}}, double(s.reloads_ok)),
                 counter({{"result", "failure"}}, double(s.reloads_failed))});
+    add_family(out, "gatehouse_log_lines_dropped_total",
+               "Access log lines dropped because the destination did not take them in time.", MetricType::Counter,
+               {counter({}, double(s.log_lines_dropped))});
     add_family(out, "gatehouse_config_last_reload_success_timestamp_seconds",
                "When the configuration was last loaded successfully (start or reload).", MetricType::Gauge,
                {gauge({}, s.last_reload_success_unix > 0 ? s.last_reload_success_unix : s.start_time_unix)});

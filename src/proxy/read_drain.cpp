@@ -6,6 +6,7 @@
 
 #include <sys/epoll.h>
 
+#include <atomic>
 #include <cerrno>
 #include <type_traits>
 
@@ -22,6 +23,9 @@ static_assert(BOOST_VERSION / 100 == 1081, "read_drain relies on Asio 1.81's epo
 
 namespace gatehouse::proxy {
 namespace {
+
+/// On unless the start-up self-test (or a test) turned it off; read on every read, written before workers start.
+std::atomic<bool> enabled{true};
 
 using reactor = net::detail::epoll_reactor;
 using descriptor_state = reactor::descriptor_state;
@@ -62,7 +66,15 @@ descriptor_state* state_of(tcp::socket& socket) noexcept {
 
 }  // namespace
 
+bool read_drain_compiled_in() noexcept { return true; }
+
+bool read_drain_enabled() noexcept { return enabled.load(std::memory_order_relaxed); }
+
+void set_read_drain_enabled(bool on) noexcept { enabled.store(on, std::memory_order_relaxed); }
+
 void watch_peer_close(tcp::socket& socket, error_code& ec) noexcept {
+    ec = {};
+    if (!read_drain_enabled()) return;
     descriptor_state* state = state_of(socket);
     if (state == nullptr) {
         ec = net::error::bad_descriptor;
@@ -83,14 +95,15 @@ void watch_peer_close(tcp::socket& socket, error_code& ec) noexcept {
         return;
     }
     registered = ev.events;
-    ec = {};
 }
 
 void watch_peer_close_once_connected(tcp::socket& socket) noexcept {
+    if (!read_drain_enabled()) return;
     if (descriptor_state* state = state_of(socket)) state->*pointer_to(registered_events_of{}) |= EPOLLRDHUP;
 }
 
 void mark_drained(tcp::socket& socket) noexcept {
+    if (!read_drain_enabled()) return;
     descriptor_state* state = state_of(socket);
     if (state == nullptr || (state->*pointer_to(registered_events_of{}) & EPOLLRDHUP) == 0) return;
     // descriptor_state derives privately from the operation that carries the events; only a C-style cast
@@ -102,6 +115,7 @@ void mark_drained(tcp::socket& socket) noexcept {
 }
 
 bool known_drained(tcp::socket& socket) noexcept {
+    if (!read_drain_enabled()) return false;
     const descriptor_state* state = state_of(socket);
     return state != nullptr && !(state->*pointer_to(speculative_flags_of{}))[reactor::read_op];
 }

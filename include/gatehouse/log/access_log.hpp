@@ -1,46 +1,14 @@
 // The access log: one line per request in Nginx's `combined` format (plus gatehouse's fields) or JSON, buffered per
-// worker and written whole lines at a time to one shared descriptor.
+// worker and handed whole lines at a time to the sink's writer thread (access_log_sink.hpp).
 #pragma once
 
-#include <gatehouse/config/config.hpp>
+#include <gatehouse/log/access_log_sink.hpp>
 
 #include <cstdint>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 
 namespace gatehouse::log {
-
-/// Where access lines go. Shared by every worker; each write(2) carries whole lines, so lines never interleave.
-class access_log_sink {
-public:
-    /// nullptr when `cfg.access` is "off". Throws std::system_error naming the file when it cannot be opened.
-    static std::shared_ptr<access_log_sink> open(const config::log_config& cfg);
-    ~access_log_sink();
-    access_log_sink(const access_log_sink&) = delete;
-    access_log_sink& operator=(const access_log_sink&) = delete;
-
-    /// Appends `lines` (complete lines), one worker's flush at a time (taken once per flush, not per request).
-    /// Errors are dropped. The write blocks while the destination is full (a slow pipe reader slows the workers,
-    /// as with Nginx's access log).
-    void write(std::string_view lines) noexcept;
-    /// SIGUSR1 (logrotate): opens the file again and puts it behind the same descriptor, so workers writing at
-    /// that moment write to the old or the new file, never to a closed one. Returns an error message or "".
-    std::string reopen();
-
-    config::access_log_format format() const noexcept { return format_; }
-    const std::string& target() const noexcept { return target_; }
-
-private:
-    access_log_sink(int fd, bool owned, std::string target, config::access_log_format format)
-        : fd_(fd), owned_(owned), target_(std::move(target)), format_(format) {}
-    std::mutex write_mutex_;  ///< one flush at a time: whole lines even on a pipe (PIPE_BUF is only 4 KiB)
-    int fd_;
-    bool owned_;  ///< a file we opened (not stdout/stderr)
-    std::string target_;
-    config::access_log_format format_;
-};
 
 /// Bytes of the request target written to the log; longer targets are cut and end in "...".
 constexpr std::size_t max_logged_target = 4096;

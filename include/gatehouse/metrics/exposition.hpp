@@ -30,6 +30,7 @@ struct scrape {
     bool maintenance = false;
     std::uint64_t reloads_ok = 0;
     std::uint64_t reloads_failed = 0;
+    std::uint64_t log_lines_dropped = 0;      ///< access lines the destination did not take in time
     double last_reload_success_unix = 0;       ///< 0 = never (the start counts as the first load)
     double start_time_unix = 0;
     std::string version;

@@ -50,6 +50,8 @@ net::awaitable<std::tuple<error_code, std::size_t>> eager_write(Stream& stream, 
 /// - otherwise it reads directly: bytes that are there are taken without a pass through the event loop, and an
 ///   empty socket costs the one attempt Asio would have made anyway.
 /// A read that returns less than it asked for emptied the socket, and says so for the next read.
+/// With the mark off (read_drain_enabled() false: the start-up self-test failed, or a build without it) this is
+/// the plain asynchronous read.
 ///
 /// Why marking is safe at both places below (read_drain.hpp's rule): the direct read is ours, and the mark follows
 /// it at once. After an asynchronous read, the mark is set only if the socket was marked drained when the read
@@ -63,7 +65,7 @@ template <class Stream, class MutableBufferSequence>
 net::awaitable<std::tuple<error_code, std::size_t>> read_some_unless_drained(Stream& stream,
                                                                              const MutableBufferSequence& buffer) {
     if constexpr (std::is_same_v<Stream, tcp::socket>) {
-        if (stream.non_blocking()) {
+        if (stream.non_blocking() && read_drain_enabled()) {
             const std::size_t wanted = net::buffer_size(buffer);
             if (!known_drained(stream)) {
                 error_code ec;

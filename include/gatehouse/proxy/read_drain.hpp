@@ -19,6 +19,25 @@ namespace gatehouse::proxy {
 /// readiness event clears it and performs the read. The flag and the events live in Asio's private reactor state
 /// (there is no public way to reach them), so read_drain.cpp names this exact Boost version and epoll, and fails
 /// to compile on any other.
+///
+/// Three guards make that safe to live with:
+/// - read_some_unless_drained() (eager_io.hpp) is the one place that reads and then marks, with no wait between the
+///   two; the only other mark is the one on a node socket before its connect (nothing can be read from it yet);
+/// - read_drain_check.hpp's start-up self-test checks on a loopback pair that the mark does what is described
+///   here, and turns the mark off (logged) when it does not;
+/// - the CMake option GATEHOUSE_READ_DRAIN=OFF compiles it out (read_drain_off.cpp: no Asio internals at all).
+/// Off or compiled out, every function here does what plain Asio does: nothing; known_drained() is false, so
+/// read_some_unless_drained() reads the usual way.
+
+/// True when this build has the mark (GATEHOUSE_READ_DRAIN=ON, the default).
+bool read_drain_compiled_in() noexcept;
+
+/// True while the mark is used: compiled in, and not turned off (the start-up self-test does when it fails).
+bool read_drain_enabled() noexcept;
+
+/// Turns the mark on or off for the whole process. Call it before worker threads start (the self-test, tests).
+/// Turning it on does nothing in a build without it.
+void set_read_drain_enabled(bool on) noexcept;
 
 /// Registers the socket for EPOLLRDHUP, so that the events Asio's reactor takes for it say when the peer has
 /// closed its side: one epoll_ctl call, or none after watch_peer_close_once_connected() and a connect that had to
@@ -30,6 +49,9 @@ void watch_peer_close(tcp::socket& socket, error_code& ec) noexcept;
 /// registration only when the connect did not wait.
 void watch_peer_close_once_connected(tcp::socket& socket) noexcept;
 
+/// Low level: read_some_unless_drained() marks after its own reads; call this directly only on a socket opened and
+/// not yet connected (the node connect path).
+///
 /// Marks the socket drained, unless the last event the reactor took for it reported the peer's close, a hang-up,
 /// an error (then the next read must try: it returns end of stream or the error at once) or TCP urgent data (a
 /// read stops short at it). Asio reuses reactor states of closed sockets without clearing that last event, so a
