@@ -66,7 +66,9 @@ TEST_F(UpstreamFailures, StalePooledConnectionsAreReplaced) {
     client_connection c(gh.port());
     for (int i = 0; i < 10; ++i) {
         // The node has closed the pooled connection (it idled past idle_close) before the next request.
-        if (i > 0) ASSERT_TRUE(wait_until([&] { return node.open_connections() == 0; }, 3s)) << "request " << i;
+        if (i > 0) {
+            ASSERT_TRUE(wait_until([&] { return node.open_connections() == 0; }, 3s)) << "request " << i;
+        }
         c.send(get_request("/?i=" + std::to_string(i)));
         const auto r = c.read_response();
         ASSERT_EQ(r.status, 200u) << "request " << i << ": " << r.raw;
