@@ -13,6 +13,8 @@ add_library(gatehouse_net STATIC
   src/proxy/node_availability.cpp
   src/proxy/read_drain.cpp
   src/proxy/node_reuse.cpp
+  src/proxy/failure.cpp
+  src/proxy/head_reader.cpp
   src/proxy/request_body_buffer.cpp
   src/health/http_probe.cpp
   src/health/health_checker.cpp

@@ -11,7 +11,8 @@
 #include <gatehouse/proxy/eager_io.hpp>
 #include <gatehouse/proxy/error_response.hpp>
 #include <gatehouse/proxy/forward_headers.hpp>
-#include <gatehouse/proxy/head_scan.hpp>
+#include <gatehouse/proxy/head_reader.hpp>
+#include <gatehouse/proxy/failure.hpp>
 #include <gatehouse/proxy/node_availability.hpp>
 #include <gatehouse/proxy/node_reuse.hpp>
 #include <gatehouse/proxy/read_drain.hpp>

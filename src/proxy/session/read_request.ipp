@@ -44,35 +44,15 @@ net::awaitable<void> client_session<Stream>::run() {
 
 template <class Stream>
 net::awaitable<std::optional<std::size_t>> client_session<Stream>::read_request_head(const config::config& cfg) {
-    const std::size_t max_head = cfg.limits.max_request_head;
-    std::size_t scanned = 0;
+    request_head_reader reader(cfg.limits.max_request_head);
     for (;;) {
-        if (scanned == 0 && in_.size() > 0) {
-            const std::string_view bytes(static_cast<const char*>(in_.data().data()), in_.size());
-            in_.consume(leading_empty_lines(bytes));
-        }
-        const std::string_view bytes(static_cast<const char*>(in_.data().data()), in_.size());
-        // A lone CR may be half of an empty line before the request line: wait for its LF (scanned stays 0, so
-        // the whole empty line is skipped above).
-        if (!bytes.empty() && !(scanned == 0 && bytes == "\r")) {
-            const auto r = scan_request_head(bytes, scanned, max_head);
-            switch (r.status) {
-            case head_scan_status::complete: co_return r.head_length;
-            case head_scan_status::need_more: break;
-            case head_scan_status::target_too_long:
-                co_await respond_error(http::status::uri_too_long, "request line too long", nullptr);
-                co_return std::nullopt;
-            case head_scan_status::head_too_large:
-                co_await respond_error(http::status::request_header_fields_too_large, "request head too large", nullptr);
-                co_return std::nullopt;
-            case head_scan_status::obs_fold:
-                co_await respond_error(http::status::bad_request, "obsolete line folding in a header", nullptr);
-                co_return std::nullopt;
-            case head_scan_status::bare_lf:
-                co_await respond_error(http::status::bad_request, "line not ended by CRLF", nullptr);
-                co_return std::nullopt;
-            }
-            scanned = bytes.size();
+        const auto progress = reader.next(std::string_view(static_cast<const char*>(in_.data().data()), in_.size()));
+        in_.consume(progress.skip);
+        if (progress.status == head_scan_status::complete) co_return progress.head_length;
+        if (progress.status != head_scan_status::need_more) {
+            const auto rejected = rejection_of(progress.status);
+            co_await respond_error(rejected.status, rejected.reason, nullptr);
+            co_return std::nullopt;
         }
         auto [ec, n] = co_await read_some_unless_drained(stream_, in_.prepare(head_read_piece));
         if (ec) {
