@@ -118,4 +118,15 @@ bool counts_against_node(failure_kind kind) noexcept {
     }
 }
 
+bool idle_close_race(failure_kind kind, const attempt_facts& facts) noexcept {
+    const bool no_answer = kind == failure_kind::closed_before_head || kind == failure_kind::invalid_response;
+    return no_answer && facts.nothing_back && facts.reused;
+}
+
+bool explains_no_resend(failure_kind kind, const attempt_facts& facts, resend_decision decision) noexcept {
+    if (decision != resend_decision::never || !facts.nothing_back) return false;
+    return kind == failure_kind::send_failed || kind == failure_kind::closed_before_head ||
+           kind == failure_kind::invalid_response;
+}
+
 }  // namespace gatehouse::proxy

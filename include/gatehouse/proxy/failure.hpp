@@ -77,4 +77,12 @@ std::optional<metrics::upstream_error> upstream_error_of(failure_kind kind) noex
 /// True when a failure of this kind counts against the node's passive health (health_check.max_fails).
 bool counts_against_node(failure_kind kind) noexcept;
 
+/// True when a failed try is most likely the node's idle close racing the request on a pooled connection (closed
+/// before a byte of an answer): not the node's failure, so not counted against its health.
+bool idle_close_race(failure_kind kind, const attempt_facts& facts) noexcept;
+
+/// True when the log says why a failed try is not sent again (the node may have received it): an answer that
+/// never came, for a request that cannot go twice.
+bool explains_no_resend(failure_kind kind, const attempt_facts& facts, resend_decision decision) noexcept;
+
 }  // namespace gatehouse::proxy

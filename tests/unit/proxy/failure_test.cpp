@@ -105,3 +105,23 @@ TEST(Failure, RetryOfAHeldIdempotentRequest) {
     get.body_held = false;  // a streamed body has been taken from the client
     EXPECT_EQ(retry_after(failure_kind::body_send_failed, get), resend_decision::never);
 }
+
+// A pooled connection closed before any answer is the node's idle close racing the request: not its failure.
+TEST(Failure, IdleCloseRaceIsNotTheNodesFailure) {
+    attempt_facts f{.idempotent = true, .body_held = true, .reused = true, .bytes_written = 0, .nothing_back = true};
+    EXPECT_TRUE(idle_close_race(failure_kind::closed_before_head, f));
+    EXPECT_FALSE(idle_close_race(failure_kind::response_head_timeout, f));
+    f.reused = false;
+    EXPECT_FALSE(idle_close_race(failure_kind::closed_before_head, f));
+}
+
+// The log explains a refused re-send only when no answer came and the request may not go again.
+TEST(Failure, ExplainsNoResend) {
+    const attempt_facts f{.idempotent = false, .body_held = true, .reused = false, .bytes_written = 5,
+                          .nothing_back = true};
+    EXPECT_TRUE(explains_no_resend(failure_kind::send_failed, f, resend_decision::never));
+    EXPECT_TRUE(explains_no_resend(failure_kind::closed_before_head, f, resend_decision::never));
+    EXPECT_FALSE(explains_no_resend(failure_kind::closed_before_head, f, resend_decision::another_node));
+    EXPECT_FALSE(explains_no_resend(failure_kind::response_head_timeout, f, resend_decision::never));
+    EXPECT_FALSE(explains_no_resend(failure_kind::body_send_failed, f, resend_decision::never));
+}
