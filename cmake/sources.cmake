@@ -22,10 +22,20 @@ add_library(gatehouse_net STATIC
   ${GATEHOUSE_READ_DRAIN_SOURCE}
   src/proxy/read_drain_check.cpp
   src/proxy/node_reuse.cpp
+  src/proxy/failure.cpp
+  src/proxy/head_reader.cpp
   src/proxy/request_body_buffer.cpp
   src/health/http_probe.cpp
   src/health/health_checker.cpp
   src/proxy/client_session.cpp
+  src/proxy/session/session_loop.cpp
+  src/proxy/session/request_steps.cpp
+  src/proxy/session/node_choice.cpp
+  src/proxy/session/node_attempt.cpp
+  src/proxy/session/response_head.cpp
+  src/proxy/session/relay_response.cpp
+  src/proxy/session/request_buffering.cpp
+  src/proxy/session/answers.cpp
   src/upstream/connection_pool.cpp
   src/server/client_limiter.cpp
   src/server/worker.cpp

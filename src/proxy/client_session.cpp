@@ -1,12 +1,7 @@
 // The client session entry point: one code path for every stream type (plain TCP now, TLS later).
 #include <gatehouse/proxy/client_session.hpp>
 
-#include "session/answers.ipp"
 #include "session/client_session.hpp"
-#include "session/forward_request.ipp"
-#include "session/read_request.ipp"
-#include "session/relay_response.ipp"
-#include "session/request_buffering.ipp"
 
 #include <gatehouse/log/escaped.hpp>
 
@@ -14,7 +9,7 @@
 
 namespace gatehouse::proxy {
 
-void start_client_session(server::worker& owner, tcp::socket&& socket) {
+void start_client_session(session_host& owner, tcp::socket&& socket) {
     auto session = std::make_shared<detail::client_session<tcp::socket>>(owner, std::move(socket));
     net::co_spawn(owner.context(), [session]() -> net::awaitable<void> { co_await session->run(); },
                   log::on_escape("a client session"));

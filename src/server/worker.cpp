@@ -24,6 +24,12 @@
 namespace gatehouse::server {
 namespace {
 
+/// A session's place in limits.max_connections_per_client, held by the session until it ends.
+struct client_slot_ticket final : proxy::session_ticket {
+    explicit client_slot_ticket(client_limiter::slot&& s) noexcept : slot(std::move(s)) {}
+    client_limiter::slot slot;
+};
+
 using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 constexpr auto tick_period = std::chrono::milliseconds(100);
 constexpr auto accept_backoff = std::chrono::milliseconds(200);
@@ -172,7 +178,7 @@ void worker::apply_snapshot(model::snapshot_ptr snapshot) {
     if (nodes_changed) {
         // Node indexes change meaning: carry idle connections and in-flight counts over to the nodes that stayed
         // (same name and address).
-        std::vector<std::size_t> new_index_of_old(snapshot_ ? snapshot_->nodes.size() : 0, session_base::no_node);
+        std::vector<std::size_t> new_index_of_old(snapshot_ ? snapshot_->nodes.size() : 0, proxy::session_base::no_node);
         for (std::size_t o = 0; o < new_index_of_old.size(); ++o)
             for (const auto& n : snapshot->nodes)
                 if (n.name == snapshot_->nodes[o].name && n.endpoint == snapshot_->nodes[o].endpoint)
@@ -180,10 +186,10 @@ void worker::apply_snapshot(model::snapshot_ptr snapshot) {
         pool_.remap(new_index_of_old, snapshot->nodes.size());
         in_flight_.assign(snapshot->nodes.size(), 0);
         for (auto& s : sessions_) {
-            if (s.in_flight_node == session_base::no_node) continue;
+            if (s.in_flight_node == proxy::session_base::no_node) continue;
             s.in_flight_node =
-                s.in_flight_node < new_index_of_old.size() ? new_index_of_old[s.in_flight_node] : session_base::no_node;
-            if (s.in_flight_node != session_base::no_node) ++in_flight_[s.in_flight_node];
+                s.in_flight_node < new_index_of_old.size() ? new_index_of_old[s.in_flight_node] : proxy::session_base::no_node;
+            if (s.in_flight_node != proxy::session_base::no_node) ++in_flight_[s.in_flight_node];
         }
         weight_factors_.assign(snapshot->nodes.size(), 1.0);
         counters_.remap(new_index_of_old, snapshot->nodes.size());
@@ -248,6 +254,13 @@ void worker::flush_access_log() noexcept {
     if (access_buffer_.empty()) return;
     if (snapshot_ && snapshot_->access_log) snapshot_->access_log->write(access_buffer_);
     access_buffer_.clear();
+}
+
+void worker::link(proxy::session_base& s) noexcept {
+    sessions_.push_back(s);
+    ++connections_;
+    // The place in limits.max_connections_per_client that admit_client took for the socket start_session passed on.
+    if (pending_slot_.counted()) s.ticket = std::make_unique<client_slot_ticket>(std::move(pending_slot_));
 }
 
 void worker::unlinked() noexcept {

@@ -1,7 +1,7 @@
 // libFuzzer target: the request path, bytes a client sends, as the session handles them up to the node.
 //
 // Not a socket harness: the input runs through the same functions, in the same order, as
-// client_session::serve_request and forward_request (src/proxy/session/): the raw head scan (fed in pieces as a
+// the session (src/proxy/session/): the real request head reader (fed in pieces as a
 // socket would deliver them), Beast's parser, check_request, write_upstream_request_head, and the real body relay
 // coroutines over an in-memory stream. Properties checked, beyond "no crash, no sanitizer report":
 //  - the head scan gives the same answer however the bytes were split;
@@ -17,7 +17,7 @@
 #include <gatehouse/config/cidr.hpp>
 #include <gatehouse/proxy/body_relay.hpp>
 #include <gatehouse/proxy/forward_headers.hpp>
-#include <gatehouse/proxy/head_scan.hpp>
+#include <gatehouse/proxy/head_reader.hpp>
 #include <gatehouse/proxy/request_checks.hpp>
 
 #include <boost/beast/core/flat_buffer.hpp>
@@ -41,23 +41,18 @@ std::size_t count_fields(const http::fields& f, std::string_view name) {
     return n;
 }
 
-/// The head scan as read_request_head drives it: pieces appended, earlier bytes not scanned again.
-proxy::head_scan_result scan_in_pieces(std::string_view bytes, std::size_t max_head, const std::vector<std::size_t>& pieces,
-                                       std::size_t& leading) {
+/// The head read as the session reads it: the real request_head_reader over pieces appended one by one.
+proxy::head_progress read_in_pieces(std::string_view bytes, std::size_t max_head, const std::vector<std::size_t>& pieces,
+                                    std::size_t& leading) {
+    proxy::request_head_reader reader(max_head);
     std::string in;
-    std::size_t scanned = 0, offset = 0, next = 0;
+    std::size_t offset = 0, next = 0;
     leading = 0;
     for (;;) {
-        if (scanned == 0 && !in.empty()) {
-            const auto skip = proxy::leading_empty_lines(in);
-            in.erase(0, skip);
-            leading += skip;
-        }
-        if (!in.empty() && !(scanned == 0 && in == "\r")) {
-            const auto r = proxy::scan_request_head(in, scanned, max_head);
-            if (r.status != proxy::head_scan_status::need_more) return r;
-            scanned = in.size();
-        }
+        const auto p = reader.next(in);
+        in.erase(0, p.skip);
+        leading += p.skip;
+        if (p.status != proxy::head_scan_status::need_more) return p;
         if (offset >= bytes.size()) return {};
         std::size_t want = std::min<std::size_t>(bytes.size() - offset, 8 * 1024);  // head_read_piece
         if (!pieces.empty() && pieces[next % pieces.size()] < want) want = pieces[next % pieces.size()];
@@ -97,7 +92,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool trusted_peer = flags & 8;
 
     std::size_t leading = 0;
-    const auto scan = scan_in_pieces(bytes, max_head, pieces, leading);
+    const auto scan = read_in_pieces(bytes, max_head, pieces, leading);
     {
         // Same answer when everything arrives at once.
         std::string_view all = bytes.substr(std::min(bytes.size(), proxy::leading_empty_lines(bytes)));

@@ -13,6 +13,7 @@ enum class head_scan_status {
     head_too_large,  ///< the head exceeds the limit: 431
     obs_fold,        ///< a header line continues on the next line (obsolete folding): 400
     bare_lf,         ///< a line ends in LF without CR: 400
+    no_version,      ///< the request line has no HTTP version (HTTP/0.9's `GET /`): 400 at once
 };
 
 struct head_scan_result {

@@ -8,7 +8,8 @@
 #include <gatehouse/metrics/counters.hpp>
 #include <gatehouse/model/snapshot.hpp>
 #include <gatehouse/net.hpp>
-#include <gatehouse/server/session_base.hpp>
+#include <gatehouse/proxy/session_host.hpp>
+#include <gatehouse/server/client_limiter.hpp>
 #include <gatehouse/upstream/connection_pool.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -25,7 +26,7 @@ namespace gatehouse::server {
 
 /// A worker owns everything its connections touch, so the request path takes no lock. Other threads talk to it
 /// only through the post_* calls, which queue work on its io_context.
-class worker {
+class worker final : public proxy::session_host {
 public:
     /// Opens one SO_REUSEPORT acceptor per address (throws std::system_error naming the address on failure).
     worker(std::size_t id, model::snapshot_ptr snapshot, const std::vector<tcp::endpoint>& listen);
@@ -61,59 +62,55 @@ public:
     void post_force_stop();
 
     // --- for sessions, on this worker's thread only ---
-    net::io_context& context() noexcept { return context_; }
-    const model::snapshot_ptr& snapshot() const noexcept { return snapshot_; }
-    balancer::balancer& balancer() noexcept { return *balancer_; }
-    upstream::connection_pool& pool() noexcept { return pool_; }
+    net::io_context& context() noexcept override { return context_; }
+    const model::snapshot_ptr& snapshot() const noexcept override { return snapshot_; }
+    balancer::balancer& balancer() noexcept override { return *balancer_; }
+    upstream::connection_pool& pool() noexcept override { return pool_; }
     const upstream::connection_pool& pool() const noexcept { return pool_; }
-    bool draining() const noexcept { return draining_; }
+    bool draining() const noexcept override { return draining_; }
     /// When the "every node that is up is ejected" warning may be logged again (each request could repeat it).
-    log::every& panic_log() noexcept { return panic_log_; }
+    log::every& panic_log() noexcept override { return panic_log_; }
     std::size_t id() const noexcept { return id_; }
-    void link(session_base& s) noexcept {
-        sessions_.push_back(s);
-        ++connections_;
-        s.client_slot = std::move(pending_slot_);  // taken by admit_client for the socket start_session passes on
-    }
+    void link(proxy::session_base& s) noexcept override;
     /// Requests this worker has in flight per node (least_request reads it; /api/status sums it over workers).
-    std::span<const std::uint32_t> in_flight() const noexcept { return in_flight_; }
+    std::span<const std::uint32_t> in_flight() const noexcept override { return in_flight_; }
     /// Counts the request `session` now has in flight to `node` (an index in the current node list).
-    void request_started(session_base& session, std::size_t node) noexcept {
+    void request_started(proxy::session_base& session, std::size_t node) noexcept override {
         session.in_flight_node = node;
         ++in_flight_[node];
     }
     /// Ends what request_started counted for `session` (the worker re-mapped it if the node list changed).
-    void request_finished(session_base& session) noexcept {
+    void request_finished(proxy::session_base& session) noexcept override {
         if (tearing_down_) return;  // in_flight_ is gone: sessions are being destroyed with the context
-        if (session.in_flight_node != session_base::no_node && in_flight_[session.in_flight_node] > 0)
+        if (session.in_flight_node != proxy::session_base::no_node && in_flight_[session.in_flight_node] > 0)
             --in_flight_[session.in_flight_node];
-        session.in_flight_node = session_base::no_node;
+        session.in_flight_node = proxy::session_base::no_node;
     }
     /// Changes whenever the node list changes (a reload): node indexes of an older generation mean other nodes.
-    std::uint64_t nodes_generation() const noexcept { return nodes_generation_; }
+    std::uint64_t nodes_generation() const noexcept override { return nodes_generation_; }
     /// Client connections this worker holds now.
     std::size_t connections() const noexcept { return connections_; }
     /// Client connections waiting for their next request (the others are busy with one).
     std::size_t idle_connections() const noexcept;
 
     /// This worker's request counters (read by the scrape through post_query).
-    metrics::worker_counters& counters() noexcept { return counters_; }
+    metrics::worker_counters& counters() noexcept override { return counters_; }
     const metrics::worker_counters& counters() const noexcept { return counters_; }
     /// True when requests are counted (metrics.enabled) and the worker is not being torn down.
-    bool counting() const noexcept { return !tearing_down_ && counting_; }
+    bool counting() const noexcept override { return !tearing_down_ && counting_; }
     /// True when the access log is on and the worker is not being torn down.
-    bool access_logging() const noexcept { return !tearing_down_ && snapshot_->access_log != nullptr; }
+    bool access_logging() const noexcept override { return !tearing_down_ && snapshot_->access_log != nullptr; }
     /// Adds one access log line to this worker's buffer (written out every tick or when the buffer fills).
-    void log_access(const log::access_record& record);
-    void unlinked() noexcept;  ///< a session ended (called from its destructor)
+    void log_access(const log::access_record& record) override;
+    void unlinked() noexcept override;  ///< a session ended (called from its destructor)
     /// Scratch space for one pick's slow-start factors (one per node); valid until the next pick.
-    std::vector<double>& weight_factors() noexcept { return weight_factors_; }
+    std::vector<double>& weight_factors() noexcept override { return weight_factors_; }
     /// Writes a fresh 32-hex-digit request id into `out`.
-    void next_request_id(char (&out)[32]) noexcept;
+    void next_request_id(char (&out)[32]) noexcept override;
 
 private:
     using session_list =
-        boost::intrusive::list<session_base, boost::intrusive::constant_time_size<false>>;
+        boost::intrusive::list<proxy::session_base, boost::intrusive::constant_time_size<false>>;
 
     net::awaitable<void> accept_loop(tcp::acceptor& acceptor);
     /// Sets up an accepted client socket (no Nagle, non-blocking) and starts its session.

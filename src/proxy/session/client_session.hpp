@@ -1,233 +1,206 @@
-// client_session<Stream>: the coroutine that serves one client connection (declaration and shared pieces).
-// Private to src/proxy; its member functions are in the .ipp files beside it, instantiated in client_session.cpp.
+// client_session<Stream>: the coroutine that serves one client connection, as the request's named steps.
+// Private to src/proxy. Its member functions are defined in the .cpp files beside it, each explicitly instantiated
+// there for every client stream (plain TCP now; TLS adds its stream to those instantiation lists).
+//
+// The steps of one request, in order (serve_request runs them, and reads as this list):
+//   read_request_head        read and check the raw head: where it ends, or why it is refused (400/414/431/408)
+//   request_filter           parse it and apply the request rules: framing, Expect, limits (400/413/417/501)
+//   upstream_request_filter  decide who the client is and write the head the node gets
+//   plan_request_body        hold a small (or buffered) body so the request can go again, or leave it to stream
+//   admit                    maintenance unless bypassed, then "no node is up" (503s)
+//   upstream_peer            choose a node (after a reload, from the new node list, skipping nodes tried)
+//   start_try                take a pooled connection for it, or none; count the request in flight
+//   try_node                 connect_node unless pooled, send_request, read_final_head, inspect_503
+//   fail_attempt             a failed try: record_failure, then again / elsewhere / a 5xx answer (failure.hpp)
+//   next_try                 whether another try follows (tries, stale pooled connections)
+//   relay_response           response_filter shapes the client's head; the body is held or streamed
+//   finish_request           counters and the access log, whatever the exit (exchange_end)
 #pragma once
 
-#include <gatehouse/proxy/client_session.hpp>
-#include <gatehouse/balancer/hash_key.hpp>
-#include <gatehouse/health/http_probe.hpp>
-#include <gatehouse/health/passive.hpp>
-#include <gatehouse/log/event_log.hpp>
+#include "exchange.hpp"
+
 #include <gatehouse/proxy/body_relay.hpp>
-#include <gatehouse/proxy/eager_io.hpp>
-#include <gatehouse/proxy/error_response.hpp>
 #include <gatehouse/proxy/forward_headers.hpp>
-#include <gatehouse/proxy/head_scan.hpp>
+
+#include <gatehouse/proxy/client_session.hpp>
+#include <gatehouse/proxy/failure.hpp>
 #include <gatehouse/proxy/node_availability.hpp>
-#include <gatehouse/proxy/node_reuse.hpp>
-#include <gatehouse/proxy/read_drain.hpp>
-#include <gatehouse/proxy/request_body_buffer.hpp>
-#include <gatehouse/proxy/request_checks.hpp>
-#include <gatehouse/proxy/unavailable_response.hpp>
-#include <gatehouse/metrics/counters.hpp>
-#include <gatehouse/proxy/field_lists.hpp>
-#include <gatehouse/server/worker.hpp>
+#include <gatehouse/proxy/session_base.hpp>
+#include <gatehouse/proxy/session_host.hpp>
 #include <gatehouse/util/coarse_clock.hpp>
-#include <gatehouse/util/constant_time.hpp>
 
-#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/stream_traits.hpp>
-#include <boost/beast/http/parser.hpp>
 
-#include <algorithm>
-#include <charconv>
+#include <limits>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace gatehouse::proxy::detail {
 
+std::string peer_address(const tcp::socket& s);
 
-constexpr std::uint64_t hold_limit = 64 * 1024;         // bodies up to this are read whole first: retryable
-constexpr std::uint64_t response_hold_limit = 64 * 1024;  // response bodies up to this are read whole, then sent
-constexpr std::size_t buffer_limit = 128 * 1024;        // bounds chunk-size lines and trailers (Beast 1.81 does not)
-constexpr std::size_t response_head_limit = 64 * 1024;
-constexpr std::size_t head_read_piece = 8 * 1024;
-constexpr std::size_t upstream_read_reserve = 16 * 1024;
-constexpr std::int64_t timeout_grace_ms = 1000;         // after a cancel, how long before sockets are closed hard
-constexpr std::int64_t linger_ms = 2000;                // reading what a client still sends after an error answer
-constexpr std::uint64_t linger_bytes = 1024 * 1024;
-constexpr int max_interim_responses = 8;
-constexpr std::uint64_t max_inspected_503 = 64 * 1024;  // a 503 body this small is read to see if it is NocoBase's
-constexpr unsigned unavailable_retry_after_s = 10;
-constexpr unsigned max_stale_retries = 2;
-constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
+/// Which nodes a request may still go to, across its tries.
+struct node_choice {
+    node_availability availability;
+    balancer::node_set excluded;
+    unsigned tries_left = 0;
+    unsigned stale_retries = 0;
+    bool fresh_only = false;                // the next try opens a new connection (a pooled one was stale)
+    std::vector<std::string> tried;         // node names; filled only when a try fails
+    std::optional<std::size_t> retry_from;  // the node whose failure sends the request elsewhere (metrics)
+};
 
-/// What the session is waiting for; decides which timeout applies and what a timeout means.
-enum class phase { idle, request_head, request_body, connect, upstream_write, response_head, response_body, closing };
+/// A request head refused after parsing (status unknown: accepted): its status and reason, or the parser's error;
+/// `with_request` when the log can name the request.
+struct request_refusal {
+    http::status status = http::status::unknown;
+    std::string_view reason;
+    error_code parse_error;
+    bool with_request = true;
+};
 
-using request_parser = http::request_parser<http::buffer_body>;
-using response_parser = http::response_parser<http::buffer_body>;
+/// How a request body is read before a node is chosen.
+enum class body_plan {
+    none,    ///< no body
+    hold,    ///< small: read whole into in_, so the request can go again
+    buffer,  ///< proxy.request_buffering: read whole into memory or a temporary file
+    stream,  ///< relayed to the node as it arrives (never sent twice)
+};
 
-inline std::string peer_address(const tcp::socket& s) {
-    error_code ec;
-    const auto ep = s.remote_endpoint(ec);
-    if (ec) return "unknown";
-    auto a = ep.address();
-    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6());
-    return a.to_string();
-}
+/// What admit decided.
+enum class admission { proceed, maintenance, unavailable };
 
-inline std::optional<std::uint64_t> parse_length(std::string_view text) {
-    std::uint64_t n = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-    return n;
-}
-
-// GCC 12 may destroy a temporary twice when it lives in a full-expression containing co_await (GCC PR 100611).
-// So every std::string handed to a coroutine is a named object, never a temporary in the co_await expression.
-
-/// The outcome of one try at one node.
-enum class attempt { answered, retry_fresh, retry_other, failed };
-
-/// Why a request body could not be buffered (each has its own answer, or none when the client left).
-enum class body_failure { none, client_left, timed_out, framing_too_long, malformed, too_large, not_stored };
-
-/// Counts one request in flight to one node for as long as it lives (least_request reads the counts).
-class in_flight_mark {
-public:
-    in_flight_mark(server::worker& w, server::session_base& s, std::size_t node) : worker_(w), session_(s) {
-        worker_.request_started(session_, node);
-    }
-    ~in_flight_mark() { worker_.request_finished(session_); }
-    in_flight_mark(const in_flight_mark&) = delete;
-    in_flight_mark& operator=(const in_flight_mark&) = delete;
-
-private:
-    server::worker& worker_;
-    server::session_base& session_;
+/// How record_failure treats one failed try.
+struct failure_note {
+    bool log = true;      ///< a warning line now (else the error answer's own line tells it, or nothing)
+    bool passive = true;  ///< report it to passive health when the kind counts against the node
 };
 
 template <class Stream>
-class client_session final : public server::session_base,
-                             public std::enable_shared_from_this<client_session<Stream>> {
+class client_session final : public session_base, public std::enable_shared_from_this<client_session<Stream>> {
 public:
-    client_session(server::worker& owner, Stream&& stream)
-        : owner_(owner), stream_(std::move(stream)), upstream_(owner.context()) {
-        peer_ip_ = peer_address(beast::get_lowest_layer(stream_));
-        if (const auto ip = config::parse_ip(peer_ip_)) peer_key_ = balancer::client_key(*ip);
-        owner_.link(*this);
-    }
-
-    ~client_session() override {
-        unlink();
-        owner_.unlinked();
-    }
+    client_session(session_host& host, Stream&& stream);
+    ~client_session() override;
 
     net::awaitable<void> run();
 
-    void on_deadline(std::int64_t now_ms) override {
-        if (!timed_out_) {
-            timed_out_ = true;
-            cancel_sockets();
-            deadline_ms_ = now_ms + timeout_grace_ms;
-        } else {
-            close_sockets();
-            deadline_ms_ = std::numeric_limits<std::int64_t>::max();
-        }
-    }
-
-    void on_shutdown() override {
-        if (phase_ == phase::idle) cancel_sockets();
-    }
-
-    void on_force_close() override { close_sockets(); }
-
+    // session_base: what the worker's tick and shutdown ask.
+    void on_deadline(std::int64_t now_ms) override;
+    void on_shutdown() override;
+    void on_force_close() override;
     bool idle() const noexcept override { return phase_ == phase::idle; }
-
-    void on_tick() override {
-        if (phase_ != phase::idle) return;
-        if (!idle_seen_by_tick_) {
-            idle_seen_by_tick_ = true;  // idle for less than a tick so far: the next request may come at once
-            return;
-        }
-        // Idle for a whole tick while parked in a read into in_: stop that read so run() can give the buffers
-        // back and park again in a buffer-less wait.
-        if (parked_in_read_ && !park_cancelled_) {
-            park_cancelled_ = true;
-            error_code ignored;
-            beast::get_lowest_layer(stream_).cancel(ignored);
-        }
-    }
+    void on_tick() override;
 
     /// Gives the buffers back (an idle connection then costs the session object and the socket).
-    void release_buffers() {
-        in_.shrink_to_fit();
-        up_in_.shrink_to_fit();
-        out_ = std::string();
-        buffers_released_ = true;
-    }
+    void release_buffers();
 
 private:
-    // Per-request state that the helper coroutines share; lives on serve_request's frame.
-    struct exchange {
-        request_parser request;
-        std::optional<response_parser> response;
-        request_verdict verdict;
-        bool held = false;           // whole body in in_: the request can be sent again
-        bool body_consumed = false;  // the client's body has been read entirely
-        bool expect_continue = false;
-        bool keep_alive = false;
-        std::string_view request_id;
-        char generated_id[32];
-        std::string_view client_ip;  // the resolved client for the log ("unknown" for a malformed trusted chain)
-        std::string failure;         // why the last try failed, for the log and the 502 body
-        model::snapshot_ptr nodes;         // the node list `node` belongs to (the newest when the node was picked)
-        std::uint64_t nodes_generation = 0;  // the worker's node-list generation at the pick
-        const model::node* node = nullptr;
-        bool bypassed = false;             // maintenance was on and this client bypasses it
-        bool can_retry_elsewhere = false;  // another node could take this request if this one says "starting"
-        std::optional<std::string> prefetched_body;  // a small body already read (a 503 inspected for retry)
-        // A body read whole before the node was chosen (proxy.request_buffering): then `held` is set, the body is
-        // sent from here with a Content-Length, and verdict.content_length counts only body bytes in in_ (none).
-        std::unique_ptr<request_body_buffer> buffered;
-        std::optional<in_flight_mark> in_flight;  // counts this request against `node` until it ends
-        // For the metrics and the access log:
-        std::chrono::steady_clock::time_point started;  // when the request head began to arrive
-        std::chrono::steady_clock::time_point upstream_sent;
-        double upstream_time = -1;         // seconds from sending to the node until its response head
-        unsigned status = 0;               // what the client got (0 = nothing)
-        unsigned upstream_status = 0;      // what the node answered (0 = no answer)
-        std::uint64_t sent_bytes = 0;      // head and body bytes written to the client
-        std::uint64_t body_bytes_sent = 0;
-        std::optional<metrics::own_reason> own;  // gatehouse answered itself
-        bool maintenance = false;
-    };
-
-    /// Records the request in the worker's counters and access log when the exchange ends (whatever the path).
-    struct request_record {
+    /// When the exchange ends (whatever the path): the request goes into the worker's counters and access log, and
+    /// a held body leaves in_ (what follows it is the client's next request).
+    struct exchange_end {
         client_session& session;
         exchange& x;
-        ~request_record() { session.finish_request(x); }
+        ~exchange_end() {
+            session.finish_request(x);
+            session.in_.consume(static_cast<std::size_t>(x.held_length));
+        }
     };
+
+    // --- The request's steps, in order (session_loop.cpp runs them; request_steps.cpp, node_choice.cpp) ---
+    net::awaitable<bool> serve_request();
+    net::awaitable<std::optional<std::size_t>> read_request_head(const config::config& cfg);
+    /// Parses the head and applies the request rules; what to answer when they refuse it.
+    request_refusal request_filter(exchange& x, const config::config& cfg, std::size_t head_length);
+    void upstream_request_filter(exchange& x, const config::config& cfg, std::size_t head_length);
+    /// Hold or stream: how the body is read (sets x.held; starts timeouts.client_body).
+    body_plan plan_request_body(exchange& x, const config::config& cfg) noexcept;
+    /// Reads a body of at most hold_limit whole into in_ (100 Continue first when the client waits for it).
+    net::awaitable<bool> read_small_body_whole(exchange& x, const config::config& cfg);
+    /// A body read whole into x.buffered goes with a Content-Length, from there.
+    void body_buffered(exchange& x);
+    /// The body is read (held) or left to stream: count it, and let it leave in_ when the exchange ends.
+    void body_read(exchange& x) noexcept;
+    admission admit(exchange& x, node_choice& choice);
+    bool bypasses_maintenance(const exchange& x, const config::maintenance_config& m) const;
+    node_availability assess(const exchange& x);
+    net::awaitable<bool> answer_maintenance(exchange& x, const model::snapshot& nodes);
+    net::awaitable<bool> answer_unavailable(exchange& x, const node_availability& availability);
+    /// The 502 after the last try (or when no node could be picked); true when the connection stays.
+    net::awaitable<bool> answer_bad_gateway(exchange& x);
+    std::optional<std::size_t> upstream_peer(exchange& x, node_choice& choice);
+    /// Sets up a try at node `picked`: the node, a pooled connection unless `fresh_only`, the in-flight count.
+    /// True when the try rides a pooled connection.
+    bool start_try(exchange& x, node_choice& choice, std::size_t picked);
+    /// After a failed try: true to try again, false when the tries are used up.
+    bool next_try(exchange& x, node_choice& choice, attempt outcome);
+
+    // --- One try at one node (node_attempt.cpp, response_head.cpp) ---
+    net::awaitable<attempt> try_node(exchange& x, const config::config& cfg, bool reused);
+    net::awaitable<error_code> connect_node(const model::node& node, const config::config& cfg);
+    net::awaitable<std::optional<attempt>> send_request(exchange& x, const config::config& cfg, bool reused);
+    net::awaitable<std::optional<attempt>> stream_request_body(exchange& x, const config::config& cfg);
+    /// The client's side of a streamed body failed (too large, too slow, malformed, gone): answers if it can.
+    net::awaitable<void> answer_client_body_failure(exchange& x, const relay_result& r);
+    net::awaitable<std::optional<attempt>> read_final_head(exchange& x, const config::config& cfg, bool reused);
+    net::awaitable<std::optional<attempt>> inspect_503(exchange& x, const config::config& cfg);
+    net::awaitable<error_code> read_response_head(response_parser& parser);
+    net::awaitable<error_code> read_small_body(response_parser& parser, std::string& out, std::size_t size);
+    /// Records a failed try: x.failure, the log line, passive health, the node's error counter.
+    void record_failure(exchange& x, const config::config& cfg, failure_kind kind, std::string_view detail,
+                        failure_note note = {});
+    /// A try failed with `kind`: closes the node connection, records it, and goes on as retry_after decides
+    /// (again on a fresh connection, on another node, or a 5xx answer now).
+    net::awaitable<attempt> fail_attempt(exchange& x, const config::config& cfg, failure_kind kind,
+                                         std::string_view detail, const attempt_facts& facts, failure_note note = {});
+    void passive_failure(const exchange& x, const config::config& cfg);
+
+    // --- Request bodies read whole before a node is chosen (request_buffering.cpp) ---
+    net::awaitable<bool> buffer_request_body(exchange& x, const config::config& cfg);
+    net::awaitable<body_failure> fill_body_buffer(exchange& x, const config::config& cfg, std::string& detail);
+    net::awaitable<body_failure> read_body_bytes(const config::config& cfg, bool first, std::string& detail);
+    net::awaitable<std::optional<attempt>> send_buffered_body(exchange& x, const config::config& cfg, bool reused);
+
+    // --- The response (relay_response.cpp) ---
+    net::awaitable<bool> relay_response(exchange& x, const config::config& cfg);
+    /// How the client's response head is framed, and whether the node's connection can go back to the pool.
+    response_head_options response_filter(const exchange& x, bool& reusable) const;
+    /// A body too large to hold: the head and the bytes already read, then the rest as it comes.
+    net::awaitable<relay_result> relay_streamed_response(exchange& x, const config::config& cfg,
+                                                         const response_head_options& options);
+    /// Reads the rest of a small response body; false when the node failed (then answered 502/504).
+    net::awaitable<bool> read_held_response(exchange& x, const config::config& cfg, std::size_t length);
+    /// Takes the held body out of up_in_ and gives the node's connection back (to the pool when it can).
+    beast::flat_buffer take_held_response(const exchange& x, const config::config& cfg, std::size_t length,
+                                          bool reusable);
+    /// Puts the held body's buffer back into up_in_ after it was written; what the write came to.
+    relay_result give_back_held_response(beast::flat_buffer& held, const error_code& ec, std::size_t written,
+                                         std::size_t length);
+    /// The node failed while its response was relayed: counted and logged.
+    void response_failed(exchange& x, const config::config& cfg, const relay_result& r);
+    net::awaitable<error_code> read_held_body(std::size_t length, config::duration idle);
+
+    // --- gatehouse's own answers and the end of an exchange (answers.cpp) ---
+    net::awaitable<void> respond_error(http::status status, std::string_view detail, exchange* x,
+                                       bool keep_alive = false);
+    /// Answers a failure that is not a node's (the client's, or gatehouse's own) with its status and reason.
+    net::awaitable<void> answer_failure(exchange& x, failure_kind kind, std::string_view detail = {});
+    /// Writes the answer in out_, then lingers and closes unless `keep_alive`; true when the connection stays.
+    net::awaitable<bool> send_own_answer(bool keep_alive);
+    net::awaitable<void> linger_close();
     void finish_request(const exchange& x) noexcept;
+    void count_request(const exchange& x, double request_time) noexcept;
+    void log_request(const exchange& x, double request_time) noexcept;
     /// Records an answer given before the request head could be parsed (no exchange yet).
     void record_headless_answer(unsigned status, std::uint64_t sent_bytes) noexcept;
-    void count_upstream_error(const exchange& x, metrics::upstream_error e) noexcept {
-        if (!owner_.counting() || !x.node || x.nodes_generation != owner_.nodes_generation()) return;
-        if (x.node->index < owner_.counters().nodes.size())
-            ++owner_.counters().nodes[x.node->index].errors[static_cast<std::size_t>(e)];
-    }
-    void count_received(std::uint64_t n) noexcept {
-        if (owner_.counting()) owner_.counters().received_bytes += n;
-    }
 
-    net::awaitable<bool> serve_request();
-    /// Answers with the maintenance page or JSON (maintenance on, client not bypassing).
-    net::awaitable<bool> answer_maintenance(exchange& x, const model::snapshot& nodes);
-    /// True when this request bypasses maintenance: client address in bypass_cidrs, or the secret cookie.
-    bool bypasses_maintenance(const exchange& x, const config::maintenance_config& m, const client_origin& client) const;
-    net::awaitable<std::optional<std::size_t>> read_request_head(const config::config& cfg);
-    net::awaitable<attempt> try_node(exchange& x, const config::config& cfg, bool reused);
-    /// Reads the whole request body into x.buffered (de-chunked); answers 400/408/413/500 itself and returns false
-    /// when it cannot.
-    net::awaitable<bool> buffer_request_body(exchange& x, const config::config& cfg);
-    /// The reading and parsing loop of buffer_request_body; `detail` gets the parser's or the buffer's error.
-    net::awaitable<body_failure> fill_body_buffer(exchange& x, const config::config& cfg, std::string& detail);
-    /// Reads more request body bytes into in_: the first read directly, later ones through the event loop.
-    net::awaitable<body_failure> read_body_bytes(const config::config& cfg, bool first, std::string& detail);
-    /// Sends x.buffered to the node after the head, in pieces; nullopt when sent, else what the try came to.
-    net::awaitable<std::optional<attempt>> send_buffered_body(exchange& x, const config::config& cfg, bool reused);
+    // --- Small shared pieces ---
+    void count_upstream_error(const exchange& x, metrics::upstream_error e) noexcept;
+    void count_received(std::uint64_t n) noexcept {
+        if (host_.counting()) host_.counters().received_bytes += n;
+    }
     /// timeouts.client_body starts now: the request body must be complete by then.
     void start_body_clock(const config::config& cfg) noexcept {
         const auto limit = cfg.timeouts.client_body.count();
@@ -238,64 +211,21 @@ private:
         set_deadline(phase::request_body, cfg.timeouts.client_idle);
         deadline_ms_ = std::min(deadline_ms_, body_deadline_ms_);
     }
-    net::awaitable<bool> relay_response(exchange& x, const config::config& cfg);
-    /// Reads until up_in_ holds `length` bytes (a whole body of at most response_hold_limit); the node may pause
-    /// at most `idle` between pieces.
-    net::awaitable<error_code> read_held_body(std::size_t length, config::duration idle);
-    net::awaitable<void> respond_error(http::status status, std::string_view detail, exchange* x,
-                                       bool keep_alive = false);
-    net::awaitable<void> linger_close();
-    /// Writes the answer in out_, then lingers and closes unless `keep_alive`; true when the connection stays.
-    net::awaitable<bool> send_own_answer(bool keep_alive);
-    /// Reads the node's response head into `parser` (bytes after it stay in up_in_).
-    net::awaitable<error_code> read_response_head(response_parser& parser);
-    net::awaitable<error_code> read_small_body(response_parser& parser, std::string& out, std::size_t size);
-    void passive_failure(const exchange& x, const config::config& cfg);
-
     void set_deadline(phase p, config::duration d) noexcept {
         phase_ = p;
         timed_out_ = false;
         deadline_ms_ = util::coarse_now_ms() + d.count();
     }
-    void cancel_sockets() noexcept {
+    void cancel_sockets() noexcept;
+    void close_sockets() noexcept;
+    void close_upstream() noexcept {
         error_code ignored;
-        beast::get_lowest_layer(stream_).cancel(ignored);
-        upstream_.cancel(ignored);
-    }
-    void close_sockets() noexcept {
-        error_code ignored;
-        beast::get_lowest_layer(stream_).close(ignored);
         upstream_.close(ignored);
     }
-    void release_upstream(const exchange& x, bool reusable, const config::config& cfg) {
-        if (reusable && !timed_out_ && up_in_.size() == 0 && upstream_.is_open() && x.node &&
-            x.nodes_generation == owner_.nodes_generation()) {
-            owner_.pool().put(x.node->index, std::move(upstream_),
-                              util::coarse_now_ms() + cfg.timeouts.upstream_idle.count());
-            upstream_ = tcp::socket(owner_.context());
-        } else {
-            error_code ignored;
-            upstream_.close(ignored);
-        }
-        up_in_.clear();
-    }
-    /// Why a request that may have reached a node is not sent again, for the log.
-    static std::string never_sent_twice(const exchange& x) {
-        const auto& h = x.request.get();
-        if (!is_idempotent(h.method()))
-            return " (the node may have received it; a " + std::string(h.method_string()) + " is never sent twice)";
-        return " (its body was streamed, so it cannot be sent again)";
-    }
-    std::string describe(const exchange* x) const {
-        std::string s = "client " + peer_ip_;
-        if (x && x->request.is_header_done()) {
-            const auto& h = x->request.get();
-            s.append(" \"").append(h.method_string()).append(" ").append(h.target()).append("\"");
-        }
-        return s;
-    }
+    void release_upstream(const exchange& x, bool reusable, const config::config& cfg);
+    std::string describe(const exchange* x) const;
 
-    server::worker& owner_;
+    session_host& host_;
     Stream stream_;
     tcp::socket upstream_;
     beast::flat_buffer in_;     // bytes from the client not yet used

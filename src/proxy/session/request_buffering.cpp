@@ -1,14 +1,18 @@
 // client_session: a request body read whole before a node is chosen (proxy.request_buffering), then sent from there.
-#pragma once
-
 #include "client_session.hpp"
+
+#include <gatehouse/log/event_log.hpp>
+#include <gatehouse/proxy/eager_io.hpp>
+#include <gatehouse/proxy/read_drain.hpp>
 
 #include <cerrno>
 #include <cstring>
 
 namespace gatehouse::proxy::detail {
 
-inline std::string_view buffer_error_text(body_buffer_error e) {
+namespace {
+
+std::string_view buffer_error_text(body_buffer_error e) {
     switch (e) {
     case body_buffer_error::none: return "no error";
     case body_buffer_error::too_large: return "too large";
@@ -18,6 +22,8 @@ inline std::string_view buffer_error_text(body_buffer_error e) {
     }
     return "unknown";
 }
+
+}  // namespace
 
 template <class Stream>
 net::awaitable<bool> client_session<Stream>::buffer_request_body(exchange& x, const config::config& cfg) {
@@ -37,19 +43,18 @@ net::awaitable<bool> client_session<Stream>::buffer_request_body(exchange& x, co
         log::debug(describe(&x) + " left while sending its body: " + detail);
         break;
     case body_failure::timed_out:
-        co_await respond_error(http::status::request_timeout, "request body not received in time", &x);
+        co_await answer_failure(x, failure_kind::client_body_timeout);
         break;
     case body_failure::framing_too_long:
     case body_failure::malformed:
-        x.failure = "malformed request body: " + detail;
-        co_await respond_error(http::status::bad_request, x.failure, &x);
+        co_await answer_failure(x, failure_kind::malformed_body, detail);
         break;
     case body_failure::too_large:
-        co_await respond_error(http::status::payload_too_large, "request body too large", &x);
+        co_await answer_failure(x, failure_kind::body_too_large);
         break;
     case body_failure::not_stored:
         log::error(describe(&x) + ": cannot buffer the request body in " + cfg.limits.request_buffer_dir + ": " + detail);
-        co_await respond_error(http::status::internal_server_error, "request body not buffered", &x);
+        co_await answer_failure(x, failure_kind::body_not_buffered);
         break;
     }
     co_return false;
@@ -124,8 +129,6 @@ template <class Stream>
 net::awaitable<std::optional<attempt>> client_session<Stream>::send_buffered_body(exchange& x,
                                                                                   const config::config& cfg,
                                                                                   bool reused) {
-    // The head is written: from here on the node may have seen the request, so only an idempotent one may go again.
-    const auto& node = *x.node;
     const auto& body = *x.buffered;
     std::unique_ptr<char[]> piece;
     error_code ec;
@@ -142,9 +145,9 @@ net::awaitable<std::optional<attempt>> client_session<Stream>::send_buffered_bod
             const int err = errno;
             x.failure = "cannot read the buffered request body: " + std::string(buffer_error_text(e));
             log::error(describe(&x) + ": " + x.failure + " (" + std::strerror(err) + ")");
-            error_code ignored;
-            upstream_.close(ignored);
-            co_await respond_error(http::status::internal_server_error, "request body not buffered", &x);
+            close_upstream();
+            co_await respond_error(client_status(failure_kind::body_not_buffered),
+                                   failure_reason(failure_kind::body_not_buffered, {}, {}), &x);
             co_return attempt::failed;
         }
         // The first piece goes out directly; later ones through the event loop, so a large body read from a fast
@@ -154,27 +157,24 @@ net::awaitable<std::optional<attempt>> client_session<Stream>::send_buffered_bod
         offset += got;
     }
     if (!ec) co_return std::nullopt;
-    error_code ignored;
-    upstream_.close(ignored);
-    if (timed_out_) {
-        x.failure = "node " + node.name + " did not take the request body in time";
-        log::warning(describe(&x) + ": " + x.failure);
-        count_upstream_error(x, metrics::upstream_error::timeout);
-        co_await respond_error(http::status::gateway_timeout, x.failure, &x);
-        co_return attempt::failed;
-    }
-    if (is_idempotent(x.request.get().method())) {
-        if (reused) co_return attempt::retry_fresh;  // most likely a pooled connection the node had closed
-        x.failure = "node " + node.name + " failed while the request body was sent: " + ec.message();
-        log::warning(describe(&x) + ": " + x.failure);
-        count_upstream_error(x, metrics::upstream_error::reset);
-        co_return attempt::retry_other;
-    }
-    // A non-idempotent request whose head reached the node is never sent again.
-    x.failure = "node " + node.name + " failed while the request body was sent: " + ec.message();
-    count_upstream_error(x, metrics::upstream_error::reset);
-    co_await respond_error(http::status::bad_gateway, x.failure, &x);
-    co_return attempt::failed;
+    if (timed_out_) co_return co_await fail_attempt(x, cfg, failure_kind::body_send_timeout, {}, {});
+    // The head is written: from here on the node may have seen the request, so only an idempotent one may go again
+    // (on a fresh connection when this one was pooled: most likely one the node had closed).
+    const bool idempotent = is_idempotent(x.request.get().method());
+    const attempt_facts facts{.idempotent = idempotent, .body_held = true, .reused = reused,
+                              .bytes_written = out_.size()};
+    co_return co_await fail_attempt(x, cfg, failure_kind::body_send_failed, ec.message(), facts, {.log = idempotent});
 }
+
+#define GATEHOUSE_INSTANTIATE(S)                                                                                  \
+    template net::awaitable<bool> client_session<S>::buffer_request_body(exchange&, const config::config&);       \
+    template net::awaitable<body_failure> client_session<S>::fill_body_buffer(exchange&, const config::config&,   \
+                                                                              std::string&);                      \
+    template net::awaitable<body_failure> client_session<S>::read_body_bytes(const config::config&, bool,         \
+                                                                             std::string&);                       \
+    template net::awaitable<std::optional<attempt>> client_session<S>::send_buffered_body(                        \
+        exchange&, const config::config&, bool);
+GATEHOUSE_INSTANTIATE(tcp::socket)
+#undef GATEHOUSE_INSTANTIATE
 
 }  // namespace gatehouse::proxy::detail

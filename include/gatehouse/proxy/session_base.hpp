@@ -1,15 +1,21 @@
 // What a worker knows of each client connection it owns: a deadline and a way to stop it.
 #pragma once
 
-#include <gatehouse/server/client_limiter.hpp>
-
 #include <boost/intrusive/list_hook.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
 
-namespace gatehouse::server {
+namespace gatehouse::proxy {
+
+/// Something a session holds for its owner until the session ends (the worker's place in
+/// limits.max_connections_per_client). Given back by its destructor.
+class session_ticket {
+public:
+    virtual ~session_ticket() = default;
+};
 
 /// Base of every client session. Lives on one worker thread; linked into that worker's session list for the
 /// deadline sweep and for shutdown. Unlinks itself when destroyed.
@@ -40,11 +46,12 @@ public:
     /// The node (index in the worker's current node list) this session has a request in flight to, or no_node.
     /// Kept by the worker, which re-maps it when a reload changes the node list.
     std::size_t in_flight_node = no_node;
-    /// This connection's place in limits.max_connections_per_client, given back when the session is destroyed.
-    client_limiter::slot client_slot;
+    /// What the owner gave this connection to hold (its place in limits.max_connections_per_client), given back
+    /// when the session is destroyed. Empty when nothing is counted.
+    std::unique_ptr<session_ticket> ticket;
 
 protected:
     std::int64_t deadline_ms_ = std::numeric_limits<std::int64_t>::max();
 };
 
-}  // namespace gatehouse::server
+}  // namespace gatehouse::proxy

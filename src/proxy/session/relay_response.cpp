@@ -1,0 +1,210 @@
+// client_session: the node's response to the client: response_filter shapes the head, then the body is sent
+// whole (small or already read) or streamed.
+#include "client_session.hpp"
+
+#include <gatehouse/log/event_log.hpp>
+#include <gatehouse/proxy/eager_io.hpp>
+#include <gatehouse/proxy/read_drain.hpp>
+
+#include <array>
+#include <charconv>
+
+namespace gatehouse::proxy::detail {
+
+namespace {
+
+std::optional<std::uint64_t> parse_length(std::string_view text) {
+    std::uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+    return n;
+}
+
+/// A failed write of the head (and body bytes) to the client.
+relay_result client_write(const error_code& ec) {
+    relay_result r;
+    r.ec = ec;
+    if (ec) r.failed = relay_side::destination;
+    return r;
+}
+
+}  // namespace
+
+template <class Stream>
+response_head_options client_session<Stream>::response_filter(const exchange& x, bool& reusable) const {
+    const auto& parser = *x.response;
+    const auto& head = parser.get();
+    const unsigned status = head.result_int();
+    const bool head_request = x.request.get().method() == http::verb::head;
+    response_head_options options;
+    options.client_http10 = x.request.get().version() < 11;
+    options.request_id = x.request_id;
+    if (head_request || status == 204 || status == 304) {
+        // HEAD and 304 answers may state the length of the body they do not carry; keep it.
+        if (head_request || status == 304) {
+            if (const auto cl = parse_length(head[http::field::content_length])) {
+                options.framing = response_framing::content_length;
+                options.content_length = *cl;
+            }
+        }
+    } else if (const auto cl = parser.content_length()) {
+        options.framing = response_framing::content_length;
+        options.content_length = *cl;
+    } else {
+        options.framing = options.client_http10 ? response_framing::close_delimited : response_framing::chunked;
+        if (!parser.chunked()) reusable = false;  // delimited by the node closing
+    }
+    options.keep_alive = x.keep_alive && !host_.draining() && options.framing != response_framing::close_delimited;
+    return options;
+}
+
+template <class Stream>
+net::awaitable<bool> client_session<Stream>::relay_response(exchange& x, const config::config& cfg) {
+    auto& parser = *x.response;
+    const unsigned status = parser.get().result_int();
+    const bool bodiless = x.request.get().method() == http::verb::head || status == 204 || status == 304;
+    bool reusable = parser.keep_alive();
+    const response_head_options options = response_filter(x, reusable);
+    out_.clear();
+    write_client_response_head(out_, parser.get(), options);
+    x.status = status;
+    set_deadline(phase::response_body, cfg.timeouts.client_idle);  // waiting for the client to take bytes
+
+    const bool by_length = options.framing == response_framing::content_length;
+    relay_result r;
+    if (x.prefetched_body) {
+        const std::array<net::const_buffer, 2> pieces{net::buffer(out_), net::buffer(*x.prefetched_body)};
+        auto [ec, n] = co_await eager_write(stream_, pieces);
+        r = client_write(ec);
+    } else if (bodiless || (by_length && options.content_length == 0)) {
+        auto [ec, n] = co_await eager_write(stream_, net::buffer(out_));
+        r = client_write(ec);
+    } else if (by_length && options.content_length <= response_hold_limit) {
+        // A body this small is read whole before anything goes to the client (like Nginx's proxy buffering): the
+        // node's connection goes back to the pool at once, so a slow client never holds it, and a node that fails
+        // mid-body still gets the client a clean 502. It usually came with the head: no read, no coroutine frame.
+        const auto length = static_cast<std::size_t>(options.content_length);
+        if (up_in_.size() < length) {  // (GCC 12: no co_await inside && or ||)
+            if (!co_await read_held_response(x, cfg, length)) co_return false;  // answered 502/504
+        }
+        beast::flat_buffer held = take_held_response(x, cfg, length, reusable);
+        const std::array<net::const_buffer, 2> pieces{net::buffer(out_), net::buffer(held.data().data(), length)};
+        set_deadline(phase::response_body, cfg.timeouts.client_idle);  // as long to take it as when streamed
+        auto [ec, n] = co_await eager_write(stream_, pieces);
+        r = give_back_held_response(held, ec, n, length);
+    } else {
+        r = co_await relay_streamed_response(x, cfg, options);
+    }
+
+    x.body_bytes_sent = x.prefetched_body ? x.prefetched_body->size() : r.bytes;
+    x.sent_bytes = out_.size() + x.body_bytes_sent;
+    if (r.failed != relay_side::none) {
+        response_failed(x, cfg, r);
+        co_return false;  // the client saw part of an answer: only closing tells it the answer is incomplete
+    }
+    release_upstream(x, reusable, cfg);
+    // A large body grew up_in_ (up to a 64 KiB piece): give that back now, like Nginx frees its proxy buffers with
+    // the request, so a thousand connections between large answers do not each keep 64 KiB.
+    if (up_in_.size() == 0 && up_in_.capacity() > upstream_read_reserve) up_in_.shrink_to_fit();
+    co_return options.keep_alive;
+}
+
+template <class Stream>
+net::awaitable<relay_result> client_session<Stream>::relay_streamed_response(exchange& x, const config::config& cfg,
+                                                                             const response_head_options& options) {
+    // Waiting on the node: upstream_response. Waiting for the client to take bytes: client_idle, so a client that
+    // stops reading does not hold the node's connection for upstream_response.
+    const auto progress = [this, &cfg](relay_wait wait) {
+        set_deadline(phase::response_body,
+                     wait == relay_wait::read ? cfg.timeouts.upstream_response : cfg.timeouts.client_idle);
+    };
+    if (options.framing == response_framing::content_length) {
+        // Head and the body bytes already read go out in one write.
+        const auto first = static_cast<std::size_t>(std::min<std::uint64_t>(up_in_.size(), options.content_length));
+        const std::array<net::const_buffer, 2> pieces{net::buffer(out_), net::buffer(up_in_.data().data(), first)};
+        auto [ec, n] = co_await eager_write(stream_, pieces);
+        relay_result r = client_write(ec);
+        if (r.failed != relay_side::none) co_return r;
+        up_in_.consume(first);
+        r = co_await relay_content_length(upstream_, up_in_, stream_, options.content_length - first, progress);
+        r.bytes += first;
+        co_return r;
+    }
+    auto [ec, n] = co_await eager_write(stream_, net::buffer(out_));
+    const relay_result r = client_write(ec);
+    if (r.failed != relay_side::none) co_return r;
+    co_return co_await relay_parsed_body(upstream_, up_in_, *x.response, stream_,
+                                         options.client_http10 ? relay_output::raw : relay_output::chunked, 0,
+                                         progress);
+}
+
+template <class Stream>
+net::awaitable<bool> client_session<Stream>::read_held_response(exchange& x, const config::config& cfg,
+                                                                std::size_t length) {
+    const error_code failure = co_await read_held_body(length, cfg.timeouts.upstream_response);
+    if (!failure) co_return true;
+    const auto kind = timed_out_ ? failure_kind::response_body_timeout : failure_kind::reset_mid_response;
+    record_failure(x, cfg, kind, failure.message(), {.log = false});
+    release_upstream(x, false, cfg);
+    co_await respond_error(client_status(kind), x.failure, &x);
+    co_return false;
+}
+
+template <class Stream>
+beast::flat_buffer client_session<Stream>::take_held_response(const exchange& x, const config::config& cfg,
+                                                              std::size_t length, bool reusable) {
+    beast::flat_buffer held;  // takes the body so up_in_ is empty when the connection goes back to the pool
+    std::swap(up_in_, held);
+    release_upstream(x, reusable && held.size() == length, cfg);  // more than the body: not reusable
+    return held;
+}
+
+template <class Stream>
+relay_result client_session<Stream>::give_back_held_response(beast::flat_buffer& held, const error_code& ec,
+                                                             std::size_t written, std::size_t length) {
+    std::swap(up_in_, held);  // back in up_in_ (a large one is given back when the exchange ends)
+    up_in_.clear();
+    up_in_.max_size(buffer_limit);
+    relay_result r = client_write(ec);
+    r.bytes = ec ? (written > out_.size() ? written - out_.size() : 0) : length;
+    return r;
+}
+
+template <class Stream>
+void client_session<Stream>::response_failed(exchange& x, const config::config& cfg, const relay_result& r) {
+    if (r.failed == relay_side::source) {
+        const auto kind = timed_out_ ? failure_kind::response_body_timeout : failure_kind::reset_mid_response;
+        record_failure(x, cfg, kind, r.ec.message());
+    }
+    release_upstream(x, false, cfg);
+}
+
+template <class Stream>
+net::awaitable<error_code> client_session<Stream>::read_held_body(std::size_t length, config::duration idle) {
+    while (up_in_.size() < length) {
+        set_deadline(phase::response_body, idle);  // the node may pause this long between pieces
+        auto [ec, n] = co_await read_some_unless_drained(upstream_, up_in_.prepare(length - up_in_.size()));
+        if (ec == net::error::eof) co_return make_error_code(http::error::partial_message);
+        if (ec) co_return ec;
+        up_in_.commit(n);
+    }
+    co_return error_code{};
+}
+
+#define GATEHOUSE_INSTANTIATE(S)                                                                                  \
+    template response_head_options client_session<S>::response_filter(const exchange&, bool&) const;              \
+    template net::awaitable<bool> client_session<S>::relay_response(exchange&, const config::config&);            \
+    template net::awaitable<relay_result> client_session<S>::relay_streamed_response(                             \
+        exchange&, const config::config&, const response_head_options&);                                          \
+    template net::awaitable<bool> client_session<S>::read_held_response(exchange&, const config::config&,         \
+                                                                        std::size_t);                             \
+    template beast::flat_buffer client_session<S>::take_held_response(const exchange&, const config::config&,     \
+                                                                      std::size_t, bool);                         \
+    template relay_result client_session<S>::give_back_held_response(beast::flat_buffer&, const error_code&,      \
+                                                                     std::size_t, std::size_t);                   \
+    template void client_session<S>::response_failed(exchange&, const config::config&, const relay_result&);      \
+    template net::awaitable<error_code> client_session<S>::read_held_body(std::size_t, config::duration);
+GATEHOUSE_INSTANTIATE(tcp::socket)
+#undef GATEHOUSE_INSTANTIATE
+
+}  // namespace gatehouse::proxy::detail
