@@ -4,6 +4,7 @@
 
 #include <gatehouse/balancer/hash_key.hpp>
 #include <gatehouse/log/event_log.hpp>
+#include <gatehouse/net/endpoints.hpp>
 #include <gatehouse/proxy/eager_io.hpp>
 #include <gatehouse/proxy/head_reader.hpp>
 #include <gatehouse/proxy/read_drain.hpp>
@@ -15,9 +16,7 @@ std::string peer_address(const tcp::socket& s) {
     error_code ec;
     const auto ep = s.remote_endpoint(ec);
     if (ec) return "unknown";
-    auto a = ep.address();
-    if (a.is_v6() && a.to_v6().is_v4_mapped()) a = net::ip::make_address_v4(net::ip::v4_mapped, a.to_v6());
-    return a.to_string();
+    return unmap_v4(ep.address()).to_string();
 }
 
 template <class Stream>
