@@ -259,7 +259,7 @@ TEST_F(WebSocket, GracefulStopClosesTunnels) {
 
 // An idle tunnel holds no I/O buffer: after one 1000-byte message each way, 200 open tunnels cost gatehouse less
 // than one 16 KiB piece per direction would, or the exchange's read buffers (8 + 16 KiB) kept; Nginx holds a buffer
-// each way, about 18 KiB per tunnel. (Measured here: about 9 KiB, the session, its coroutine frames and the request's
+// each way, about 18 KiB per tunnel. (Measured here: about 7 KiB, the session, its coroutine frames and the request's
 // fields; HAProxy's 4.7 KiB is the bar, not reached yet.)
 TEST_F(WebSocket, IdleTunnelsHoldNoBuffers) {
     add_ws_node("alpha");

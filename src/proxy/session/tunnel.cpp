@@ -5,7 +5,8 @@
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/proxy/eager_io.hpp>
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <array>
 
@@ -29,7 +30,6 @@ constexpr auto direction_index(bool to_node) noexcept {
 
 template <class Stream>
 net::awaitable<bool> client_session<Stream>::tunnel(exchange& x, const config::config& cfg) {
-    using namespace boost::asio::experimental::awaitable_operators;
     x.status = 101;
     tunnel_ = &x.tunnel.emplace();
     if (host_.counting())
@@ -44,8 +44,17 @@ net::awaitable<bool> client_session<Stream>::tunnel(exchange& x, const config::c
         deadline_ms_ = tunnel_->deadline_ms();
         if (host_.draining()) stop_tunnel_before_drain_ends();  // the stop began while the upgrade was on its way
         auto& client = beast::get_lowest_layer(stream_);
-        co_await (pump_bytes(client, upstream_, tunnel_watch{this, true}) &&
-                  pump_bytes(upstream_, client, tunnel_watch{this, false}));
+        // node -> client runs as a coroutine of its own, client -> node in this one, which then waits for the other
+        // (on a timer that never expires, cancelled when the other ends): lighter than a parallel group.
+        net::steady_timer other_done(host_.context(), net::steady_timer::time_point::max());
+        bool other_running = true;
+        net::co_spawn(host_.context(), pump_bytes(upstream_, client, tunnel_watch{this, false}),
+                      [&other_done, &other_running](std::exception_ptr, pump_result) {
+                          other_running = false;
+                          other_done.cancel();
+                      });
+        co_await pump_bytes(client, upstream_, tunnel_watch{this, true});
+        while (other_running) co_await other_done.async_wait(use_tuple);
         log::debug(describe(&x) + ": WebSocket tunnel to " + x.node->name + " closed by " +
                    std::string(to_string(tunnel_->closed_by.value_or(tunnel_closer::gatehouse))));
     }
