@@ -15,6 +15,7 @@ add_library(gatehouse_net STATIC
   src/proxy/head_scan.cpp
   src/proxy/request_checks.cpp
   src/proxy/forward_headers.cpp
+  src/proxy/websocket_upgrade.cpp
   src/proxy/client_address.cpp
   src/proxy/error_response.cpp
   src/proxy/unavailable_response.cpp
@@ -34,6 +35,7 @@ add_library(gatehouse_net STATIC
   src/proxy/session/node_attempt.cpp
   src/proxy/session/response_head.cpp
   src/proxy/session/relay_response.cpp
+  src/proxy/session/tunnel.cpp
   src/proxy/session/request_buffering.cpp
   src/proxy/session/answers.cpp
   src/upstream/connection_pool.cpp

@@ -104,7 +104,7 @@ void print_nodes(const json::value& status) {
         std::cout << "pinned to " << pinned << " (single-node mode)\n";
     std::cout << std::left << std::setw(16) << "NODE" << std::setw(24) << "ADDRESS" << std::setw(10) << "STATE"
               << std::setw(10) << "HEALTH" << std::setw(8) << "WEIGHT" << std::setw(10) << "IN-FLIGHT"
-              << "LAST CHECK\n";
+              << std::setw(11) << "WEBSOCKETS" << "LAST CHECK\n";
     const auto* nodes = at(status, "nodes");
     if (!nodes || !nodes->is_array()) return;
     for (const auto& n : nodes->get_array()) {
@@ -113,7 +113,8 @@ void print_nodes(const json::value& status) {
             last = str(at(*c, "result")) + " (" + str(at(*c, "detail")) + ") at " + str(at(*c, "at"));
         std::cout << std::left << std::setw(16) << str(at(n, "name")) << std::setw(24) << str(at(n, "address"))
                   << std::setw(10) << str(at(n, "state")) << std::setw(10) << str(at(n, "health")) << std::setw(8)
-                  << str(at(n, "weight")) << std::setw(10) << str(at(n, "in_flight")) << last << "\n";
+                  << str(at(n, "weight")) << std::setw(10) << str(at(n, "in_flight")) << std::setw(11)
+                  << str(at(n, "websockets")) << last << "\n";
     }
 }
 

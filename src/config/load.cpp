@@ -119,7 +119,7 @@ void read_upstream(reader& r, const toml::table& root, upstream_config& out) {
 void read_timeouts(reader& r, const toml::table& root, timeouts_config& out) {
     const std::string path = "timeouts";
     const auto* t = r.section(root, path, {"client_header", "client_idle", "upstream_connect", "upstream_response",
-                                           "upstream_idle", "shutdown_drain", "client_body"});
+                                           "upstream_idle", "shutdown_drain", "client_body", "websocket_idle"});
     if (!t) return;
     const auto read = [&](std::string_view key, duration& field, bool positive) {
         if (auto v = r.duration(*t, key, path, positive)) field = *v;
@@ -131,6 +131,7 @@ void read_timeouts(reader& r, const toml::table& root, timeouts_config& out) {
     read("upstream_idle", out.upstream_idle, false);
     read("shutdown_drain", out.shutdown_drain, false);
     read("client_body", out.client_body, false);
+    read("websocket_idle", out.websocket_idle, true);
 }
 
 void read_limits(reader& r, const toml::table& root, limits_config& out) {

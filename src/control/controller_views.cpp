@@ -91,6 +91,10 @@ net::awaitable<std::string> controller::metrics_text() {
         s.requests.received_bytes += c.counters.received_bytes;
         s.requests.refused_per_client += c.counters.refused_per_client;
         s.requests.sent_bytes += c.counters.sent_bytes;
+        for (std::size_t k = 0; k < s.requests.websocket_upgrades.size(); ++k)
+            s.requests.websocket_upgrades[k] += c.counters.websocket_upgrades[k];
+        for (std::size_t k = 0; k < s.requests.websocket_bytes.size(); ++k)
+            s.requests.websocket_bytes[k] += c.counters.websocket_bytes[k];
         for (std::size_t r = 0; r < s.requests.own.size(); ++r)
             for (std::size_t k = 0; k < 5; ++k) s.requests.own[r][k] += c.counters.own[r][k];
         if (c.counters.nodes.size() != snap.nodes.size()) continue;  // a worker between two node lists
@@ -103,6 +107,7 @@ net::awaitable<std::string> controller::metrics_text() {
             total.retries += mine.retries;
             if (i < c.in_flight.size()) s.nodes[i].in_flight += c.in_flight[i];
             if (i < c.pooled.size()) s.nodes[i].idle_connections += c.pooled[i];
+            if (i < c.websockets.size()) s.nodes[i].websockets += c.websockets[i];
         }
     }
     s.maintenance = state_.maintenance.enabled;
@@ -127,7 +132,7 @@ namespace {
 
 /// One node's requests in flight, requests and errors, summed over the workers.
 struct node_totals {
-    std::uint64_t in_flight = 0, requests = 0, errors = 0;
+    std::uint64_t in_flight = 0, requests = 0, errors = 0, websockets = 0;
 };
 
 /// Node `index`'s totals; a worker between two node lists counts for none.
@@ -135,6 +140,7 @@ node_totals sum_node(const std::vector<worker_counts>& counts, std::size_t index
     node_totals t;
     for (const auto& c : counts) {
         if (c.in_flight.size() == node_count) t.in_flight += c.in_flight[index];
+        if (c.websockets.size() == node_count) t.websockets += c.websockets[index];
         if (c.counters.nodes.size() != node_count) continue;
         const auto& mine = c.counters.nodes[index];
         for (auto v : mine.responses) t.requests += v;
@@ -160,6 +166,7 @@ json::object node_json(const model::node& n, const node_totals& totals, const st
                       {"pinned", pinned},
                       {"takes_traffic", n.takes_new_requests && st.takes_traffic(now_ms)},
                       {"in_flight", totals.in_flight},
+                      {"websockets", totals.websockets},
                       {"requests_total", totals.requests},
                       {"errors_total", totals.errors},
                       {"ejected", ejected},

@@ -130,6 +130,11 @@ void format_combined(std::string& out, const access_record& r) {
     out += r.bypass ? " bypass=1" : " bypass=0";
     out += " peer=";
     append_token(out, r.peer_ip);
+    if (r.tunnel) {
+        out += " ws_from_client=" + std::to_string(r.tunnel_from_client);
+        out += " ws_closed_by=";
+        append_token(out, r.tunnel_closed_by);
+    }
     out += '\n';
 }
 
@@ -173,6 +178,11 @@ void format_json(std::string& out, const access_record& r) {
     out += r.bypass ? ",\"bypass\":true" : ",\"bypass\":false";
     out += ",\"peer_addr\":";
     append_json_string(out, r.peer_ip);
+    if (r.tunnel) {
+        out += ",\"ws_from_client\":" + std::to_string(r.tunnel_from_client);
+        out += ",\"ws_closed_by\":";
+        append_json_string(out, r.tunnel_closed_by);
+    }
     out += "}\n";
 }
 

@@ -39,6 +39,21 @@ const char* to_string(upstream_error e) noexcept {
     return "other";
 }
 
+const char* to_string(websocket_result r) noexcept {
+    switch (r) {
+    case websocket_result::upgraded: return "upgraded";
+    case websocket_result::declined: return "declined";
+    case websocket_result::unavailable: return "unavailable";
+    case websocket_result::failed: return "failed";
+    case websocket_result::count: break;
+    }
+    return "other";
+}
+
+const char* to_string(tunnel_direction d) noexcept {
+    return d == tunnel_direction::client_to_node ? "client_to_node" : "node_to_client";
+}
+
 void worker_counters::remap(const std::vector<std::size_t>& new_index_of_old, std::size_t count) {
     std::vector<node_counters> moved(count);
     for (std::size_t o = 0; o < nodes.size() && o < new_index_of_old.size(); ++o)

@@ -154,6 +154,8 @@ struct node_families {
     MetricFamily upstream_connections = family("gatehouse_upstream_connections",
                                                "Connections to nodes: active (a request in flight) or idle (pooled).",
                                                MetricType::Gauge);
+    MetricFamily websockets =
+        family("gatehouse_websocket_connections", "Open WebSocket tunnels to the node.", MetricType::Gauge);
 };
 
 /// Node `i`'s samples in every per-node family.
@@ -176,13 +178,14 @@ void add_node(node_families& f, const scrape& s, std::size_t i) {
     f.check_duration.metric.push_back(histogram_metric({{"node", n.name}}, n.check_duration));
     f.upstream_connections.metric.push_back(gauge({{"node", n.name}, {"state", "active"}}, double(n.in_flight)));
     f.upstream_connections.metric.push_back(gauge({{"node", n.name}, {"state", "idle"}}, double(n.idle_connections)));
+    f.websockets.metric.push_back(gauge({{"node", n.name}}, double(n.websockets)));
 }
 
 void add_node_families(std::vector<MetricFamily>& out, const scrape& s) {
     node_families f;
     for (std::size_t i = 0; i < s.nodes.size(); ++i) add_node(f, s, i);
     for (auto* family : {&f.upstream_duration, &f.errors, &f.retries, &f.up, &f.state, &f.checks, &f.check_duration,
-                         &f.upstream_connections})
+                         &f.upstream_connections, &f.websockets})
         out.push_back(std::move(*family));
 }
 
@@ -199,6 +202,24 @@ void add_client_families(std::vector<MetricFamily>& out, const scrape& s) {
     add_family(out, "gatehouse_client_connections_refused_total",
                "Client connections closed at once because their address had limits.max_connections_per_client.",
                MetricType::Counter, {counter({{"reason", "per_client_limit"}}, double(s.requests.refused_per_client))});
+}
+
+/// WebSocket upgrades by result and tunnelled bytes by direction.
+void add_websocket_families(std::vector<MetricFamily>& out, const scrape& s) {
+    std::vector<ClientMetric> upgrades;
+    for (std::size_t r = 0; r < s.requests.websocket_upgrades.size(); ++r)
+        upgrades.push_back(counter({{"result", to_string(static_cast<websocket_result>(r))}},
+                                   double(s.requests.websocket_upgrades[r])));
+    add_family(out, "gatehouse_websocket_upgrades_total",
+               "WebSocket upgrade requests by result: upgraded (tunnel opened), declined (the node did not switch), "
+               "unavailable (gatehouse's 503), failed (502/504).",
+               MetricType::Counter, std::move(upgrades));
+    std::vector<ClientMetric> bytes;
+    for (std::size_t d = 0; d < s.requests.websocket_bytes.size(); ++d)
+        bytes.push_back(counter({{"direction", to_string(static_cast<tunnel_direction>(d))}},
+                                double(s.requests.websocket_bytes[d])));
+    add_family(out, "gatehouse_websocket_bytes_total", "Bytes relayed through WebSocket tunnels, by direction.",
+               MetricType::Counter, std::move(bytes));
 }
 
 /// The control plane: maintenance, reloads, the build.
@@ -225,6 +246,7 @@ std::string render(const scrape& s) {
     add_request_families(out, s);
     add_node_families(out, s);
     add_client_families(out, s);
+    add_websocket_families(out, s);
     add_control_families(out, s);
     add_process_metrics(out, s.start_time_unix);
     return prometheus::TextSerializer().Serialize(out);

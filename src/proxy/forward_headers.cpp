@@ -170,6 +170,7 @@ void write_upstream_request_head(std::string& out, const http::request_header<>&
         append_field(out, name, f.value());
     }
 
+    if (ctx.websocket_upgrade) out.append("Connection: upgrade\r\nUpgrade: websocket\r\n");
     const auto client = ctx.client_ip.empty() ? ctx.peer_ip : ctx.client_ip;
     out.append("X-Forwarded-For: ").append(client);
     if (!ctx.forwarded_hops.empty()) out.append(", ").append(ctx.forwarded_hops);
@@ -233,7 +234,9 @@ void write_client_response_head(std::string& out, const http::response_header<>&
     case response_framing::close_delimited:
         break;
     }
-    if (!options.keep_alive) {
+    if (options.switching_protocols) {
+        out.append("Connection: upgrade\r\nUpgrade: websocket\r\n");
+    } else if (!options.keep_alive) {
         out.append("Connection: close\r\n");
     } else if (options.client_http10) {
         out.append("Connection: keep-alive\r\n");

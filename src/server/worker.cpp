@@ -242,6 +242,13 @@ std::size_t worker::idle_connections() const noexcept {
     return n;
 }
 
+std::vector<std::uint32_t> worker::open_tunnels() const {
+    std::vector<std::uint32_t> n(in_flight_.size(), 0);
+    for (const auto& s : sessions_)
+        if (s.tunnelling && s.in_flight_node < n.size()) ++n[s.in_flight_node];
+    return n;
+}
+
 void worker::log_access(const log::access_record& record) {
     const auto& sink = snapshot_->access_log;
     if (!sink) return;

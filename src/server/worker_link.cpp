@@ -8,6 +8,7 @@ namespace {
 control::worker_counts count(const worker& w, bool with_counters) {
     control::worker_counts c;
     c.in_flight.assign(w.in_flight().begin(), w.in_flight().end());
+    c.websockets = w.open_tunnels();
     c.connections = w.connections();
     c.nodes_generation = w.nodes_generation();
     if (with_counters) {

@@ -79,6 +79,8 @@ struct timeouts_config {
     /// The whole request body must arrive within this (from the end of the head); 0 = no total limit.
     duration client_body{std::chrono::seconds(300)};
     duration shutdown_drain{std::chrono::seconds(30)};
+    /// A WebSocket tunnel with no byte either way for this long is closed (NocoBase's client pings every 300 s).
+    duration websocket_idle{std::chrono::minutes(15)};
 };
 
 struct limits_config {

@@ -17,6 +17,7 @@ namespace gatehouse::control {
 /// One worker's counts, copied on its own thread for /api/status and /metrics.
 struct worker_counts {
     std::vector<std::uint32_t> in_flight;
+    std::vector<std::uint32_t> websockets;  ///< open WebSocket tunnels per node (also counted in in_flight)
     std::size_t connections = 0;
     std::size_t idle_connections = 0;
     std::vector<std::size_t> pooled;    ///< idle upstream connections per node

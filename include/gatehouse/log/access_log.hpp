@@ -37,11 +37,17 @@ struct access_record {
     bool maintenance = false;       ///< answered by maintenance mode
     bool bypass = false;            ///< maintenance was on and this client bypassed it
     std::int64_t unix_ms = 0;       ///< when the request ended
+    /// A WebSocket tunnel (status 101), logged when it closes: request_time is its whole life, body_bytes_sent the
+    /// bytes relayed to the client, and these the bytes from the client and who ended it.
+    bool tunnel = false;
+    std::uint64_t tunnel_from_client = 0;
+    std::string_view tunnel_closed_by;  ///< "client", "node" or "gatehouse" (idle timeout, a stalled side, a stop)
 };
 
 /// Appends one line in Nginx's combined format followed by gatehouse's fields:
 /// `1.2.3.4 - - [26/Nov/2026:21:00:00 +0000] "GET / HTTP/1.1" 200 12 "-" "curl/8" node=node1 upstream_status=200
-/// upstream_time=0.002 request_time=0.003 request_id=... maintenance=0 bypass=0 peer=10.0.0.2`
+/// upstream_time=0.002 request_time=0.003 request_id=... maintenance=0 bypass=0 peer=10.0.0.2`; a tunnel's line
+/// ends in ` ws_from_client=N ws_closed_by=client`.
 void format_combined(std::string& out, const access_record& r);
 /// Appends one JSON object line with the same fields.
 void format_json(std::string& out, const access_record& r);

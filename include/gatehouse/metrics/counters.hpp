@@ -43,6 +43,20 @@ own_reason own_reason_of_status(unsigned status) noexcept;
 enum class upstream_error : std::uint8_t { connect, reset, timeout, protocol, count };
 const char* to_string(upstream_error e) noexcept;
 
+/// How a WebSocket upgrade request ended (gatehouse_websocket_upgrades_total{result}).
+enum class websocket_result : std::uint8_t {
+    upgraded,     ///< the node switched protocols: a tunnel opened
+    declined,     ///< the node answered without switching (relayed as a normal response)
+    unavailable,  ///< gatehouse answered 503 itself (maintenance, no node up)
+    failed,       ///< no node answered it (502, 504)
+    count
+};
+const char* to_string(websocket_result r) noexcept;
+
+/// Directions of a WebSocket tunnel (gatehouse_websocket_bytes_total{direction}).
+enum class tunnel_direction : std::uint8_t { client_to_node, node_to_client, count };
+const char* to_string(tunnel_direction d) noexcept;
+
 /// Status class index of an HTTP status: 1xx -> 0 ... 5xx -> 4.
 inline std::size_t status_class(unsigned status) noexcept {
     const unsigned c = status / 100;
@@ -64,6 +78,8 @@ struct worker_counters {
     std::uint64_t received_bytes = 0;
     std::uint64_t sent_bytes = 0;
     std::uint64_t refused_per_client = 0;  ///< connections closed at limits.max_connections_per_client
+    std::array<std::uint64_t, static_cast<std::size_t>(websocket_result::count)> websocket_upgrades{};
+    std::array<std::uint64_t, static_cast<std::size_t>(tunnel_direction::count)> websocket_bytes{};  ///< as they pass
 
     /// A new node list: counters of old node `o` move to `new_index_of_old[o]`; those of removed nodes are dropped.
     void remap(const std::vector<std::size_t>& new_index_of_old, std::size_t nodes);

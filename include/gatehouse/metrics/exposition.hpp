@@ -19,6 +19,7 @@ struct node_sample {
     histogram check_duration;
     std::uint64_t in_flight = 0;               ///< = active upstream connections
     std::uint64_t idle_connections = 0;        ///< pooled, summed over workers
+    std::uint64_t websockets = 0;              ///< open WebSocket tunnels, summed over workers
 };
 
 /// Everything one scrape shows; workers' counters already summed (`requests.nodes` aligned with `nodes`).

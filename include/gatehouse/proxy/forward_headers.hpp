@@ -24,6 +24,9 @@ struct forward_context {
     std::string_view scheme = "http";
     std::string_view request_id;       ///< sent as X-Request-Id (the client's own lines are dropped)
     std::string_view strip_cookie;     ///< a cookie name removed from Cookie headers (the maintenance bypass secret)
+    /// A valid WebSocket upgrade (websocket_upgrade.hpp): the node gets `Connection: upgrade` and
+    /// `Upgrade: websocket` (otherwise both are hop-by-hop and dropped like the rest).
+    bool websocket_upgrade = false;
 };
 
 /// `cookies` (a Cookie header value) without the cookies named `name`; "" when nothing is left.
@@ -40,7 +43,8 @@ bool is_sane_request_id(std::string_view id) noexcept;
 /// Appends the head sent to the node: request line in HTTP/1.1, every end-to-end field unchanged, hop-by-hop
 /// fields (Connection and what it lists, Keep-Alive, TE, Trailer, Upgrade, Proxy-*, Expect) removed, exactly one
 /// framing field, X-Forwarded-For (`client_ip`, then `forwarded_hops`), X-Real-IP (`client_ip`) and X-Request-Id
-/// replaced, X-Forwarded-Proto/-Host replaced unless `keep_forwarded_host_proto`.
+/// replaced, X-Forwarded-Proto/-Host replaced unless `keep_forwarded_host_proto`; `Connection: upgrade` and
+/// `Upgrade: websocket` for a `websocket_upgrade`.
 void write_upstream_request_head(std::string& out, const http::request_header<>& request, const forward_context& ctx,
                                  body_framing framing, std::uint64_t content_length);
 
@@ -53,6 +57,8 @@ struct response_head_options {
     bool keep_alive = true;             ///< false: "Connection: close"
     bool client_http10 = false;         ///< an HTTP/1.0 client keeping alive needs "Connection: keep-alive"
     std::string_view request_id;        ///< added as X-Request-Id when the node sent none
+    /// A 101 switching to WebSocket: `Connection: upgrade` and `Upgrade: websocket`, no framing, no keep-alive field.
+    bool switching_protocols = false;
 };
 
 /// Appends the head sent to the client for a node's response, hop-by-hop fields removed and framing rebuilt.

@@ -46,6 +46,9 @@ public:
     /// The node (index in the worker's current node list) this session has a request in flight to, or no_node.
     /// Kept by the worker, which re-maps it when a reload changes the node list.
     std::size_t in_flight_node = no_node;
+    /// True while the request in flight to in_flight_node is an open WebSocket tunnel (it stays in flight, so
+    /// least_request, drain and pin count it like a request).
+    bool tunnelling = false;
     /// What the owner gave this connection to hold (its place in limits.max_connections_per_client), given back
     /// when the session is destroyed. Empty when nothing is counted.
     std::unique_ptr<session_ticket> ticket;

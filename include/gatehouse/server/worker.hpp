@@ -92,6 +92,8 @@ public:
     std::size_t connections() const noexcept { return connections_; }
     /// Client connections waiting for their next request (the others are busy with one).
     std::size_t idle_connections() const noexcept;
+    /// Open WebSocket tunnels per node (index in the current node list).
+    std::vector<std::uint32_t> open_tunnels() const;
 
     /// This worker's request counters (read by the scrape through post_query).
     metrics::worker_counters& counters() noexcept override { return counters_; }

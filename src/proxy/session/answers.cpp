@@ -68,8 +68,11 @@ void client_session<Stream>::finish_request(const exchange& x) noexcept {
 template <class Stream>
 void client_session<Stream>::count_request(const exchange& x, double request_time) noexcept {
     auto& c = host_.counters();
-    c.request_duration.observe(request_time);
+    // A tunnel's request lasted until its 101 went out; the tunnel's own time is in its access log line.
+    c.request_duration.observe(
+        x.tunnel ? std::chrono::duration<double>(x.tunnel->opened - x.started).count() : request_time);
     c.sent_bytes += x.sent_bytes;
+    if (x.websocket() && !x.tunnel) count_websocket_upgrade(x);  // a tunnel counted itself when it opened
     const bool node_valid = x.node && x.nodes_generation == host_.nodes_generation();
     if (x.own) {
         ++c.own[static_cast<std::size_t>(*x.own)][metrics::status_class(x.status)];
@@ -78,6 +81,15 @@ void client_session<Stream>::count_request(const exchange& x, double request_tim
         ++n.responses[metrics::status_class(x.upstream_status)];
         if (x.upstream_time >= 0) n.response_time.observe(x.upstream_time);
     }
+}
+
+template <class Stream>
+void client_session<Stream>::count_websocket_upgrade(const exchange& x) noexcept {
+    auto result = metrics::websocket_result::declined;  // the node answered without switching
+    if (x.own == metrics::own_reason::maintenance || x.own == metrics::own_reason::no_node)
+        result = metrics::websocket_result::unavailable;
+    else if (x.own) result = metrics::websocket_result::failed;
+    ++host_.counters().websocket_upgrades[static_cast<std::size_t>(result)];
 }
 
 template <class Stream>
@@ -101,6 +113,12 @@ void client_session<Stream>::log_request(const exchange& x, double request_time)
     r.request_time = request_time;
     r.maintenance = x.maintenance;
     r.bypass = x.bypassed;
+    if (x.tunnel) {
+        r.tunnel = true;
+        r.body_bytes_sent = x.tunnel->to_client;
+        r.tunnel_from_client = x.tunnel->from_client;
+        r.tunnel_closed_by = to_string(x.tunnel->closed_by.value_or(tunnel_closer::gatehouse));
+    }
     r.unix_ms = util::coarse_unix_ms();
     host_.log_access(r);
 }
@@ -151,6 +169,7 @@ net::awaitable<void> client_session<Stream>::linger_close() {
     template void client_session<S>::record_headless_answer(unsigned, std::uint64_t) noexcept;                    \
     template void client_session<S>::finish_request(const exchange&) noexcept;                                   \
     template void client_session<S>::count_request(const exchange&, double) noexcept;                             \
+    template void client_session<S>::count_websocket_upgrade(const exchange&) noexcept;                           \
     template void client_session<S>::log_request(const exchange&, double) noexcept;                               \
     template net::awaitable<void> client_session<S>::answer_failure(exchange&, failure_kind, std::string_view);   \
     template net::awaitable<bool> client_session<S>::answer_bad_gateway(exchange&);                               \

@@ -14,6 +14,8 @@
 //   fail_attempt             a failed try: record_failure, then again / elsewhere / a 5xx answer (failure.hpp)
 //   next_try                 whether another try follows (tries, stale pooled connections)
 //   relay_response           response_filter shapes the client's head; the body is held or streamed
+//   tunnel                   instead of relay_response when the node switched a WebSocket upgrade: the 101, then
+//                            bytes both ways until both sides closed (or one failed, or websocket_idle passed)
 //   finish_request           counters and the access log, whatever the exit (exchange_end)
 #pragma once
 
@@ -27,6 +29,7 @@
 #include <gatehouse/proxy/node_availability.hpp>
 #include <gatehouse/proxy/session_base.hpp>
 #include <gatehouse/proxy/session_host.hpp>
+#include <gatehouse/proxy/tunnel_pump.hpp>
 #include <gatehouse/util/coarse_clock.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -182,6 +185,28 @@ private:
     void response_failed(exchange& x, const config::config& cfg, const relay_result& r);
     net::awaitable<error_code> read_held_body(std::size_t length, config::duration idle);
 
+    // --- A WebSocket upgrade the node switched (tunnel.cpp) ---
+    /// The 101 to the client, then the bytes of both directions until both sides closed, one failed, timeouts.
+    /// websocket_idle passed without a byte, or the worker stops. The connection closes afterwards: false.
+    net::awaitable<bool> tunnel(exchange& x, const config::config& cfg);
+    /// The 101 head with the node's bytes that followed it, and the client's bytes that followed its request head;
+    /// then the exchange's buffers go back (each direction takes a piece only while bytes are there).
+    net::awaitable<bool> open_tunnel(exchange& x, const config::config& cfg);
+    /// What one direction of the tunnel tells the session (proxy::pump_bytes' watch).
+    struct tunnel_watch {
+        client_session* session;
+        bool to_node;  ///< client -> node
+        void writing() const noexcept { session->tunnel_writing(to_node); }
+        void moved(std::string_view piece) const noexcept { session->tunnel_moved(to_node, piece); }
+        void ended(const pump_result& r) const noexcept { session->tunnel_ended(to_node, r); }
+    };
+    void count_tunnel_bytes(bool to_node, std::size_t n) noexcept;
+    void tunnel_writing(bool to_node) noexcept;
+    void tunnel_moved(bool to_node, std::string_view piece) noexcept;
+    void tunnel_ended(bool to_node, const pump_result& r) noexcept;
+    /// Graceful stop: the tunnel closes itself shortly before timeouts.shutdown_drain ends (and logs its line).
+    void stop_tunnel_before_drain_ends() noexcept;
+
     // --- gatehouse's own answers and the end of an exchange (answers.cpp) ---
     net::awaitable<void> respond_error(http::status status, std::string_view detail, exchange* x,
                                        bool keep_alive = false);
@@ -192,6 +217,7 @@ private:
     net::awaitable<void> linger_close();
     void finish_request(const exchange& x) noexcept;
     void count_request(const exchange& x, double request_time) noexcept;
+    void count_websocket_upgrade(const exchange& x) noexcept;
     void log_request(const exchange& x, double request_time) noexcept;
     /// Records an answer given before the request head could be parsed (no exchange yet).
     void record_headless_answer(unsigned status, std::uint64_t sent_bytes) noexcept;
@@ -242,6 +268,9 @@ private:
     bool buffers_released_ = false;  // parked without buffers: wait for readability before allocating
     std::uint64_t peer_key_ = 0;  // ip_hash key of the socket peer
     std::int64_t body_deadline_ms_ = std::numeric_limits<std::int64_t>::max();  // timeouts.client_body's end
+    tunnel_state* tunnel_ = nullptr;      // the open WebSocket tunnel (on serve_request's frame), if any
+    std::int64_t tunnel_idle_ms_ = 0;     // timeouts.websocket_idle
+    std::int64_t tunnel_stall_ms_ = 0;    // timeouts.client_idle: the longest a write may wait on either side
 };
 
 }  // namespace gatehouse::proxy::detail

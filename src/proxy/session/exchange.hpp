@@ -9,13 +9,16 @@
 #include <gatehouse/proxy/request_body_buffer.hpp>
 #include <gatehouse/proxy/request_checks.hpp>
 #include <gatehouse/proxy/session_host.hpp>
+#include <gatehouse/proxy/websocket_upgrade.hpp>
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,13 +36,15 @@ constexpr std::int64_t timeout_grace_ms = 1000;         // after a cancel, how l
 constexpr std::int64_t linger_ms = 2000;                // reading what a client still sends after an error answer
 constexpr std::uint64_t linger_bytes = 1024 * 1024;
 constexpr int max_interim_responses = 8;
+constexpr std::int64_t stop_margin_ms = 500;            // a graceful stop closes tunnels this long before the drain ends
 constexpr std::uint64_t max_inspected_503 = 64 * 1024;  // a 503 body this small is read to see if it is NocoBase's
 constexpr unsigned unavailable_retry_after_s = 10;
 constexpr unsigned max_stale_retries = 2;
 constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
 
 /// What the session is waiting for; decides which timeout applies and what a timeout means.
-enum class phase { idle, request_head, request_body, connect, upstream_write, response_head, response_body, closing };
+enum class phase { idle, request_head, request_body, connect, upstream_write, response_head, response_body, tunnel,
+                   closing };
 
 using request_parser = http::request_parser<http::buffer_body>;
 using response_parser = http::response_parser<http::buffer_body>;
@@ -52,6 +57,29 @@ enum class attempt { answered, retry_fresh, retry_other, failed };
 
 /// Why a request body could not be buffered (each has its own answer, or none when the client left).
 enum class body_failure { none, client_left, timed_out, framing_too_long, malformed, too_large, not_stored };
+
+/// Who ended a WebSocket tunnel, for the access log.
+enum class tunnel_closer : std::uint8_t { client, node, gatehouse };
+
+constexpr std::string_view to_string(tunnel_closer c) noexcept {
+    return c == tunnel_closer::client ? "client" : c == tunnel_closer::node ? "node" : "gatehouse";
+}
+
+/// A request turned into a WebSocket tunnel (tunnel.cpp): its clocks and what went through it.
+struct tunnel_state {
+    static constexpr std::int64_t never = std::numeric_limits<std::int64_t>::max();
+    std::chrono::steady_clock::time_point opened;  ///< when the 101 went to the client
+    std::uint64_t from_client = 0;                 ///< bytes relayed client -> node
+    std::uint64_t to_client = 0;                   ///< bytes relayed node -> client
+    std::optional<tunnel_closer> closed_by;        ///< the side whose end (or failure) ended the tunnel first
+    std::optional<tunnel_closer> close_frame_from; ///< the side that sent the first close frame (is_close_frame)
+    std::int64_t idle_until_ms = never;            ///< timeouts.websocket_idle after the last byte either way
+    std::int64_t stall_until_ms[2] = {never, never};  ///< a write waiting on a side that does not read (client_idle)
+    std::int64_t stop_at_ms = never;               ///< graceful stop: closed before shutdown_drain ends
+    std::int64_t deadline_ms() const noexcept {
+        return std::min({idle_until_ms, stall_until_ms[0], stall_until_ms[1], stop_at_ms});
+    }
+};
 
 /// Counts one request in flight to one node for as long as it lives (least_request reads the counts).
 class in_flight_mark {
@@ -103,6 +131,15 @@ struct exchange {
     std::uint64_t body_bytes_sent = 0;
     std::optional<metrics::own_reason> own;  // gatehouse answered itself
     bool maintenance = false;
+    upgrade_request upgrade = upgrade_request::none;  // what the request asked (websocket_upgrade.hpp)
+    std::optional<tunnel_state> tunnel;  // set once the node switched to WebSocket and the 101 went out
+
+    bool websocket() const noexcept { return upgrade == upgrade_request::websocket; }
+    /// The node answered a WebSocket upgrade with a valid 101 (read_final_head checked it): tunnel() follows.
+    bool switched() const noexcept { return websocket() && upstream_status == 101; }
+    /// The request could go again if no byte of it reached a node: an idempotent method, and not an upgrade (once
+    /// sent, the node may have switched protocols).
+    bool idempotent() const noexcept { return !websocket() && is_idempotent(request.get().method()); }
 };
 
 }  // namespace gatehouse::proxy::detail

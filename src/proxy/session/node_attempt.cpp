@@ -16,6 +16,7 @@ namespace {
 /// Why a request that may have reached a node is not sent again, for the log.
 std::string never_sent_twice(const exchange& x) {
     const auto& h = x.request.get();
+    if (x.websocket()) return " (the node may have received it; an upgrade is never sent twice)";
     if (!is_idempotent(h.method()))
         return " (the node may have received it; a " + std::string(h.method_string()) + " is never sent twice)";
     return " (its body was streamed, so it cannot be sent again)";
@@ -88,7 +89,7 @@ net::awaitable<std::optional<attempt>> client_session<Stream>::send_request(exch
     const std::array<net::const_buffer, 2> pieces{net::buffer(out_), net::buffer(in_.data().data(), body_now)};
     auto [ec, n] = co_await eager_write(upstream_, pieces);
     if (ec) {
-        const attempt_facts facts{.idempotent = is_idempotent(x.request.get().method()), .body_held = x.held,
+        const attempt_facts facts{.idempotent = x.idempotent(), .body_held = x.held,
                                   .reused = reused, .bytes_written = n, .nothing_back = true};
         co_return co_await fail_attempt(x, cfg, failure_kind::send_failed, ec.message(), facts);
     }
@@ -123,7 +124,7 @@ net::awaitable<std::optional<attempt>> client_session<Stream>::stream_request_bo
                                        cfg.limits.max_request_body, progress);
     }
     if (r.failed == relay_side::destination && !r.too_large) {
-        const attempt_facts facts{.idempotent = is_idempotent(x.request.get().method()), .body_held = false};
+        const attempt_facts facts{.idempotent = x.idempotent(), .body_held = false};
         co_return co_await fail_attempt(x, cfg, failure_kind::body_send_failed, r.ec.message(), facts, {.log = false});
     }
     if (r.failed != relay_side::none) {

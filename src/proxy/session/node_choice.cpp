@@ -40,7 +40,7 @@ bool client_session<Stream>::start_try(exchange& x, node_choice& choice, std::si
     x.node = &x.nodes->nodes[picked];
     bool reused = false;
     if (!choice.fresh_only) {
-        const auto window = reuse_window_ms(resendable(x.request.get().method(), x.held));
+        const auto window = reuse_window_ms(x.idempotent() && resendable(x.request.get().method(), x.held));
         if (auto pooled = host_.pool().take(x.node->index, window, usable_node_connection)) {
             upstream_ = std::move(*pooled);
             reused = true;
@@ -49,7 +49,9 @@ bool client_session<Stream>::start_try(exchange& x, node_choice& choice, std::si
     x.in_flight.emplace(host_, *this, x.node->index);
     auto others = choice.excluded;
     others.set(x.node->index);
-    x.can_retry_elsewhere = choice.tries_left > 1 && x.held && others.count() < x.nodes->nodes.size();
+    // An upgrade is never sent twice, even after NocoBase's "starting" 503.
+    x.can_retry_elsewhere =
+        choice.tries_left > 1 && x.held && !x.websocket() && others.count() < x.nodes->nodes.size();
     return reused;
 }
 

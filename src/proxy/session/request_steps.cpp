@@ -35,6 +35,10 @@ request_refusal client_session<Stream>::request_filter(exchange& x, const config
         x.expect_continue = head.version() >= 11 && x.verdict.framing != body_framing::none;
     }
     x.keep_alive = x.request.keep_alive();
+    x.upgrade = websocket_upgrade_of(head, x.verdict.framing);
+    if (const auto why = to_string(x.upgrade); !why.empty())
+        log::debug(describe(&x) + ": asks for a WebSocket upgrade it may not have (" + std::string(why) +
+                   "): proxied as a plain request");
     return {};
 }
 
@@ -59,6 +63,7 @@ void client_session<Stream>::upstream_request_filter(exchange& x, const config::
     fwd.keep_forwarded_host_proto = cfg.proxy.trust_forwarded_host_proto && x.origin.peer_trusted;
     fwd.request_id = x.request_id;
     fwd.strip_cookie = cfg.maintenance.bypass_cookie_name;  // the bypass secret stays at the edge
+    fwd.websocket_upgrade = x.websocket();
     out_.clear();
     out_.reserve(head_length + 256);
     write_upstream_request_head(out_, head, fwd, x.verdict.framing, x.verdict.content_length);

@@ -35,13 +35,18 @@ net::awaitable<std::optional<attempt>> client_session<Stream>::read_final_head(e
             // The node dropped the connection before answering: on a reused connection most likely its idle close
             // racing the request, otherwise it died or restarted. Like Nginx's default proxy_next_upstream, only an
             // idempotent request whose body is still held goes again: nothing of the answer has reached the client.
-            const attempt_facts facts{.idempotent = is_idempotent(x.request.get().method()), .body_held = x.held,
+            const attempt_facts facts{.idempotent = x.idempotent(), .body_held = x.held,
                                       .reused = reused,
                                       .nothing_back = interim == 0 && !had_bytes && !x.response->got_some()};
             co_return co_await fail_attempt(x, cfg, head_failure(ec, timed_out_), ec.message(), facts);
         }
         const unsigned status = x.response->get().result_int();
         if (status >= 200) co_return std::nullopt;
+        if (status == 101 && x.websocket()) {  // the final answer to an upgrade: tunnel() takes over
+            if (switches_to_websocket(x.response->get())) co_return std::nullopt;
+            co_return co_await fail_attempt(x, cfg, failure_kind::invalid_response,
+                                            "101 without Upgrade: websocket", {});
+        }
         if (status == 101 || interim + 1 >= max_interim_responses) {
             co_return co_await fail_attempt(x, cfg, failure_kind::unexpected_interim, std::to_string(status), {},
                                             {.log = false});

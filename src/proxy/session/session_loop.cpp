@@ -48,6 +48,7 @@ void client_session<Stream>::on_deadline(std::int64_t now_ms) {
 template <class Stream>
 void client_session<Stream>::on_shutdown() {
     if (phase_ == phase::idle) cancel_sockets();
+    else if (phase_ == phase::tunnel && tunnel_) stop_tunnel_before_drain_ends();  // a tunnel never ends by itself
 }
 
 template <class Stream>
@@ -157,7 +158,10 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
         if (!picked) co_return co_await answer_bad_gateway(x);
         const bool reused = start_try(x, choice, *picked);
         const attempt outcome = co_await try_node(x, cfg, reused);
-        if (outcome == attempt::answered) co_return co_await relay_response(x, cfg);
+        if (outcome == attempt::answered) {
+            if (x.switched()) co_return co_await tunnel(x, cfg);  // the exchange becomes a WebSocket tunnel
+            co_return co_await relay_response(x, cfg);
+        }
         if (outcome == attempt::failed) co_return false;
         if (!next_try(x, choice, outcome)) co_return co_await answer_bad_gateway(x);
     }
