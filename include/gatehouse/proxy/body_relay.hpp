@@ -15,6 +15,7 @@
 #include <charconv>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <type_traits>
 
 namespace gatehouse::proxy {
@@ -89,6 +90,32 @@ net::awaitable<relay_result> relay_content_length(Source& source, beast::flat_bu
 /// How a parsed (chunked or close-delimited) body is written out.
 enum class relay_output { chunked, raw };
 
+/// Writes one non-empty piece of a body: as a chunk, or as it is.
+template <class Destination>
+net::awaitable<error_code> write_body_piece(Destination& destination, std::string_view data, relay_output output) {
+    if (output == relay_output::raw) {
+        auto [ec, n] = co_await eager_write(destination, net::buffer(data.data(), data.size()));
+        co_return ec;
+    }
+    std::array<char, 20> size_line;
+    auto [end, cec] = std::to_chars(size_line.data(), size_line.data() + 16, data.size(), 16);
+    (void)cec;
+    *end++ = '\r';
+    *end++ = '\n';
+    const std::array<net::const_buffer, 3> pieces{
+        net::buffer(size_line.data(), static_cast<std::size_t>(end - size_line.data())),
+        net::buffer(data.data(), data.size()), net::buffer("\r\n", 2)};
+    auto [ec, n] = co_await eager_write(destination, pieces);
+    co_return ec;
+}
+
+/// Writes the last-chunk that ends a chunked body (no trailers).
+template <class Destination>
+net::awaitable<error_code> write_last_chunk(Destination& destination) {
+    auto [ec, n] = co_await eager_write(destination, net::buffer("0\r\n\r\n", 5));
+    co_return ec;
+}
+
 /// Relays the body of `parser` (its head already read) from `source` to `destination`, re-framed as `output`:
 /// chunk extensions and trailers are dropped; a chunked output ends with the last-chunk. `max_body` = 0: no limit.
 template <class Source, class Parser, class Destination, class Progress>
@@ -117,21 +144,7 @@ net::awaitable<relay_result> relay_parsed_body(Source& source, beast::flat_buffe
             co_return r;
         }
         detail::report_progress(progress, relay_wait::write);
-        error_code wec;
-        if (output == relay_output::chunked) {
-            std::array<char, 20> size_line;
-            auto [end, cec] = std::to_chars(size_line.data(), size_line.data() + 16, produced, 16);
-            (void)cec;
-            *end++ = '\r';
-            *end++ = '\n';
-            const std::array<net::const_buffer, 3> pieces{
-                net::buffer(size_line.data(), static_cast<std::size_t>(end - size_line.data())),
-                net::buffer(piece.get(), produced), net::buffer("\r\n", 2)};
-            std::tie(wec, std::ignore) = co_await eager_write(destination, pieces);
-        } else {
-            std::tie(wec, std::ignore) = co_await eager_write(destination, net::buffer(piece.get(), produced));
-        }
-        if (wec) {
+        if (const error_code wec = co_await write_body_piece(destination, std::string_view(piece.get(), produced), output)) {
             r.ec = wec;
             r.failed = relay_side::destination;
             co_return r;
@@ -139,8 +152,7 @@ net::awaitable<relay_result> relay_parsed_body(Source& source, beast::flat_buffe
     }
     if (output == relay_output::chunked) {
         detail::report_progress(progress, relay_wait::write);
-        auto [ec, n] = co_await eager_write(destination, net::buffer("0\r\n\r\n", 5));
-        if (ec) {
+        if (const error_code ec = co_await write_last_chunk(destination)) {
             r.ec = ec;
             r.failed = relay_side::destination;
         }
