@@ -17,6 +17,7 @@
 #include <memory>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 namespace gatehouse::proxy {
 
@@ -116,6 +117,18 @@ net::awaitable<error_code> write_last_chunk(Destination& destination) {
     co_return ec;
 }
 
+/// Reads the next piece of `parser`'s body (its head already read) into `piece` (relay_piece bytes): the source's
+/// error, or how many body bytes it produced (0 when only framing was consumed).
+template <class Source, class Parser>
+net::awaitable<std::pair<error_code, std::size_t>> read_body_piece(Source& source, beast::flat_buffer& buffered,
+                                                                   Parser& parser, char* piece) {
+    parser.get().body().data = piece;
+    parser.get().body().size = relay_piece;
+    auto [ec, n] = co_await http::async_read_some(source, buffered, parser, use_tuple);
+    if (ec == http::error::need_buffer) ec = {};
+    co_return std::pair<error_code, std::size_t>{ec, relay_piece - parser.get().body().size};
+}
+
 /// Relays the body of `parser` (its head already read) from `source` to `destination`, re-framed as `output`:
 /// chunk extensions and trailers are dropped; a chunked output ends with the last-chunk. `max_body` = 0: no limit.
 template <class Source, class Parser, class Destination, class Progress>
@@ -125,17 +138,13 @@ net::awaitable<relay_result> relay_parsed_body(Source& source, beast::flat_buffe
     relay_result r;
     auto piece = std::make_unique<char[]>(relay_piece);
     while (!parser.is_done()) {
-        parser.get().body().data = piece.get();
-        parser.get().body().size = relay_piece;
         detail::report_progress(progress, relay_wait::read);
-        auto [ec, n] = co_await http::async_read_some(source, buffered, parser, use_tuple);
-        if (ec == http::error::need_buffer) ec = {};
+        auto [ec, produced] = co_await read_body_piece(source, buffered, parser, piece.get());
         if (ec) {
             r.ec = ec;
             r.failed = relay_side::source;
             co_return r;
         }
-        const std::size_t produced = relay_piece - parser.get().body().size;
         if (produced == 0) continue;  // only framing was consumed; writing an empty piece would end the chunked body
         r.bytes += produced;
         if (max_body != 0 && r.bytes > max_body) {

@@ -37,17 +37,13 @@ net::awaitable<relay_result> relay_gzipped_body(Source& source, beast::flat_buff
         co_return true;
     };
     while (!parser.is_done()) {
-        parser.get().body().data = piece.get();
-        parser.get().body().size = relay_piece;
         detail::report_progress(progress, relay_wait::read);
-        auto [ec, n] = co_await http::async_read_some(source, buffered, parser, use_tuple);
-        if (ec == http::error::need_buffer) ec = {};
+        auto [ec, produced] = co_await read_body_piece(source, buffered, parser, piece.get());
         if (ec) {
             r.ec = ec;
             r.failed = relay_side::source;
             co_return r;
         }
-        const std::size_t produced = relay_piece - parser.get().body().size;
         const bool drained = produced < relay_piece && buffered.size() < gzip_drained_below;
         if (produced == 0 && !(pending && drained)) continue;
         if (!encoder.compress(std::string_view(piece.get(), produced), drained ? gzip_flush::sync : gzip_flush::none,

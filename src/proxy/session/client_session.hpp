@@ -180,6 +180,8 @@ private:
     /// Takes the held body out of up_in_ and gives the node's connection back (to the pool when it can).
     beast::flat_buffer take_held_response(const exchange& x, const config::config& cfg, std::size_t length,
                                           bool reusable);
+    /// After the body: the node's connection back to the pool (or closed); false when the relay failed.
+    bool relay_ended(exchange& x, const config::config& cfg, const relay_result& r, bool reusable);
     /// Puts the held body's buffer back into up_in_ after it was written.
     void give_back_held_response(beast::flat_buffer& held);
     // --- gzip on the way (compressed_response.cpp) ---

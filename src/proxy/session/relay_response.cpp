@@ -153,15 +153,20 @@ net::awaitable<bool> client_session<Stream>::relay_response(exchange& x, const c
 
     x.body_bytes_sent = r.bytes;
     x.sent_bytes = out_.size() + x.body_bytes_sent;
+    co_return relay_ended(x, cfg, r, reusable) && options.keep_alive;
+}
+
+template <class Stream>
+bool client_session<Stream>::relay_ended(exchange& x, const config::config& cfg, const relay_result& r, bool reusable) {
     if (r.failed != relay_side::none) {
         response_failed(x, cfg, r);
-        co_return false;  // the client saw part of an answer: only closing tells it the answer is incomplete
+        return false;  // the client saw part of an answer: only closing tells it the answer is incomplete
     }
     release_upstream(x, reusable, cfg);
     // A large body grew up_in_ (up to a 64 KiB piece): give that back now, like Nginx frees its proxy buffers with
     // the request, so a thousand connections between large answers do not each keep 64 KiB.
     if (up_in_.size() == 0 && up_in_.capacity() > upstream_read_reserve) up_in_.shrink_to_fit();
-    co_return options.keep_alive;
+    return true;
 }
 
 template <class Stream>
@@ -249,6 +254,7 @@ net::awaitable<error_code> client_session<Stream>::read_held_body(std::size_t le
     template beast::flat_buffer client_session<S>::take_held_response(const exchange&, const config::config&,     \
                                                                       std::size_t, bool);                         \
     template void client_session<S>::give_back_held_response(beast::flat_buffer&);                               \
+    template bool client_session<S>::relay_ended(exchange&, const config::config&, const relay_result&, bool);     \
     template void client_session<S>::response_failed(exchange&, const config::config&, const relay_result&);      \
     template net::awaitable<error_code> client_session<S>::read_held_body(std::size_t, config::duration);
 GATEHOUSE_INSTANTIATE(tcp::socket)
