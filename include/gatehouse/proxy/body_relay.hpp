@@ -110,9 +110,10 @@ net::awaitable<error_code> write_body_piece(Destination& destination, std::strin
     co_return ec;
 }
 
-/// Writes the last-chunk that ends a chunked body (no trailers).
+/// Ends a body written as `output`: the last-chunk of a chunked one (no trailers), nothing for a raw one.
 template <class Destination>
-net::awaitable<error_code> write_last_chunk(Destination& destination) {
+net::awaitable<error_code> end_body(Destination& destination, relay_output output) {
+    if (output == relay_output::raw) co_return error_code{};
     auto [ec, n] = co_await eager_write(destination, net::buffer("0\r\n\r\n", 5));
     co_return ec;
 }
@@ -159,13 +160,8 @@ net::awaitable<relay_result> relay_parsed_body(Source& source, beast::flat_buffe
             co_return r;
         }
     }
-    if (output == relay_output::chunked) {
-        detail::report_progress(progress, relay_wait::write);
-        if (const error_code ec = co_await write_last_chunk(destination)) {
-            r.ec = ec;
-            r.failed = relay_side::destination;
-        }
-    }
+    if (output == relay_output::chunked) detail::report_progress(progress, relay_wait::write);
+    if (const error_code ec = co_await end_body(destination, output)) r = relay_result{ec, relay_side::destination, r.bytes};
     co_return r;
 }
 

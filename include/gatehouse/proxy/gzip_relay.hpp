@@ -61,13 +61,8 @@ net::awaitable<relay_result> relay_gzipped_body(Source& source, beast::flat_buff
         co_return r;
     }
     if (!co_await write_packed()) co_return r;
-    if (output == relay_output::chunked) {
-        detail::report_progress(progress, relay_wait::write);
-        if (const error_code ec = co_await write_last_chunk(destination)) {
-            r.ec = ec;
-            r.failed = relay_side::destination;
-        }
-    }
+    if (output == relay_output::chunked) detail::report_progress(progress, relay_wait::write);
+    if (const error_code ec = co_await end_body(destination, output)) r = relay_result{ec, relay_side::destination, r.bytes};
     co_return r;
 }
 
