@@ -289,7 +289,7 @@ config parse_config(std::string_view text, std::string_view origin) {
     config c;
     c.source = file;
     r.table(root, "", {"proxy", "upstream", "timeouts", "limits", "health_check", "admin", "maintenance", "log",
-                       "metrics"});
+                       "metrics", "compression"});
     read_proxy(r, root, c.proxy);
     read_upstream(r, root, c.upstream);
     read_timeouts(r, root, c.timeouts);
@@ -299,6 +299,7 @@ config parse_config(std::string_view text, std::string_view origin) {
     read_maintenance(r, root, file, c.maintenance);
     read_log(r, root, file, c.log);
     read_metrics(r, root, c.metrics);
+    read_compression(r, root, c.compression);
     r.finish();
     return c;
 }

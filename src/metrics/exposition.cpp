@@ -222,6 +222,16 @@ void add_websocket_families(std::vector<MetricFamily>& out, const scrape& s) {
                MetricType::Counter, std::move(bytes));
 }
 
+/// Answers gzipped on the way, and their bytes before and after.
+void add_compression_families(std::vector<MetricFamily>& out, const scrape& s) {
+    add_family(out, "gatehouse_compressed_responses_total", "Answers gzipped on their way to the client.",
+               MetricType::Counter, {counter({}, double(s.requests.compressed_responses))});
+    add_family(out, "gatehouse_compression_bytes_total",
+               "Body bytes of gzipped answers: in (from the node) and out (gzip, to the client).", MetricType::Counter,
+               {counter({{"direction", "in"}}, double(s.requests.compression_in_bytes)),
+                counter({{"direction", "out"}}, double(s.requests.compression_out_bytes))});
+}
+
 /// The control plane: maintenance, reloads, the build.
 void add_control_families(std::vector<MetricFamily>& out, const scrape& s) {
     add_family(out, "gatehouse_maintenance_enabled", "1 while maintenance mode is on.", MetricType::Gauge,
@@ -247,6 +257,7 @@ std::string render(const scrape& s) {
     add_node_families(out, s);
     add_client_families(out, s);
     add_websocket_families(out, s);
+    add_compression_families(out, s);
     add_control_families(out, s);
     add_process_metrics(out, s.start_time_unix);
     return prometheus::TextSerializer().Serialize(out);

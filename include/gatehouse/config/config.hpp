@@ -146,6 +146,23 @@ struct metrics_config {
     bool require_token = false;                  ///< /metrics needs the admin token too
 };
 
+/// gzip of node answers on their way to the client ([compression]; README, Compression and streaming).
+struct compression_config {
+    bool enabled = true;  ///< NocoBase's own Nginx ships `gzip on` for its API JSON, which the node does not compress
+    /// Media types compressed: exact ("application/json") or a whole top-level type ("text/*"), lower case.
+    std::vector<std::string> types{"text/*",
+                                   "application/json",
+                                   "application/javascript",
+                                   "application/x-javascript",
+                                   "application/xml",
+                                   "application/manifest+json",
+                                   "application/ld+json",
+                                   "application/wasm",
+                                   "image/svg+xml"};
+    std::uint64_t min_length = 1024;  ///< answers with a smaller Content-Length are sent as they are
+    int level = 1;                    ///< zlib level 1-9 (1: most of the saving for a fraction of the CPU)
+};
+
 struct config {
     std::string source;   ///< file the configuration was read from ("<inline>" or the origin given for text)
     proxy_config proxy;
@@ -157,6 +174,7 @@ struct config {
     maintenance_config maintenance;
     log_config log;
     metrics_config metrics;
+    compression_config compression;
 };
 
 }  // namespace gatehouse::config

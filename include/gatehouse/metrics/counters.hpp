@@ -80,6 +80,9 @@ struct worker_counters {
     std::uint64_t refused_per_client = 0;  ///< connections closed at limits.max_connections_per_client
     std::array<std::uint64_t, static_cast<std::size_t>(websocket_result::count)> websocket_upgrades{};
     std::array<std::uint64_t, static_cast<std::size_t>(tunnel_direction::count)> websocket_bytes{};  ///< as they pass
+    std::uint64_t compressed_responses = 0;   ///< answers gzipped on their way to the client
+    std::uint64_t compression_in_bytes = 0;   ///< body bytes given to gzip
+    std::uint64_t compression_out_bytes = 0;  ///< gzip bytes it made of them
 
     /// A new node list: counters of old node `o` move to `new_index_of_old[o]`; those of removed nodes are dropped.
     void remap(const std::vector<std::size_t>& new_index_of_old, std::size_t nodes);

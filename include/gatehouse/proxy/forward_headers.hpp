@@ -59,6 +59,11 @@ struct response_head_options {
     std::string_view request_id;        ///< added as X-Request-Id when the node sent none
     /// A 101 switching to WebSocket: `Connection: upgrade` and `Upgrade: websocket`, no framing, no keep-alive field.
     bool switching_protocols = false;
+    /// A gzipped answer (compression_policy.hpp): `Content-Encoding: gzip`, a strong ETag made weak, no
+    /// `Accept-Ranges` (ranges of the gzip bytes are not served).
+    bool gzip = false;
+    /// `Vary: Accept-Encoding` added unless a Vary line of the node's already covers it.
+    bool vary_accept_encoding = false;
 };
 
 /// Appends the head sent to the client for a node's response, hop-by-hop fields removed and framing rebuilt.

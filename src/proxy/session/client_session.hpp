@@ -13,7 +13,8 @@
 //   try_node                 connect_node unless pooled, send_request, read_final_head, inspect_503
 //   fail_attempt             a failed try: record_failure, then again / elsewhere / a 5xx answer (failure.hpp)
 //   next_try                 whether another try follows (tries, stale pooled connections)
-//   relay_response           response_filter shapes the client's head; the body is held or streamed
+//   relay_response           response_filter shapes the client's head, compression_filter decides gzip; the body is
+//                            held (gzipped whole) or streamed (relay_compressed_response deflates it as it comes)
 //   tunnel                   instead of relay_response when the node switched a WebSocket upgrade: the 101, then
 //                            bytes both ways until both sides closed (or one failed, or websocket_idle passed)
 //   finish_request           counters and the access log, whatever the exit (exchange_end)
@@ -23,6 +24,7 @@
 
 #include <gatehouse/proxy/body_relay.hpp>
 #include <gatehouse/proxy/forward_headers.hpp>
+#include <gatehouse/proxy/gzip_encoder.hpp>
 
 #include <gatehouse/proxy/client_session.hpp>
 #include <gatehouse/proxy/failure.hpp>
@@ -178,9 +180,26 @@ private:
     /// Takes the held body out of up_in_ and gives the node's connection back (to the pool when it can).
     beast::flat_buffer take_held_response(const exchange& x, const config::config& cfg, std::size_t length,
                                           bool reusable);
-    /// Puts the held body's buffer back into up_in_ after it was written; what the write came to.
-    relay_result give_back_held_response(beast::flat_buffer& held, const error_code& ec, std::size_t written,
-                                         std::size_t length);
+    /// After the body: the node's connection back to the pool (or closed); false when the relay failed.
+    bool relay_ended(exchange& x, const config::config& cfg, const relay_result& r, bool reusable);
+    /// Puts the held body's buffer back into up_in_ after it was written.
+    void give_back_held_response(beast::flat_buffer& held);
+    // --- gzip on the way (compressed_response.cpp) ---
+    /// Decides compression (proxy/compression_policy): on a yes the head becomes a gzip one (chunked, or
+    /// close-delimited for HTTP/1.0; Content-Encoding, a weak ETag) and, when a body follows, the encoder is
+    /// returned; `Vary: Accept-Encoding` whenever the answer depends on it.
+    std::unique_ptr<gzip_encoder> compression_filter(const exchange& x, const config::config& cfg, bool bodiless,
+                                                     response_head_options& options);
+    /// A body not held whole, gzipped as it arrives: the head, then each piece deflated and sync-flushed whenever the
+    /// node pauses, then the gzip trailer.
+    net::awaitable<relay_result> relay_compressed_response(exchange& x, const config::config& cfg,
+                                                           const response_head_options& options, gzip_encoder& encoder);
+    void count_compression(const gzip_encoder& encoder) noexcept;
+    /// Deadlines while a body streams: upstream_response waiting on the node, client_idle waiting on the client.
+    void response_progress(const config::config& cfg, relay_wait wait) noexcept {
+        set_deadline(phase::response_body,
+                     wait == relay_wait::read ? cfg.timeouts.upstream_response : cfg.timeouts.client_idle);
+    }
     /// The node failed while its response was relayed: counted and logged.
     void response_failed(exchange& x, const config::config& cfg, const relay_result& r);
     net::awaitable<error_code> read_held_body(std::size_t length, config::duration idle);
