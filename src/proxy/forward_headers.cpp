@@ -213,13 +213,17 @@ void write_client_response_head(std::string& out, const http::response_header<>&
     out.append("\r\n");
 
     bool has_request_id = false;
+    bool has_sts = false;
     for (const auto& f : response) {
         if (skip_field<http::fields>(f, listed)) continue;
         const auto name = f.name_string();
         if (f.name() == http::field::unknown && beast::iequals(name, "x-request-id")) has_request_id = true;
+        if (f.name() == http::field::strict_transport_security) has_sts = true;
         append_field(out, name, f.value());
     }
     if (!has_request_id && !options.request_id.empty()) append_field(out, "X-Request-Id", options.request_id);
+    if (!has_sts && !options.strict_transport_security.empty())
+        append_field(out, "Strict-Transport-Security", options.strict_transport_security);
 
     switch (options.framing) {
     case response_framing::content_length:

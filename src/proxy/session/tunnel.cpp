@@ -43,17 +43,16 @@ net::awaitable<bool> client_session<Stream>::tunnel(exchange& x, const config::c
         tunnel_->idle_until_ms = util::coarse_now_ms() + tunnel_idle_ms_;
         deadline_ms_ = tunnel_->deadline_ms();
         if (host_.draining()) stop_tunnel_before_drain_ends();  // the stop began while the upgrade was on its way
-        auto& client = beast::get_lowest_layer(stream_);
         // node -> client runs as a coroutine of its own, client -> node in this one, which then waits for the other
         // (on a timer that never expires, cancelled when the other ends): lighter than a parallel group.
         net::steady_timer other_done(host_.context(), net::steady_timer::time_point::max());
         bool other_running = true;
-        net::co_spawn(host_.context(), pump_bytes(upstream_, client, tunnel_watch{this, false}),
+        net::co_spawn(host_.context(), pump_bytes(upstream_, stream_, tunnel_watch{this, false}),
                       [&other_done, &other_running](std::exception_ptr, pump_result) {
                           other_running = false;
                           other_done.cancel();
                       });
-        co_await pump_bytes(client, upstream_, tunnel_watch{this, true});
+        co_await pump_bytes(stream_, upstream_, tunnel_watch{this, true});
         while (other_running) co_await other_done.async_wait(use_tuple);
         log::debug(describe(&x) + ": WebSocket tunnel to " + x.node->name + " closed by " +
                    std::string(to_string(tunnel_->closed_by.value_or(tunnel_closer::gatehouse))));
@@ -160,6 +159,7 @@ void client_session<Stream>::stop_tunnel_before_drain_ends() noexcept {
     template void client_session<S>::tunnel_ended(bool, const pump_result&) noexcept;                             \
     template void client_session<S>::stop_tunnel_before_drain_ends() noexcept;
 GATEHOUSE_INSTANTIATE(tcp::socket)
+GATEHOUSE_INSTANTIATE(tls_stream)
 #undef GATEHOUSE_INSTANTIATE
 
 }  // namespace gatehouse::proxy::detail
