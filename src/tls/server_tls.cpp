@@ -6,6 +6,7 @@
 #include <openssl/err.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <array>
 #include <mutex>
@@ -122,7 +123,11 @@ struct builder {
             return nullptr;
         }
         if (SSL_CTX_use_PrivateKey_file(c, pair.key.c_str(), SSL_FILETYPE_PEM) != 1) {
-            problem(key + ".key", pair.key, "cannot use the private key: " + openssl_error());
+            const int reason = ERR_GET_REASON(ERR_peek_last_error());
+            const bool mismatch = reason == X509_R_KEY_VALUES_MISMATCH || reason == X509_R_KEY_TYPE_MISMATCH;
+            problem(key + ".key", pair.key,
+                    mismatch ? "does not match the certificate " + pair.cert : "cannot use the private key: " + openssl_error());
+            ERR_clear_error();
             return nullptr;
         }
         if (SSL_CTX_check_private_key(c) != 1) {

@@ -54,7 +54,8 @@ inline net::awaitable<std::tuple<error_code, std::size_t>> read_piece_async(tls_
 ///   idle tunnel costs its sockets and coroutine frames); the piece is given back whenever a read emptied the socket;
 /// - each piece is written (eager_write) before the next read, so a side that does not read stops the other
 ///   (its kernel buffers fill) instead of gatehouse's memory growing;
-/// - a FIN from `from` is passed on as a shutdown of `to`'s sending side (half-close), and ends this direction only.
+/// - a FIN from `from` is passed on as a shutdown of `to`'s sending side (half-close; not on a TLS `to`, see below),
+///   and ends this direction only.
 /// Either side may be a TLS stream (wss): its decrypted bytes are read through OpenSSL, and what OpenSSL already
 /// holds is read without waiting for the socket. Both sockets must be in non-blocking mode (client and node
 /// sockets are). `watch` is told of progress:
@@ -85,8 +86,10 @@ net::awaitable<pump_result> pump_bytes(From& from, To& to, Watch watch) {
             continue;
         }
         if (ec == net::error::eof) {
+            // A TLS destination is not half-closed here: close_notify must come before the FIN, and sending it
+            // is the caller's (the session's tunnel step).
             error_code ignored;
-            socket_of(to).shutdown(tcp::socket::shutdown_send, ignored);
+            if constexpr (!is_tls_stream<To>) socket_of(to).shutdown(tcp::socket::shutdown_send, ignored);
             break;
         }
         if (ec) {

@@ -224,6 +224,8 @@ private:
     void tunnel_ended(bool to_node, const pump_result& r) noexcept;
     /// Graceful stop: the tunnel closes itself shortly before timeouts.shutdown_drain ends (and logs its line).
     void stop_tunnel_before_drain_ends() noexcept;
+    /// wss: the node closed, so the client's side stops being read (the tunnel then ends with close_notify).
+    void stop_reading_tls_client() noexcept;
 
     // --- gatehouse's own answers and the end of an exchange (answers.cpp) ---
     net::awaitable<void> respond_error(http::status status, std::string_view detail, exchange* x,
