@@ -11,12 +11,15 @@ add_library(gatehouse_net STATIC
   src/log/access_log_sink.cpp
   src/metrics/exposition.cpp
   src/model/snapshot.cpp
+  src/tls/certificate.cpp
+  src/tls/server_tls.cpp
   src/net/endpoints.cpp
   src/proxy/head_scan.cpp
   src/proxy/request_checks.cpp
   src/proxy/forward_headers.cpp
   src/proxy/compression_policy.cpp
   src/proxy/gzip_encoder.cpp
+  src/proxy/https_redirect.cpp
   src/proxy/websocket_upgrade.cpp
   src/proxy/client_address.cpp
   src/proxy/error_response.cpp
@@ -41,6 +44,7 @@ add_library(gatehouse_net STATIC
   src/proxy/session/tunnel.cpp
   src/proxy/session/request_buffering.cpp
   src/proxy/session/answers.cpp
+  src/proxy/session/tls_handshake.cpp
   src/upstream/connection_pool.cpp
   src/server/client_limiter.cpp
   src/server/worker.cpp

@@ -2,6 +2,7 @@
 #include <gatehouse/config/load.hpp>
 
 #include "read_files.hpp"
+#include "read_tls.hpp"
 #include "toml_reader.hpp"
 
 #include <algorithm>
@@ -51,7 +52,7 @@ void read_proxy(reader& r, const toml::table& root, proxy_config& out) {
     out.listen = {socket_address{"0.0.0.0:8080", "0.0.0.0", 8080, false}};
     const std::string path = "proxy";
     const auto* t = r.section(root, path, {"listen", "workers", "trusted_proxies", "trust_forwarded_host_proto",
-                                           "request_buffering"});
+                                           "request_buffering", "redirect_https"});
     if (!t) return;
     if (auto v = r.addresses(*t, "listen", path)) {
         if (t->get("listen")->as_array()->empty())
@@ -62,6 +63,7 @@ void read_proxy(reader& r, const toml::table& root, proxy_config& out) {
     if (auto v = r.cidrs(*t, "trusted_proxies", path)) out.trusted_proxies = std::move(*v);
     if (auto v = r.boolean(*t, "trust_forwarded_host_proto", path)) out.trust_forwarded_host_proto = *v;
     if (auto v = r.boolean(*t, "request_buffering", path)) out.request_buffering = *v;
+    if (auto v = r.boolean(*t, "redirect_https", path)) out.redirect_https = *v;
 }
 
 /// One [[upstream.node]] table; `first_line` maps names already seen to the line that defined them.
@@ -289,7 +291,7 @@ config parse_config(std::string_view text, std::string_view origin) {
     config c;
     c.source = file;
     r.table(root, "", {"proxy", "upstream", "timeouts", "limits", "health_check", "admin", "maintenance", "log",
-                       "metrics", "compression"});
+                       "metrics", "compression", "tls"});
     read_proxy(r, root, c.proxy);
     read_upstream(r, root, c.upstream);
     read_timeouts(r, root, c.timeouts);
@@ -300,6 +302,8 @@ config parse_config(std::string_view text, std::string_view origin) {
     read_log(r, root, file, c.log);
     read_metrics(r, root, c.metrics);
     read_compression(r, root, c.compression);
+    read_tls(r, root, file, c.tls);
+    check_redirect_https(r, root, c);
     r.finish();
     return c;
 }

@@ -96,6 +96,10 @@ net::awaitable<std::string> controller::metrics_text() {
         s.requests.sent_bytes += c.counters.sent_bytes;
         for (std::size_t k = 0; k < s.requests.websocket_upgrades.size(); ++k)
             s.requests.websocket_upgrades[k] += c.counters.websocket_upgrades[k];
+        s.requests.tls_handshakes += c.counters.tls_handshakes;
+        s.requests.tls_resumed += c.counters.tls_resumed;
+        for (std::size_t k = 0; k < s.requests.tls_handshake_failures.size(); ++k)
+            s.requests.tls_handshake_failures[k] += c.counters.tls_handshake_failures[k];
         for (std::size_t k = 0; k < s.requests.websocket_bytes.size(); ++k)
             s.requests.websocket_bytes[k] += c.counters.websocket_bytes[k];
         for (std::size_t r = 0; r < s.requests.own.size(); ++r)

@@ -32,11 +32,13 @@ std::string fill_page(std::string_view page, std::string_view reason) {
 
 snapshot_ptr build_snapshot(std::shared_ptr<const config::config> config, std::uint64_t generation,
                             const snapshot* previous, const operator_state& ops,
-                            std::shared_ptr<log::access_log_sink> access_log) {
+                            std::shared_ptr<log::access_log_sink> access_log,
+                            std::shared_ptr<const tls::server_tls> tls) {
     if (config->upstream.nodes.size() > balancer::max_nodes)
         throw std::invalid_argument("at most " + std::to_string(balancer::max_nodes) + " upstream nodes are supported");
     auto s = std::make_shared<snapshot>();
     s->generation = generation;
+    s->tls = tls ? std::move(tls) : previous ? previous->tls : nullptr;
     s->nodes.reserve(config->upstream.nodes.size());
     for (const auto& n : config->upstream.nodes) {
         node out;

@@ -36,6 +36,8 @@ struct proxy_config {
     /// Read a request body whole (memory, then a temporary file) before a node is chosen; false: stream it to the
     /// node as it arrives (bodies over 64 KiB then hold a node connection for as long as the client sends).
     bool request_buffering = true;
+    /// Plain listeners answer every request with a 301 to https://<host><target> (needs [tls] listen).
+    bool redirect_https = false;
 };
 
 struct upstream_config {
@@ -163,6 +165,32 @@ struct compression_config {
     int level = 1;                    ///< zlib level 1-9 (1: most of the saving for a fraction of the CPU)
 };
 
+/// Mozilla's "intermediate" TLS 1.2 cipher list (ssl-config.mozilla.org, guideline 5.7): forward secrecy and AEAD
+/// only. TLS 1.3 suites are OpenSSL's default three.
+inline constexpr const char* intermediate_ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
+inline constexpr const char* default_ciphersuites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
+/// One certificate chain (PEM) and its private key, paths resolved against the configuration file's directory.
+struct tls_certificate {
+    std::string cert;
+    std::string key;
+};
+
+/// TLS termination ([tls]); the certificates themselves are read by tls::load_server_tls (not here).
+struct tls_config {
+    std::vector<socket_address> listen;          ///< TLS listeners; empty = none
+    tls_certificate default_certificate;         ///< cert/key: for unknown or absent SNI
+    std::vector<tls_certificate> certificates;   ///< [[tls.certificate]]: chosen by SNI (their DNS names)
+    std::string ciphers = intermediate_ciphers;  ///< TLS 1.2
+    std::string ciphersuites = default_ciphersuites;  ///< TLS 1.3
+    std::string hsts;                            ///< Strict-Transport-Security value on TLS answers ("" = none)
+    bool enabled() const noexcept { return !listen.empty(); }
+};
+
 struct config {
     std::string source;   ///< file the configuration was read from ("<inline>" or the origin given for text)
     proxy_config proxy;
@@ -175,6 +203,7 @@ struct config {
     log_config log;
     metrics_config metrics;
     compression_config compression;
+    tls_config tls;
 };
 
 }  // namespace gatehouse::config

@@ -13,6 +13,10 @@
 #include <string>
 #include <vector>
 
+namespace gatehouse::tls {
+class server_tls;
+}
+
 namespace gatehouse::model {
 
 /// One upstream node as the data plane sees it.
@@ -45,17 +49,21 @@ struct snapshot {
     std::string unavailable_html_page;  ///< the configured page for "no node is available" ("" = built-in page)
     std::optional<std::size_t> pinned;
     std::shared_ptr<log::access_log_sink> access_log;  ///< nullptr = access log off
+    /// The certificates TLS listeners hand to new connections (nullptr = no TLS); a connection owns the one it
+    /// started with.
+    std::shared_ptr<const tls::server_tls> tls;
 };
 
 using snapshot_ptr = std::shared_ptr<const snapshot>;
 
 /// Builds a snapshot from a validated configuration and the operator's state. A node of `previous` with the same
 /// name and address keeps its status (health, ejection). With health checks off, new nodes start up. Operator
-/// decisions about nodes that are not configured are ignored. Throws std::invalid_argument when there are more
+/// decisions about nodes that are not configured are ignored. `tls` nullptr keeps `previous`'s certificates. Throws std::invalid_argument when there are more
 /// nodes than the data plane supports (balancer::max_nodes).
 snapshot_ptr build_snapshot(std::shared_ptr<const config::config> config, std::uint64_t generation,
                             const snapshot* previous = nullptr, const operator_state& ops = {},
-                            std::shared_ptr<log::access_log_sink> access_log = nullptr);
+                            std::shared_ptr<log::access_log_sink> access_log = nullptr,
+                            std::shared_ptr<const tls::server_tls> tls = nullptr);
 
 /// The maintenance page with every "{{reason}}" replaced by `reason`, HTML-escaped.
 std::string fill_page(std::string_view page, std::string_view reason);

@@ -3,10 +3,14 @@
 
 #include <gatehouse/net.hpp>
 #include <gatehouse/proxy/eager_io.hpp>
+#include <gatehouse/proxy/tls_stream.hpp>
+
+#include <boost/asio/ssl/error.hpp>
 
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <tuple>
 
 namespace gatehouse::proxy {
 
@@ -26,37 +30,66 @@ struct pump_result {
     std::uint64_t bytes = 0;  ///< written to the destination
 };
 
+namespace detail {
+
+/// One read from a tunnel's source into `piece`, after it became readable: direct on a plain socket (the bytes are
+/// there), through OpenSSL on a TLS stream (a record may still be incomplete: then it waits for the rest).
+inline std::tuple<error_code, std::size_t> read_piece(tcp::socket& from, char* piece) {
+    error_code ec;
+    const std::size_t n = from.read_some(net::buffer(piece, tunnel_piece), ec);
+    return {ec, n};
+}
+inline net::awaitable<std::tuple<error_code, std::size_t>> read_piece_async(tls_stream& from, char* piece) {
+    auto [ec, n] = co_await from.async_read_some(net::buffer(piece, tunnel_piece), use_tuple);
+    // A TLS peer closing without close_notify is the end of its bytes all the same (a WebSocket has its own
+    // close frames); a close_notify reads as eof.
+    if (ec == net::ssl::error::stream_truncated) ec = net::error::eof;
+    co_return std::tuple{ec, n};
+}
+
+}  // namespace detail
+
 /// Copies bytes from `from` to `to` until `from` closes or either side fails, never holding a message whole:
 /// - it waits for readability on the bare socket before taking a buffer, so a quiet direction holds none (an
 ///   idle tunnel costs its sockets and coroutine frames); the piece is given back whenever a read emptied the socket;
 /// - each piece is written (eager_write) before the next read, so a side that does not read stops the other
 ///   (its kernel buffers fill) instead of gatehouse's memory growing;
-/// - a FIN from `from` is passed on as a shutdown of `to`'s sending side (half-close), and ends this direction only.
-/// Both sockets must be in non-blocking mode (client and node sockets are). `watch` is told of progress:
+/// - a FIN from `from` is passed on as a shutdown of `to`'s sending side (half-close; not on a TLS `to`, see below),
+///   and ends this direction only.
+/// Either side may be a TLS stream (wss): its decrypted bytes are read through OpenSSL, and what OpenSSL already
+/// holds is read without waiting for the socket. Both sockets must be in non-blocking mode (client and node
+/// sockets are). `watch` is told of progress:
 /// `watch.writing()` before a write (that may wait on a side that does not read), `watch.moved(piece)` after the bytes
 /// of `piece` (one read's worth) went through, and `watch.ended(result)` once, when this direction ends.
-template <class Watch>
-net::awaitable<pump_result> pump_bytes(tcp::socket& from, tcp::socket& to, Watch watch) {
+template <class From, class To, class Watch>
+net::awaitable<pump_result> pump_bytes(From& from, To& to, Watch watch) {
     pump_result r;
     std::unique_ptr<char[]> piece;
     for (;;) {
         // Waiting for readability re-arms the socket (EPOLL_CTL_MOD re-checks it), so bytes that came before
-        // the wait are seen; it also goes back to the event loop between pieces of a fast transfer.
-        auto [wait_ec] = co_await from.async_wait(tcp::socket::wait_read, use_tuple);
-        if (wait_ec) {
-            r = {pump_end::source_failed, wait_ec, r.bytes};
-            break;
+        // the wait are seen; it also goes back to the event loop between pieces of a fast transfer. Bytes OpenSSL
+        // already holds (decrypted, or a record read whole) would not wake the socket: they are read at once.
+        if (!holds_input(from)) {
+            auto [wait_ec] = co_await socket_of(from).async_wait(tcp::socket::wait_read, use_tuple);
+            if (wait_ec) {
+                r = {pump_end::source_failed, wait_ec, r.bytes};
+                break;
+            }
         }
         if (!piece) piece = std::make_unique_for_overwrite<char[]>(tunnel_piece);
         error_code ec;
-        const std::size_t n = from.read_some(net::buffer(piece.get(), tunnel_piece), ec);
+        std::size_t n = 0;
+        if constexpr (is_tls_stream<From>) std::tie(ec, n) = co_await detail::read_piece_async(from, piece.get());
+        else std::tie(ec, n) = detail::read_piece(from, piece.get());
         if (ec == net::error::would_block || ec == net::error::try_again) {
             piece.reset();
             continue;
         }
         if (ec == net::error::eof) {
+            // A TLS destination is not half-closed here: close_notify must come before the FIN, and sending it
+            // is the caller's (the session's tunnel step).
             error_code ignored;
-            to.shutdown(tcp::socket::shutdown_send, ignored);
+            if constexpr (!is_tls_stream<To>) socket_of(to).shutdown(tcp::socket::shutdown_send, ignored);
             break;
         }
         if (ec) {
@@ -71,7 +104,7 @@ net::awaitable<pump_result> pump_bytes(tcp::socket& from, tcp::socket& to, Watch
         }
         r.bytes += n;
         watch.moved(std::string_view(piece.get(), n));
-        if (n < tunnel_piece) piece.reset();  // the socket is empty for now: wait without a buffer
+        if (n < tunnel_piece && !holds_input(from)) piece.reset();  // nothing left for now: wait without a buffer
     }
     watch.ended(r);
     co_return r;

@@ -1,12 +1,17 @@
 // client_session<Stream>: the coroutine that serves one client connection, as the request's named steps.
 // Private to src/proxy. Its member functions are defined in the .cpp files beside it, each explicitly instantiated
-// there for every client stream (plain TCP now; TLS adds its stream to those instantiation lists).
+// there for every client stream (plain TCP and TLS, tls_stream.hpp).
+//
+// Before the first request, on a TLS connection (tls_handshake.cpp):
+//   handshake                the TLS handshake within timeouts.client_header; a failure closes the connection
+//                            (counted by reason), having touched no node
 //
 // The steps of one request, in order (serve_request runs them, and reads as this list):
 //   read_request_head        read and check the raw head: where it ends, or why it is refused (400/414/431/408)
 //   request_filter           parse it and apply the request rules: framing, Expect, limits (400/413/417/501)
 //   upstream_request_filter  decide who the client is and write the head the node gets
 //   plan_request_body        hold a small (or buffered) body so the request can go again, or leave it to stream
+//   redirect_to_https        proxy.redirect_https on a plain connection: the 301 to https instead of a node
 //   admit                    maintenance unless bypassed, then "no node is up" (503s)
 //   upstream_peer            choose a node (after a reload, from the new node list, skipping nodes tried)
 //   start_try                take a pooled connection for it, or none; count the request in flight
@@ -31,6 +36,7 @@
 #include <gatehouse/proxy/node_availability.hpp>
 #include <gatehouse/proxy/session_base.hpp>
 #include <gatehouse/proxy/session_host.hpp>
+#include <gatehouse/proxy/tls_stream.hpp>
 #include <gatehouse/proxy/tunnel_pump.hpp>
 #include <gatehouse/util/coarse_clock.hpp>
 
@@ -102,7 +108,12 @@ public:
     /// Gives the buffers back (an idle connection then costs the session object and the socket).
     void release_buffers();
 
+    /// Keeps `owner` (the TLS certificates the connection's stream was made with) for as long as the session lives.
+    void keep(std::shared_ptr<const void> owner) noexcept { owner_ = std::move(owner); }
+
 private:
+    static constexpr bool is_tls = is_tls_stream<Stream>;
+
     /// When the exchange ends (whatever the path): the request goes into the worker's counters and access log, and
     /// a held body leaves in_ (what follows it is the client's next request).
     struct exchange_end {
@@ -113,6 +124,11 @@ private:
             session.in_.consume(static_cast<std::size_t>(x.held_length));
         }
     };
+
+    // --- A TLS connection's handshake (tls_handshake.cpp; instantiated for the TLS stream only) ---
+    net::awaitable<bool> handshake();
+    void handshake_failed(const error_code& ec);
+    void handshake_done() noexcept;
 
     // --- The request's steps, in order (session_loop.cpp runs them; request_steps.cpp, node_choice.cpp) ---
     net::awaitable<bool> serve_request();
@@ -128,6 +144,8 @@ private:
     void body_buffered(exchange& x);
     /// The body is read (held) or left to stream: count it, and let it leave in_ when the exchange ends.
     void body_read(exchange& x) noexcept;
+    /// proxy.redirect_https: the 301 to https://host/target (400 without a usable Host); true when the connection stays.
+    net::awaitable<bool> redirect_to_https(exchange& x, const config::config& cfg);
     admission admit(exchange& x, node_choice& choice);
     bool bypasses_maintenance(const exchange& x, const config::maintenance_config& m) const;
     node_availability assess(const exchange& x);
@@ -225,6 +243,8 @@ private:
     void tunnel_ended(bool to_node, const pump_result& r) noexcept;
     /// Graceful stop: the tunnel closes itself shortly before timeouts.shutdown_drain ends (and logs its line).
     void stop_tunnel_before_drain_ends() noexcept;
+    /// wss: the node closed, so the client's side stops being read (the tunnel then ends with close_notify).
+    void stop_reading_tls_client() noexcept;
 
     // --- gatehouse's own answers and the end of an exchange (answers.cpp) ---
     net::awaitable<void> respond_error(http::status status, std::string_view detail, exchange* x,
@@ -271,6 +291,7 @@ private:
     std::string describe(const exchange* x) const;
 
     session_host& host_;
+    std::shared_ptr<const void> owner_;  // the TLS certificates stream_ uses (declared first: outlives stream_)
     Stream stream_;
     tcp::socket upstream_;
     beast::flat_buffer in_;     // bytes from the client not yet used

@@ -200,6 +200,7 @@ void client_session<Stream>::passive_failure(const exchange& x, const config::co
                                                                      failure_note);                               \
     template void client_session<S>::passive_failure(const exchange&, const config::config&);
 GATEHOUSE_INSTANTIATE(tcp::socket)
+GATEHOUSE_INSTANTIATE(tls_stream)
 #undef GATEHOUSE_INSTANTIATE
 
 }  // namespace gatehouse::proxy::detail

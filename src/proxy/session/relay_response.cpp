@@ -79,6 +79,7 @@ response_head_options client_session<Stream>::response_filter(const exchange& x,
     response_head_options options;
     options.client_http10 = x.request.get().version() < 11;
     options.request_id = x.request_id;
+    if constexpr (is_tls) options.strict_transport_security = x.nodes->config->tls.hsts;
     if (head_request || status == 204 || status == 304) {
         // HEAD and 304 answers may state the length of the body they do not carry; keep it.
         if (head_request || status == 304) {
@@ -258,6 +259,7 @@ net::awaitable<error_code> client_session<Stream>::read_held_body(std::size_t le
     template void client_session<S>::response_failed(exchange&, const config::config&, const relay_result&);      \
     template net::awaitable<error_code> client_session<S>::read_held_body(std::size_t, config::duration);
 GATEHOUSE_INSTANTIATE(tcp::socket)
+GATEHOUSE_INSTANTIATE(tls_stream)
 #undef GATEHOUSE_INSTANTIATE
 
 }  // namespace gatehouse::proxy::detail

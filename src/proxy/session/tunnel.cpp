@@ -43,18 +43,24 @@ net::awaitable<bool> client_session<Stream>::tunnel(exchange& x, const config::c
         tunnel_->idle_until_ms = util::coarse_now_ms() + tunnel_idle_ms_;
         deadline_ms_ = tunnel_->deadline_ms();
         if (host_.draining()) stop_tunnel_before_drain_ends();  // the stop began while the upgrade was on its way
-        auto& client = beast::get_lowest_layer(stream_);
         // node -> client runs as a coroutine of its own, client -> node in this one, which then waits for the other
         // (on a timer that never expires, cancelled when the other ends): lighter than a parallel group.
         net::steady_timer other_done(host_.context(), net::steady_timer::time_point::max());
         bool other_running = true;
-        net::co_spawn(host_.context(), pump_bytes(upstream_, client, tunnel_watch{this, false}),
-                      [&other_done, &other_running](std::exception_ptr, pump_result) {
+        net::co_spawn(host_.context(), pump_bytes(upstream_, stream_, tunnel_watch{this, false}),
+                      [this, &other_done, &other_running](std::exception_ptr, pump_result r) {
                           other_running = false;
                           other_done.cancel();
+                          if (is_tls && r.end == pump_end::source_closed) stop_reading_tls_client();
                       });
-        co_await pump_bytes(client, upstream_, tunnel_watch{this, true});
+        co_await pump_bytes(stream_, upstream_, tunnel_watch{this, true});
         while (other_running) co_await other_done.async_wait(use_tuple);
+        if constexpr (is_tls) {
+            // close_notify before the FIN (pump_bytes does not half-close a TLS stream): a wss client then sees a
+            // clean end rather than a truncated stream. Bounded by the closing deadline.
+            set_deadline(phase::closing, std::chrono::milliseconds(linger_ms));
+            co_await stream_.async_shutdown(use_tuple);
+        }
         log::debug(describe(&x) + ": WebSocket tunnel to " + x.node->name + " closed by " +
                    std::string(to_string(tunnel_->closed_by.value_or(tunnel_closer::gatehouse))));
     }
@@ -62,6 +68,14 @@ net::awaitable<bool> client_session<Stream>::tunnel(exchange& x, const config::c
     tunnelling = false;
     phase_ = phase::closing;
     co_return false;  // the connection closes with its tunnel
+}
+
+template <class Stream>
+void client_session<Stream>::stop_reading_tls_client() noexcept {
+    // The node closed its side: over TLS that cannot be passed on as a half-close (no close_notify may follow a
+    // FIN), so the client's side is not read any further and the tunnel ends with close_notify.
+    error_code ignored;
+    socket_of(stream_).cancel(ignored);
 }
 
 template <class Stream>
@@ -136,6 +150,10 @@ void client_session<Stream>::tunnel_ended(bool to_node, const pump_result& r) no
     // direction's wait is cancelled, and should its completion be queued already, the shut-down sockets end the
     // next one at once.
     if (r.end == pump_end::source_closed) return;
+    // wss: client -> node stopped by stop_reading_tls_client (the node closed): the tunnel ends with close_notify,
+    // not with a shut-down socket. (A stop by a timeout sets timed_out_; one by the other direction's failure has
+    // shut the sockets down already.)
+    if (is_tls && to_node && r.ec == net::error::operation_aborted && !timed_out_) return;
     cancel_sockets();
     error_code ignored;
     beast::get_lowest_layer(stream_).shutdown(tcp::socket::shutdown_both, ignored);
@@ -158,8 +176,10 @@ void client_session<Stream>::stop_tunnel_before_drain_ends() noexcept {
     template void client_session<S>::tunnel_writing(bool) noexcept;                                               \
     template void client_session<S>::tunnel_moved(bool, std::string_view) noexcept;                                   \
     template void client_session<S>::tunnel_ended(bool, const pump_result&) noexcept;                             \
-    template void client_session<S>::stop_tunnel_before_drain_ends() noexcept;
+    template void client_session<S>::stop_tunnel_before_drain_ends() noexcept;                                    \
+    template void client_session<S>::stop_reading_tls_client() noexcept;
 GATEHOUSE_INSTANTIATE(tcp::socket)
+GATEHOUSE_INSTANTIATE(tls_stream)
 #undef GATEHOUSE_INSTANTIATE
 
 }  // namespace gatehouse::proxy::detail
