@@ -12,6 +12,7 @@ add_library(gatehouse_net STATIC
   src/metrics/exposition.cpp
   src/model/snapshot.cpp
   src/net/endpoints.cpp
+  src/net/node_tls.cpp
   src/proxy/head_scan.cpp
   src/proxy/request_checks.cpp
   src/proxy/forward_headers.cpp
@@ -39,6 +40,7 @@ add_library(gatehouse_net STATIC
   src/proxy/session/request_buffering.cpp
   src/proxy/session/answers.cpp
   src/upstream/connection_pool.cpp
+  src/upstream/node_stream.cpp
   src/server/client_limiter.cpp
   src/server/worker.cpp
   src/server/worker_link.cpp
@@ -55,7 +57,7 @@ add_library(gatehouse_net STATIC
   src/demo/demo_upstream.cpp
 )
 target_compile_options(gatehouse_net PRIVATE ${GATEHOUSE_WARNINGS})
-target_link_libraries(gatehouse_net PUBLIC gatehouse_core gatehouse_asio Boost::json PRIVATE prometheus-cpp::core)
+target_link_libraries(gatehouse_net PUBLIC gatehouse_core gatehouse_asio Boost::json OpenSSL::SSL PRIVATE prometheus-cpp::core)
 target_compile_definitions(gatehouse_net PUBLIC GATEHOUSE_VERSION="${PROJECT_VERSION}")
 target_precompile_headers(gatehouse_net PRIVATE
   <boost/asio.hpp> <boost/beast/core.hpp> <boost/beast/http.hpp>)

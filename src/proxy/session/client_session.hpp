@@ -30,6 +30,7 @@
 #include <gatehouse/proxy/session_base.hpp>
 #include <gatehouse/proxy/session_host.hpp>
 #include <gatehouse/proxy/tunnel_pump.hpp>
+#include <gatehouse/upstream/node_stream.hpp>
 #include <gatehouse/util/coarse_clock.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -143,6 +144,8 @@ private:
     // --- One try at one node (node_attempt.cpp, response_head.cpp) ---
     net::awaitable<attempt> try_node(exchange& x, const config::config& cfg, bool reused);
     net::awaitable<error_code> connect_node(const model::node& node, const config::config& cfg);
+    /// An https:// node: TLS over the connection just made (SNI, the verified name), within upstream_connect.
+    net::awaitable<error_code> tls_handshake(const model::node& node, const config::config& cfg);
     net::awaitable<std::optional<attempt>> send_request(exchange& x, const config::config& cfg, bool reused);
     net::awaitable<std::optional<attempt>> stream_request_body(exchange& x, const config::config& cfg);
     /// The client's side of a streamed body failed (too large, too slow, malformed, gone): answers if it can.
@@ -253,7 +256,7 @@ private:
 
     session_host& host_;
     Stream stream_;
-    tcp::socket upstream_;
+    upstream::node_stream upstream_;  // plain TCP, or TLS to an https:// node
     beast::flat_buffer in_;     // bytes from the client not yet used
     beast::flat_buffer up_in_;  // bytes from the node not yet used
     std::string out_;           // the head being written
