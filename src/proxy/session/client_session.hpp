@@ -10,7 +10,8 @@
 //   admit                    maintenance unless bypassed, then "no node is up" (503s)
 //   upstream_peer            choose a node (after a reload, from the new node list, skipping nodes tried)
 //   start_try                take a pooled connection for it, or none; count the request in flight
-//   try_node                 connect_node unless pooled, send_request, read_final_head, inspect_503
+//   try_node                 connect_node (+ tls_handshake to an https:// node) unless pooled, send_request,
+//                            read_final_head, inspect_503
 //   fail_attempt             a failed try: record_failure, then again / elsewhere / a 5xx answer (failure.hpp)
 //   next_try                 whether another try follows (tries, stale pooled connections)
 //   relay_response           response_filter shapes the client's head; the body is held or streamed
