@@ -22,6 +22,8 @@ std::shared_ptr<ssl::context> make_context(const config::node_tls_config& tls) {
     SSL_CTX* native = ctx->native_handle();
     SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
     SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+    // A tunnel reads through TLS while a write may be in flight: a read must never have to write (renegotiation).
+    SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION);
     try {
         if (!tls.ca_pem.empty()) ctx->add_certificate_authority(net::buffer(tls.ca_pem));
         else ctx->set_default_verify_paths();
