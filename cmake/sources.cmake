@@ -14,6 +14,7 @@ add_library(gatehouse_net STATIC
   src/tls/certificate.cpp
   src/tls/server_tls.cpp
   src/net/endpoints.cpp
+  src/net/node_tls.cpp
   src/proxy/head_scan.cpp
   src/proxy/request_checks.cpp
   src/proxy/forward_headers.cpp
@@ -46,6 +47,7 @@ add_library(gatehouse_net STATIC
   src/proxy/session/answers.cpp
   src/proxy/session/tls_handshake.cpp
   src/upstream/connection_pool.cpp
+  src/upstream/node_stream.cpp
   src/server/client_limiter.cpp
   src/server/worker.cpp
   src/server/worker_link.cpp
@@ -62,7 +64,7 @@ add_library(gatehouse_net STATIC
   src/demo/demo_upstream.cpp
 )
 target_compile_options(gatehouse_net PRIVATE ${GATEHOUSE_WARNINGS})
-target_link_libraries(gatehouse_net PUBLIC gatehouse_core gatehouse_asio Boost::json ZLIB::ZLIB PRIVATE prometheus-cpp::core)
+target_link_libraries(gatehouse_net PUBLIC gatehouse_core gatehouse_asio Boost::json ZLIB::ZLIB OpenSSL::SSL PRIVATE prometheus-cpp::core)
 target_compile_definitions(gatehouse_net PUBLIC GATEHOUSE_VERSION="${PROJECT_VERSION}")
 target_precompile_headers(gatehouse_net PRIVATE
   <boost/asio.hpp> <boost/beast/core.hpp> <boost/beast/http.hpp>)

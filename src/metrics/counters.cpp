@@ -36,6 +36,7 @@ const char* to_string(upstream_error e) noexcept {
     case upstream_error::reset: return "reset";
     case upstream_error::timeout: return "timeout";
     case upstream_error::protocol: return "protocol";
+    case upstream_error::tls: return "tls";
     case upstream_error::count: break;
     }
     return "other";

@@ -170,7 +170,7 @@ void worker::apply_snapshot(model::snapshot_ptr snapshot) {
     const bool nodes_changed = !snapshot_ || snapshot_->nodes.size() != snapshot->nodes.size() ||
         !std::equal(snapshot_->nodes.begin(), snapshot_->nodes.end(), snapshot->nodes.begin(),
                     [](const model::node& a, const model::node& b) {
-                        return a.name == b.name && a.endpoint == b.endpoint && a.weight == b.weight;
+                        return model::same_peer(a, b) && a.weight == b.weight;
                     });
     const bool balance_changed =
         snapshot_ && snapshot_->config->upstream.balance != snapshot->config->upstream.balance;
@@ -181,11 +181,11 @@ void worker::apply_snapshot(model::snapshot_ptr snapshot) {
     }
     if (nodes_changed) {
         // Node indexes change meaning: carry idle connections and in-flight counts over to the nodes that stayed
-        // (same name and address).
+        // (same name, address and TLS settings).
         std::vector<std::size_t> new_index_of_old(snapshot_ ? snapshot_->nodes.size() : 0, proxy::session_base::no_node);
         for (std::size_t o = 0; o < new_index_of_old.size(); ++o)
             for (const auto& n : snapshot->nodes)
-                if (n.name == snapshot_->nodes[o].name && n.endpoint == snapshot_->nodes[o].endpoint)
+                if (model::same_peer(n, snapshot_->nodes[o]))
                     new_index_of_old[o] = n.index;
         pool_.remap(new_index_of_old, snapshot->nodes.size());
         in_flight_.assign(snapshot->nodes.size(), 0);

@@ -24,8 +24,23 @@ enum class balance_policy { round_robin, ip_hash, least_request };
 
 struct node_config {
     std::string name;
-    socket_address address;
+    socket_address address;  ///< text without the scheme: "host:port"
     unsigned weight = 1;
+    bool tls = false;        ///< the address was written "https://host:port": gatehouse talks TLS to the node
+    std::string host;        ///< the address's host as written (no brackets): the default SNI and verified name
+    bool host_is_ip = false; ///< `host` is an IP literal: verified against an IP SAN, no SNI unless upstream.tls.sni
+};
+
+/// How gatehouse talks TLS to the nodes whose address is "https://..." ([upstream.tls]).
+struct node_tls_config {
+    std::string ca_file;          ///< PEM CA certificates the nodes' chains are verified against; "" = system store
+    std::string ca_pem;           ///< its contents, read at load and reload
+    bool verify = true;           ///< false: any certificate is accepted (only when written explicitly)
+    std::string sni;              ///< server name sent and verified; "" = the node's host when it is a name
+    std::string cert_file;        ///< client certificate chain (PEM) for mutual TLS; "" = none
+    std::string cert_pem;
+    std::string key_file;         ///< its private key (PEM)
+    std::string key_pem;
 };
 
 struct proxy_config {
@@ -46,6 +61,7 @@ struct upstream_config {
     unsigned tries = 2;                  ///< nodes tried per request (>= 1)
     unsigned keepalive = 32;             ///< idle pooled connections kept per node per worker
     duration slow_start{0};              ///< a node that comes back ramps from 10% to 100% of its share over this
+    node_tls_config tls;                 ///< for the nodes written "https://..."
 };
 
 /// An inclusive range of HTTP status codes, e.g. 200-399.

@@ -40,7 +40,7 @@ const char* to_string(own_reason r) noexcept;
 own_reason own_reason_of_status(unsigned status) noexcept;
 
 /// What went wrong with a node during a request.
-enum class upstream_error : std::uint8_t { connect, reset, timeout, protocol, count };
+enum class upstream_error : std::uint8_t { connect, reset, timeout, protocol, tls, count };
 const char* to_string(upstream_error e) noexcept;
 
 /// How a WebSocket upgrade request ended (gatehouse_websocket_upgrades_total{result}).

@@ -6,6 +6,7 @@
 #include <gatehouse/model/node_status.hpp>
 #include <gatehouse/model/operator_state.hpp>
 #include <gatehouse/net.hpp>
+#include <gatehouse/net/node_tls.hpp>
 
 #include <cstdint>
 #include <memory>
@@ -23,13 +24,20 @@ namespace gatehouse::model {
 struct node {
     std::size_t index = 0;   ///< position in snapshot::nodes
     std::string name;
-    std::string address;     ///< "host:port" as configured (the health check's default Host)
+    std::string address;     ///< "host:port" as configured, without a scheme (the health check's default Host)
     tcp::endpoint endpoint;
+    /// An https:// node: the client context (one per snapshot, shared by its https nodes) and the names its
+    /// connections send and verify. nullptr: plain TCP.
+    std::shared_ptr<node_tls::ssl::context> tls;
+    node_tls::peer_names tls_names;
     unsigned weight = 1;
     node_status_ptr status;  ///< shared with the health checker; survives reloads for a node that stays
     node_admin admin = node_admin::active;  ///< the operator's decision
     bool takes_new_requests = true;  ///< admin is active and no other node is pinned (health not included)
 };
+
+/// True when a connection made for `a` may serve `b` (a reload): same name, address, and TLS settings.
+bool same_peer(const node& a, const node& b) noexcept;
 
 /// Maintenance mode as the data plane applies it.
 struct maintenance_view {

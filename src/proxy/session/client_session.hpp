@@ -15,7 +15,8 @@
 //   admit                    maintenance unless bypassed, then "no node is up" (503s)
 //   upstream_peer            choose a node (after a reload, from the new node list, skipping nodes tried)
 //   start_try                take a pooled connection for it, or none; count the request in flight
-//   try_node                 connect_node unless pooled, send_request, read_final_head, inspect_503
+//   try_node                 connect_node (+ tls_handshake to an https:// node) unless pooled, send_request,
+//                            read_final_head, inspect_503
 //   fail_attempt             a failed try: record_failure, then again / elsewhere / a 5xx answer (failure.hpp)
 //   next_try                 whether another try follows (tries, stale pooled connections)
 //   relay_response           response_filter shapes the client's head, compression_filter decides gzip; the body is
@@ -38,6 +39,7 @@
 #include <gatehouse/proxy/session_host.hpp>
 #include <gatehouse/proxy/tls_stream.hpp>
 #include <gatehouse/proxy/tunnel_pump.hpp>
+#include <gatehouse/upstream/node_stream.hpp>
 #include <gatehouse/util/coarse_clock.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -163,6 +165,8 @@ private:
     // --- One try at one node (node_attempt.cpp, response_head.cpp) ---
     net::awaitable<attempt> try_node(exchange& x, const config::config& cfg, bool reused);
     net::awaitable<error_code> connect_node(const model::node& node, const config::config& cfg);
+    /// An https:// node: TLS over the connection just made (SNI, the verified name), within upstream_connect.
+    net::awaitable<error_code> tls_handshake(const model::node& node, const config::config& cfg);
     net::awaitable<std::optional<attempt>> send_request(exchange& x, const config::config& cfg, bool reused);
     net::awaitable<std::optional<attempt>> stream_request_body(exchange& x, const config::config& cfg);
     /// The client's side of a streamed body failed (too large, too slow, malformed, gone): answers if it can.
@@ -293,7 +297,7 @@ private:
     session_host& host_;
     std::shared_ptr<const void> owner_;  // the TLS certificates stream_ uses (declared first: outlives stream_)
     Stream stream_;
-    tcp::socket upstream_;
+    upstream::node_stream upstream_;  // plain TCP, or TLS to an https:// node
     beast::flat_buffer in_;     // bytes from the client not yet used
     beast::flat_buffer up_in_;  // bytes from the node not yet used
     std::string out_;           // the head being written

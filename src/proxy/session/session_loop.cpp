@@ -272,7 +272,7 @@ void client_session<Stream>::release_upstream(const exchange& x, bool reusable, 
     if (reusable && !timed_out_ && up_in_.size() == 0 && upstream_.is_open() && x.node &&
         x.nodes_generation == host_.nodes_generation()) {
         host_.pool().put(x.node->index, std::move(upstream_), util::coarse_now_ms() + cfg.timeouts.upstream_idle.count());
-        upstream_ = tcp::socket(host_.context());
+        upstream_ = upstream::node_stream(host_.context());
     } else {
         close_upstream();
     }

@@ -157,7 +157,7 @@ void client_session<Stream>::tunnel_ended(bool to_node, const pump_result& r) no
     cancel_sockets();
     error_code ignored;
     beast::get_lowest_layer(stream_).shutdown(tcp::socket::shutdown_both, ignored);
-    upstream_.shutdown(tcp::socket::shutdown_both, ignored);
+    upstream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
 }
 
 template <class Stream>
