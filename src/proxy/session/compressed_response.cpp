@@ -71,6 +71,7 @@ void client_session<Stream>::count_compression(const gzip_encoder& encoder) noex
         exchange&, const config::config&, const response_head_options&, gzip_encoder&);                          \
     template void client_session<S>::count_compression(const gzip_encoder&) noexcept;
 GATEHOUSE_INSTANTIATE(tcp::socket)
+GATEHOUSE_INSTANTIATE(tls_stream)
 #undef GATEHOUSE_INSTANTIATE
 
 }  // namespace gatehouse::proxy::detail

@@ -132,7 +132,12 @@ TEST_F(TunnelPump, ResetIsAFailure) {
     client.far.close();
     runner.join();
     EXPECT_EQ(down.ended, 1u);
-    EXPECT_EQ(down.result.end, pump_end::source_failed) << down.result.ec.message();
+    // The reset is reported once per socket: when client -> node's write sees it first (ECONNRESET or EPIPE), the
+    // node side's next read finds only the end of the stream. Which one comes first is the scheduler's choice.
+    EXPECT_NE(down.result.end, pump_end::destination_failed) << down.result.ec.message();
     EXPECT_EQ(up.ended, 1u);
     EXPECT_NE(up.result.end, pump_end::source_closed) << up.result.ec.message();
+    // Whichever direction met the reset, it ended as a failure, never as two clean closes.
+    EXPECT_TRUE(down.result.end == pump_end::source_failed || up.result.end == pump_end::destination_failed)
+        << down.result.ec.message() << " / " << up.result.ec.message();
 }
