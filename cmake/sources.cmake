@@ -53,6 +53,7 @@ add_library(gatehouse_net STATIC
   src/server/worker_link.cpp
   src/server/server.cpp
   src/server/fd_limit.cpp
+  src/server/systemd_notify.cpp
   src/control/operator_state.cpp
   src/control/controller.cpp
   src/control/controller_views.cpp
@@ -64,7 +65,10 @@ add_library(gatehouse_net STATIC
   src/demo/demo_upstream.cpp
 )
 target_compile_options(gatehouse_net PRIVATE ${GATEHOUSE_WARNINGS})
-target_link_libraries(gatehouse_net PUBLIC gatehouse_core gatehouse_asio Boost::json ZLIB::ZLIB OpenSSL::SSL PRIVATE prometheus-cpp::core)
+# libsystemd (Debian's libsystemd-dev): sd_notify readiness and the watchdog (server/systemd_notify).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+target_link_libraries(gatehouse_net PUBLIC gatehouse_core gatehouse_asio Boost::json ZLIB::ZLIB OpenSSL::SSL PRIVATE prometheus-cpp::core PkgConfig::SYSTEMD)
 target_compile_definitions(gatehouse_net PUBLIC GATEHOUSE_VERSION="${PROJECT_VERSION}")
 target_precompile_headers(gatehouse_net PRIVATE
   <boost/asio.hpp> <boost/beast/core.hpp> <boost/beast/http.hpp>)

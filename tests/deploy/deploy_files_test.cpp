@@ -328,6 +328,20 @@ TEST(SystemdUnit, NeverStartsWithoutAnAdminTokenByAccident) {
     EXPECT_NE(conf.find("\nallow_no_token = false\n"), std::string::npos);
 }
 
+// Type=notify: gatehouse says READY=1 itself (sd_notify), the watchdog is on, and the token environment file is
+// required (no '-'); the Debian package's postinst creates it 0640 root:gatehouse.
+TEST(SystemdUnit, UsesSdNotifyAndTheTokenEnvironmentFile) {
+    const auto unit = read_file(source_dir + "/deploy/gatehouse.service");
+    for (const char* line : {"Type=notify\n", "NotifyAccess=main\n", "WatchdogSec=30s\n",
+                             "EnvironmentFile=/etc/gatehouse/gatehouse.env\n"})
+        EXPECT_NE(unit.find(line), std::string::npos) << "missing: " << line;
+    EXPECT_EQ(unit.find("Type=simple"), std::string::npos);
+    const auto postinst = read_file(source_dir + "/deploy/debian/postinst");
+    EXPECT_NE(postinst.find("chown root:gatehouse /etc/gatehouse/gatehouse.env\n"), std::string::npos);
+    EXPECT_NE(postinst.find("chmod 0640 /etc/gatehouse/gatehouse.env\n"), std::string::npos);
+    EXPECT_NE(postinst.find("umask 077"), std::string::npos);
+}
+
 // systemd itself accepts the unit (when systemd-analyze is there; it complains about the binary's absence only).
 TEST(SystemdUnit, PassesSystemdAnalyzeVerify) {
     if (::access("/usr/bin/systemd-analyze", X_OK) != 0) GTEST_SKIP() << "no systemd-analyze";
