@@ -74,7 +74,7 @@ target_precompile_headers(gatehouse_net PRIVATE
   <boost/asio.hpp> <boost/beast/core.hpp> <boost/beast/http.hpp>)
 include(${CMAKE_CURRENT_LIST_DIR}/status_page.cmake)
 
-add_executable(gatehouse src/main.cpp src/cli/admin_commands.cpp)
+add_executable(gatehouse src/main.cpp src/cli/admin_commands.cpp src/cli/import_nginx.cpp)
 target_include_directories(gatehouse PRIVATE src)
 target_compile_options(gatehouse PRIVATE ${GATEHOUSE_WARNINGS})
 target_link_libraries(gatehouse PRIVATE gatehouse_net CLI11::CLI11)
