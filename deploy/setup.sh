@@ -17,8 +17,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
 )
-# Only for `test`: the browser test (headless Chromium through chromedriver) and the deploy/ checks (promtool).
-TEST_PACKAGES=(chromium chromium-driver prometheus)
+# Only for `test`: the browser test (headless Chromium through chromedriver) and the deploy/ checks (promtool; the
+# Debian package built with cpack and dpkg-shlibdeps; `docker-compose config` without an engine; logrotate -d).
+TEST_PACKAGES=(chromium chromium-driver prometheus dpkg-dev docker-compose python3-yaml logrotate)
 
 deps() {
   local missing=()
