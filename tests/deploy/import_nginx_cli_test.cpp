@@ -1,14 +1,13 @@
 // `gatehouse import-nginx FILE -o OUT` on the seed's snippet and on NocoBase's own Nginx configuration, then
 // `gatehouse check -c OUT`: the real binary accepts what it wrote. A broken file exits 1 naming its line.
+#include "shell_command.hpp"
 #include "support/gatehouse_process.hpp"
 
 #include <gtest/gtest.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace gatehouse::test {
@@ -16,22 +15,8 @@ namespace {
 
 const std::string fixtures = std::string(GATEHOUSE_SOURCE_DIR) + "/tests/unit/nginx/fixtures/";
 
-struct result {
-    int exit_code = -1;
-    std::string output;
-};
-
-/// `gatehouse ARGS` (stdout and stderr), bounded by coreutils' timeout.
-result gatehouse_cli(const std::string& args) {
-    result r;
-    FILE* p = ::popen(("timeout 30 " + gatehouse_binary() + " " + args + " 2>&1").c_str(), "r");
-    if (!p) return r;
-    char buffer[4096];
-    while (const auto n = std::fread(buffer, 1, sizeof buffer, p)) r.output.append(buffer, n);
-    const int status = ::pclose(p);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
+/// `gatehouse ARGS` (stdout and stderr), bounded in time.
+command_result gatehouse_cli(const std::string& args) { return run_shell(gatehouse_binary() + " " + args, 30); }
 
 class ImportNginxCli : public ::testing::TestWithParam<const char*> {
 protected:

@@ -64,10 +64,11 @@ class SystemdNotify : public GatehouseTest {};
 // READY=1 comes only after each node's first health check, with the proxy accepting; a SIGHUP reload is bracketed by
 // RELOADING=1 and READY=1; SIGTERM sends STOPPING=1 before the process exits.
 TEST_F(SystemdNotify, ReadyAfterFirstHealthRoundReloadingAndStopping) {
-    auto& n1 = add_upstream("node1");
-    auto& n2 = add_upstream("node2");
+    // The environment changes before any thread of this test starts (setenv is not thread-safe).
     notify_socket sd(scratch_dir() + "/notify");
     ASSERT_TRUE(sd.bound());
+    auto& n1 = add_upstream("node1");
+    auto& n2 = add_upstream("node2");
     gatehouse_options o;
     o.health_check = {{"enabled", "true"}, {"interval", "\"200ms\""}};
     auto& g = start_gatehouse(o);
@@ -88,9 +89,9 @@ TEST_F(SystemdNotify, ReadyAfterFirstHealthRoundReloadingAndStopping) {
 
 // With WATCHDOG_USEC set (systemd's WatchdogSec=), the control loop pings WATCHDOG=1 every half period.
 TEST_F(SystemdNotify, PingsTheWatchdog) {
-    add_upstream("node1");
     notify_socket sd(scratch_dir() + "/notify", "400000");
     ASSERT_TRUE(sd.bound());
+    add_upstream("node1");
     auto& g = start_gatehouse();
     ASSERT_TRUE(sd.wait_for("READY=1", 10s)) << g.log();
     for (int i = 0; i < 3; ++i) EXPECT_TRUE(sd.wait_for("WATCHDOG=1", 5s)) << "ping " << i << "\n" << g.log();
