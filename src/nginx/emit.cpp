@@ -8,21 +8,51 @@ namespace gatehouse::nginx::detail {
 
 namespace {
 
-/// A TOML basic string.
+/// True when `s` is well-formed UTF-8 (TOML files must be).
+bool valid_utf8(const std::string& s) {
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        const std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        if (n == 0 || i + n > s.size()) return false;
+        for (std::size_t k = 1; k < n; ++k)
+            if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+        const auto next = n > 1 ? static_cast<unsigned char>(s[i + 1]) : 0;
+        // Overlong forms, UTF-16 surrogates and code points above U+10FFFF are not UTF-8 either.
+        if (c == 0xC0 || c == 0xC1 || c > 0xF4 || (c == 0xE0 && next < 0xA0) || (c == 0xED && next >= 0xA0) ||
+            (c == 0xF0 && next < 0x90) || (c == 0xF4 && next >= 0x90))
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+std::string hex4(unsigned c) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    return {'\\', 'u', '0', '0', digits[(c >> 4) & 15], digits[c & 15]};
+}
+
+/// A TOML basic string: control characters and DEL escaped; bytes of a string that is not UTF-8 as \u00HH.
 std::string quoted(const std::string& s) {
+    const bool utf8 = valid_utf8(s);
     std::string out = "\"";
-    for (const char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        if (static_cast<unsigned char>(c) < 0x20) continue;
-        out += c;
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (ch == '"' || ch == '\\') out += {'\\', ch};
+        else if (c < 0x20 || c == 0x7F || (c >= 0x80 && !utf8)) out += hex4(c);
+        else out += ch;
     }
     return out + "\"";
 }
 
-/// A comment's text on one line (no control characters).
+/// A comment's text on one line: control characters and DEL as spaces; a text that is not UTF-8 gets '?' for
+/// its non-ASCII bytes (TOML comments must be UTF-8 without control characters).
 std::string one_line(const std::string& s) {
+    const bool utf8 = valid_utf8(s);
     std::string out;
-    for (const char c : s) out += static_cast<unsigned char>(c) < 0x20 ? ' ' : c;
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        out += c < 0x20 || c == 0x7F ? ' ' : (c >= 0x80 && !utf8) ? '?' : ch;
+    }
     return out;
 }
 

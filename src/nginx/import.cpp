@@ -103,6 +103,12 @@ void read_proxy_pass(const directive& d, const std::string& location_path, trans
     t.direct_nodes.push_back({(tls ? "https://" : "") + address, 1, {"", d.line, d.text()}});
 }
 
+/// The directive's arguments as written (its text() without the name).
+std::string arguments_of(const directive& d) {
+    const auto text = d.text();
+    return text.size() > d.name.size() ? text.substr(d.name.size() + 1) : std::string();
+}
+
 /// The location's path without its modifier (`^~ /api/` -> "/api/").
 std::string location_path(const directive& d) { return d.args.empty() ? "" : d.args.back(); }
 
@@ -120,7 +126,7 @@ void read_location(const directive& d, translation& t) {
     const bool ws = proxied && sets_upgrade(d) && (path.ends_with("ws") || path.ends_with("ws/"));
     if (ws) t.websocket_location = true;
     if (!proxied)
-        t.notes.push_back({d.line, "location " + d.text().substr(9),
+        t.notes.push_back({d.line, d.text(),
                            "served by Nginx itself; gatehouse sends this path to the nodes (a NocoBase node serves "
                            "its files itself)"});
     for (const auto& c : d.block) {
@@ -146,7 +152,7 @@ bool read_setting(const directive& d, translation& t, bool websocket_path) {
     if (d.name == "ssl_certificate_key") return as(arg.empty() ? std::nullopt : std::optional(arg), t.key);
     if (d.name == "gzip" && (arg == "on" || arg == "off")) return as(arg == "on" ? "true" : "false", t.gzip);
     if (d.name == "server_name") {
-        t.server_names.push_back({d.text().substr(12), d.line, d.text()});
+        t.server_names.push_back({arguments_of(d), d.line, d.text()});
         return true;
     }
     return false;

@@ -31,8 +31,8 @@ bool read_server_parameter(const std::string& p, const directive& d, node_entry&
         node.weight = *w;
         return true;
     }
-    if (key == "max_fails" && number_of(value)) {
-        set_once(t.max_fails, {value, d.line, d.text()}, t);
+    if (const auto n = key == "max_fails" ? number_of(value) : std::nullopt) {
+        set_once(t.max_fails, {std::to_string(*n), d.line, d.text()}, t);
         return true;
     }
     if (key == "fail_timeout") {
@@ -74,8 +74,8 @@ void read_upstream(const directive& d, translation& t) {
             read_server(c, group, t);
         } else if ((c.name == "ip_hash" || c.name == "least_conn") && c.args.empty()) {
             set_once(t.balance, {c.name == "ip_hash" ? "ip_hash" : "least_request", c.line, c.text()}, t);
-        } else if (c.name == "keepalive" && c.args.size() == 1 && number_of(c.args[0])) {
-            set_once(t.keepalive, {c.args[0], c.line, c.text()}, t);
+        } else if (const auto n = c.name == "keepalive" && c.args.size() == 1 ? number_of(c.args[0]) : std::nullopt) {
+            set_once(t.keepalive, {std::to_string(*n), c.line, c.text()}, t);
         } else {
             t.notes.push_back({c.line, c.text(), c.name == "hash" ? "gatehouse balances by client address only "
                                                                     "(upstream.balance = \"ip_hash\")"

@@ -5,6 +5,7 @@
 #include <gatehouse/nginx/import.hpp>
 
 #include <gtest/gtest.h>
+#include <toml++/toml.h>
 
 #include <fstream>
 #include <iterator>
@@ -127,6 +128,36 @@ TEST(NginxImport, TlsWebSocketAndLeastConn) {
     EXPECT_TRUE(contains(r.toml, "parameter http2 not translated")) << r.toml;
     EXPECT_TRUE(contains(r.toml, "upstream unused -- no proxy_pass uses it")) << r.toml;
     EXPECT_FALSE(contains(r.toml, "10.9.9.9")) << r.toml;
+}
+
+// Whatever bytes the Nginx file holds, the result is valid TOML: quotes and backslashes escaped in strings, control
+// characters, DEL and bytes that are not UTF-8 kept out of comments and escaped in strings; numbers written plainly.
+TEST(NginxImport, OutputIsValidTomlWhateverTheInput) {
+    const std::string nginx = "upstream u { server 10.0.0.1:1; keepalive 007; }\n"
+                              "server { listen 80; ssl_certificate 'a\"b\\\\c\x7f\xff.pem';\n"
+                              " weird_directive caf\xc3\xa9 \xff\xfe 'x\ty';\n"
+                              " location / { proxy_pass http://u; } }\n";
+    const auto r = import_config(nginx, "odd\xff.conf");
+    ASSERT_FALSE(r.error) << r.error->message;
+    try {
+        const auto doc = toml::parse(r.toml, std::string_view("imported.toml"));
+        EXPECT_EQ(doc["tls"]["cert"].value<std::string>(), "a\"b\\c\x7f\xc3\xbf.pem") << r.toml;
+        EXPECT_EQ(doc["upstream"]["keepalive"].value<int64_t>(), 7) << r.toml;
+    } catch (const toml::parse_error& e) {
+        ADD_FAILURE() << e.description() << "\n" << r.toml;
+    }
+    EXPECT_TRUE(contains(r.toml, "# line 3: weird_directive caf?? ?? 'x y'")) << r.toml;
+}
+
+// Directives without arguments where Nginx wants some (found by fuzz_nginx_import: `location {` threw
+// std::out_of_range) are comments like any other.
+TEST(NginxImport, DirectivesWithoutArguments) {
+    const auto r = import_config("server { listen 80; server_name; location { root /x; }\n"
+                                 " location / { proxy_pass http://10.0.0.1:13000; } }\n",
+                                 "bare.conf");
+    ASSERT_FALSE(r.error) << r.error->message;
+    EXPECT_TRUE(contains(r.toml, "# line 1: location -- served by Nginx itself")) << r.toml;
+    EXPECT_TRUE(contains(r.toml, "# server_name  (line 1)")) << r.toml;
 }
 
 // A syntax error or a file with nothing to proxy to is an error, not a configuration.
