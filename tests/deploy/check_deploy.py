@@ -199,6 +199,7 @@ def check_package(source, gatehouse, build):
         postinst = open(os.path.join(control, "postinst")).read()
         expect("adduser --system" in postinst and "chmod 0640 /etc/gatehouse/gatehouse.env" in postinst,
                "package: postinst must create the user and keep the token file 0640")
+        check_maintainer_scripts(control, d)
         root = os.path.join(d, "root")
         run(["dpkg-deb", "-x", deb, root])
         v = run([os.path.join(root, "usr/bin/gatehouse"), "--version"])
@@ -218,6 +219,37 @@ def check_package(source, gatehouse, build):
             r = run(["/usr/bin/systemd-analyze", "verify", os.path.join(root, "lib/systemd/system/gatehouse.service")])
             for bad in ("Unknown key", "Unknown section", "Failed to parse", "Invalid", "unknown"):
                 expect(bad not in r.stdout + r.stderr, f"package: systemd-analyze verify: {r.stdout}{r.stderr}")
+
+
+MAINTAINER_RUN = """set -e
+for m in "etc:/etc" "varlib:/var/lib" "varlog:/var/log" "run:/run"; do mount --bind "$W/${m%%:*}" "${m#*:}"; done
+mkdir -p /etc/gatehouse
+sh "$C/postinst" configure
+chmod 0644 /etc/gatehouse/gatehouse.env            # an operator's mistake, mended by the next upgrade
+sh "$C/postinst" configure 0.0.9
+getent passwd gatehouse | cut -d: -f7
+stat -c '%a %U %G %n' /etc/gatehouse/gatehouse.env /var/lib/gatehouse /var/log/gatehouse
+sh "$C/prerm" remove && sh "$C/postrm" purge
+test ! -e /var/lib/gatehouse && test ! -e /etc/gatehouse/gatehouse.env && echo purged
+"""
+
+
+def check_maintainer_scripts(control, scratch):
+    """Runs postinst (install, then upgrade), prerm and postrm purge in a private mount namespace over copies of /etc,
+    /var/lib, /var/log and an empty /run (no systemd): this machine's users and files are untouched."""
+    if os.geteuid() != 0 or run(["unshare", "-m", "true"]).returncode != 0:
+        print("maintainer scripts not run: needs root and a mount namespace (unshare -m)")
+        return
+    w = os.path.join(scratch, "ns")
+    for sub in ("varlib", "varlog", "run"):
+        os.makedirs(os.path.join(w, sub))
+    run(["cp", "-a", "/etc", os.path.join(w, "etc")])
+    r = run(["unshare", "-m", "sh", "-c", MAINTAINER_RUN], env={**os.environ, "W": w, "C": control})
+    out = r.stdout
+    expect(r.returncode == 0, f"package: maintainer scripts failed: {out}{r.stderr}")
+    for line in ("/usr/sbin/nologin", "640 root gatehouse /etc/gatehouse/gatehouse.env",
+                 "750 gatehouse gatehouse /var/lib/gatehouse", "750 gatehouse adm /var/log/gatehouse", "purged"):
+        expect(line in out, f"package: maintainer scripts: no {line!r} in:\n{out}{r.stderr}")
 
 
 def main():
