@@ -13,12 +13,13 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   g++ cmake ninja-build ccache pkg-config git curl openssl
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev zlib1g-dev libtomlplusplus-dev prometheus-cpp-dev libcli11-dev libgoogle-perftools-dev
+  libssl-dev libsystemd-dev zlib1g-dev libtomlplusplus-dev prometheus-cpp-dev libcli11-dev libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
 )
-# Only for `test`: the browser test (headless Chromium through chromedriver) and the deploy/ checks (promtool).
-TEST_PACKAGES=(chromium chromium-driver prometheus)
+# Only for `test`: the browser test (headless Chromium through chromedriver) and the deploy/ checks (promtool; the
+# Debian package built with cpack and dpkg-shlibdeps; `docker-compose config` without an engine; logrotate -d).
+TEST_PACKAGES=(chromium chromium-driver prometheus dpkg-dev docker-compose python3-yaml logrotate)
 
 deps() {
   local missing=()
