@@ -15,10 +15,12 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev zlib1g-dev libtomlplusplus-dev prometheus-cpp-dev libcli11-dev libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libhiredis-dev
   clang libclang-rt-14-dev
 )
-# Only for `test`: the browser test (headless Chromium through chromedriver) and the deploy/ checks (promtool).
-TEST_PACKAGES=(chromium chromium-driver prometheus)
+# Only for `test`: the browser test (headless Chromium through chromedriver), the deploy/ checks (promtool) and the
+# [cluster] tests (a redis-server each test starts on a free loopback port).
+TEST_PACKAGES=(chromium chromium-driver prometheus redis-server)
 
 deps() {
   local missing=()

@@ -118,6 +118,12 @@ net::awaitable<std::string> controller::metrics_text() {
         }
     }
     s.maintenance = state_.maintenance.enabled;
+    if (const auto* c = cluster()) {
+        s.cluster.enabled = true;
+        s.cluster.redis_up = c->connection == "connected";
+        s.cluster.failures = c->failures;
+        s.cluster.updates_received = c->updates_received;
+    }
     s.reloads_ok = reloads_ok_;
     s.reloads_failed = reloads_failed_;
     s.log_lines_dropped = log::access_lines_dropped();
@@ -236,6 +242,7 @@ net::awaitable<json::object> controller::status() {
                                  {"failed", reloads_failed_},
                                  {"last_success", time_or_null(last_reload_unix_ms_)}}},
         {"nodes", std::move(nodes)},
+        {"cluster", cluster_json()},
     };
     co_return out;
 }
