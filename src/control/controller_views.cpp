@@ -50,6 +50,12 @@ json::object check_json(const health::check_record& c) {
             {"duration_ms", c.duration_ms}};
 }
 
+/// [cluster]'s link for /metrics (`c` null: no [cluster], no samples).
+metrics::cluster_sample cluster_sample_of(const cluster_status* c) {
+    if (!c) return {};
+    return {true, c->connection == "connected", c->failures, c->updates_received};
+}
+
 }  // namespace
 
 net::awaitable<std::vector<worker_counts>> controller::gather_counts(bool with_counters) {
@@ -118,12 +124,7 @@ net::awaitable<std::string> controller::metrics_text() {
         }
     }
     s.maintenance = state_.maintenance.enabled;
-    if (const auto* c = cluster()) {
-        s.cluster.enabled = true;
-        s.cluster.redis_up = c->connection == "connected";
-        s.cluster.failures = c->failures;
-        s.cluster.updates_received = c->updates_received;
-    }
+    s.cluster = cluster_sample_of(cluster());
     s.reloads_ok = reloads_ok_;
     s.reloads_failed = reloads_failed_;
     s.log_lines_dropped = log::access_lines_dropped();
