@@ -139,5 +139,24 @@ TEST_F(Cluster, RedisDownKeepsTheLastStateAndTheReplicasReconcileWhenItReturns) 
     EXPECT_TRUE(a.wait_for_log("reconciling the operator state", 1s)) << a.log();
 }
 
+// A replica whose Redis is unreachable when it starts serves with its local state at once, reports the outage, and
+// joins the others once Redis answers.
+TEST_F(Cluster, ReplicaStartsWithoutRedisAndJoinsWhenItAnswers) {
+    redis_server redis;
+    redis.stop();  // its port, with nothing listening
+    const auto started = std::chrono::steady_clock::now();
+    auto& a = start_replica(redis, 'a');
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+    EXPECT_EQ(connection(a), "unreachable") << a.log();
+    EXPECT_EQ(get(a.port(), "/").status, 200u);
+    EXPECT_TRUE(a.wait_for_log("serving with the last known operator state", 1s)) << a.log();
+
+    redis.start();
+    auto& b = start_replica(redis, 'b');
+    ASSERT_EQ(admin_call(b, "PUT", "/api/maintenance", R"({"reason":"upgrade"})").status, 200u);
+    EXPECT_TRUE(wait_until([&] { return maintenance_on(a); }, 5s)) << a.log();
+    EXPECT_EQ(connection(a), "connected");
+}
+
 }  // namespace
 }  // namespace gatehouse::test
