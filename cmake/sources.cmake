@@ -57,6 +57,10 @@ add_library(gatehouse_net STATIC
   src/control/operator_state.cpp
   src/control/controller.cpp
   src/control/controller_views.cpp
+  src/control/controller_cluster.cpp
+  src/control/cluster_sync.cpp
+  src/control/cluster_record.cpp
+  src/cluster/redis_link.cpp
   src/admin/admin_api.cpp
   src/admin/admin_server.cpp
   src/admin/admin_client.cpp
@@ -69,6 +73,9 @@ target_compile_options(gatehouse_net PRIVATE ${GATEHOUSE_WARNINGS})
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 target_link_libraries(gatehouse_net PUBLIC gatehouse_core gatehouse_asio Boost::json ZLIB::ZLIB OpenSSL::SSL PRIVATE prometheus-cpp::core PkgConfig::SYSTEMD)
+# hiredis (Debian's libhiredis-dev): [cluster]'s link to Redis, on a thread of its own (src/cluster/redis_link.cpp).
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+target_link_libraries(gatehouse_net PRIVATE PkgConfig::HIREDIS)
 target_compile_definitions(gatehouse_net PUBLIC GATEHOUSE_VERSION="${PROJECT_VERSION}")
 target_precompile_headers(gatehouse_net PRIVATE
   <boost/asio.hpp> <boost/beast/core.hpp> <boost/beast/http.hpp>)

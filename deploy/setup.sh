@@ -15,11 +15,13 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsystemd-dev zlib1g-dev libtomlplusplus-dev prometheus-cpp-dev libcli11-dev libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libhiredis-dev
   clang libclang-rt-14-dev
 )
-# Only for `test`: the browser test (headless Chromium through chromedriver) and the deploy/ checks (promtool; the
-# Debian package built with cpack and dpkg-shlibdeps; `docker-compose config` without an engine; logrotate -d).
-TEST_PACKAGES=(chromium chromium-driver prometheus dpkg-dev docker-compose python3-yaml logrotate)
+# Only for `test`: the browser test (headless Chromium through chromedriver), the deploy/ checks (promtool; the
+# Debian package built with cpack and dpkg-shlibdeps; `docker-compose config` without an engine; logrotate -d) and the
+# [cluster] tests (a redis-server each test starts on a free loopback port).
+TEST_PACKAGES=(chromium chromium-driver prometheus dpkg-dev docker-compose python3-yaml logrotate redis-server)
 
 deps() {
   local missing=()

@@ -292,7 +292,7 @@ config parse_config(std::string_view text, std::string_view origin) {
     config c;
     c.source = file;
     r.table(root, "", {"proxy", "upstream", "timeouts", "limits", "health_check", "admin", "maintenance", "log",
-                       "metrics", "compression", "tls"});
+                       "metrics", "compression", "tls", "cluster"});
     read_proxy(r, root, c.proxy);
     read_upstream(r, root, file, c.upstream);
     read_timeouts(r, root, c.timeouts);
@@ -304,6 +304,7 @@ config parse_config(std::string_view text, std::string_view origin) {
     read_metrics(r, root, c.metrics);
     read_compression(r, root, c.compression);
     read_tls(r, root, file, c.tls);
+    read_cluster(r, root, c);
     check_redirect_https(r, root, c);
     r.finish();
     return c;

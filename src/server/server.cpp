@@ -84,6 +84,7 @@ int server::run() {
     signals.async_wait(on_signal);
     std::signal(SIGPIPE, SIG_IGN);
 
+    controller_->start_cluster();
     controller_->start_health_checks();
     for (auto& w : workers_) w->start();
     start_listeners_and_notify();

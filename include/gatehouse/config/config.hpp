@@ -207,6 +207,22 @@ struct tls_config {
     bool enabled() const noexcept { return !listen.empty(); }
 };
 
+/// Replicas that share the operator state through Redis ([cluster]; README, Replicas).
+struct cluster_config {
+    bool enabled = false;             ///< redis_url is set
+    std::string redis_url;            ///< as written: "redis://[[user]:password@]host[:port][/db]"
+    std::string redis_host;           ///< resolved by the Redis thread (never on the control thread or a worker)
+    std::uint16_t redis_port = 6379;
+    std::string redis_user;           ///< "" = AUTH with the password alone
+    std::string redis_password;       ///< "" = no AUTH. Never logged.
+    unsigned redis_db = 0;            ///< SELECTed after connecting
+    std::string key = "gatehouse:operator_state";  ///< the Redis key holding the state
+    std::string channel;              ///< where changes are published; "" = key + ":changes"
+    std::string name;                 ///< this replica, as the writer of a change; "" = "<hostname>:<first listen port>"
+    duration timeout{std::chrono::seconds(1)};    ///< connecting and each command
+    duration retry_max{std::chrono::seconds(5)};  ///< the reconnect backoff doubles from 250 ms up to this
+};
+
 struct config {
     std::string source;   ///< file the configuration was read from ("<inline>" or the origin given for text)
     proxy_config proxy;
@@ -220,6 +236,7 @@ struct config {
     metrics_config metrics;
     compression_config compression;
     tls_config tls;
+    cluster_config cluster;
 };
 
 }  // namespace gatehouse::config
