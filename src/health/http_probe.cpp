@@ -27,15 +27,21 @@ std::string_view trim(std::string_view s) noexcept {
 constexpr std::size_t max_health_body = 64 * 1024;
 constexpr std::size_t max_shown_message = 120;
 
+/// The `error` object of NocoBase's JSON error body `value`, or nullptr.
+const boost::json::object* error_of(const boost::json::value& value) {
+    if (!value.is_object()) return nullptr;
+    const auto* error = value.as_object().if_contains("error");
+    return error && error->is_object() ? &error->as_object() : nullptr;
+}
+
 }  // namespace
 
 std::string nocobase_message(std::string_view body) {
     boost::system::error_code ec;
     const auto value = boost::json::parse(body, ec);
-    if (ec || !value.is_object()) return {};
-    const auto* error = value.as_object().if_contains("error");
-    if (!error || !error->is_object()) return {};
-    const auto* message = error->as_object().if_contains("message");
+    const auto* error = ec ? nullptr : error_of(value);
+    if (!error) return {};
+    const auto* message = error->if_contains("message");
     if (!message || !message->is_string()) return {};
     std::string out;
     for (const char c : message->as_string()) {
@@ -48,10 +54,9 @@ std::string nocobase_message(std::string_view body) {
 std::string nocobase_maintaining(std::string_view body) {
     boost::system::error_code ec;
     const auto value = boost::json::parse(body, ec);
-    if (ec || !value.is_object()) return {};
-    const auto* error = value.as_object().if_contains("error");
-    if (!error || !error->is_object()) return {};
-    const auto& e = error->as_object();
+    const auto* error = ec ? nullptr : error_of(value);
+    if (!error) return {};
+    const auto& e = *error;
     const auto* maintaining = e.if_contains("maintaining");
     if (!maintaining || !maintaining->is_bool() || !maintaining->as_bool()) return {};
     std::string out = "maintaining";
