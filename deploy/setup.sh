@@ -5,6 +5,9 @@
 #   deploy/setup.sh test   install what is needed, then build and run every test three times (Release in build/,
 #                          ASan+UBSan in build-asan/, TSan in build-tsan/), run each libFuzzer target for a bounded
 #                          time (build-fuzz/, clang) and a short soak; any sanitizer report fails
+#   deploy/setup.sh e2e    install what is needed (PostgreSQL, Redis, Chromium; Node.js 22 and NocoBase from npm into
+#                          a cache), build Release, and run the end-to-end suite against a real NocoBase cluster
+#                          (tests/e2e/run.sh; `test` runs it too, after the Release pass)
 #   deploy/setup.sh deps   only install the Debian packages
 #   deploy/setup.sh build  only build (Release, in build/)
 set -euo pipefail
@@ -19,6 +22,9 @@ PACKAGES=(
 )
 # Only for `test`: the browser test (headless Chromium through chromedriver) and the deploy/ checks (promtool).
 TEST_PACKAGES=(chromium chromium-driver prometheus)
+# Only for `e2e` (and `test`): the real NocoBase cluster's database and cache (npm, which fetches Node.js 22 and
+# NocoBase, is on the machine already), and the browser.
+E2E_PACKAGES=(postgresql redis-server chromium chromium-driver)
 
 deps() {
   local missing=()
@@ -84,12 +90,26 @@ test_pass() {
   return $rc
 }
 
+# The end-to-end suite against a real NocoBase cluster (tests/e2e/run.sh) with the Release binary in build/.
+e2e_pass() {
+  local start=$SECONDS rc=0
+  echo "=== pass e2e: NocoBase cluster behind gatehouse"
+  if [[ ! -x ${BUILD_DIR:-build}/gatehouse ]]; then
+    BUILD_DIR=${BUILD_DIR:-build} build >/dev/null || return 1
+  fi
+  # Bounded: a hung download or scenario cannot eat CI's hour (the suite stops what it started on SIGTERM).
+  timeout -k 60 "${E2E_TIMEOUT:-1200}" tests/e2e/run.sh "${BUILD_DIR:-build}/gatehouse" || rc=$?
+  echo "=== pass e2e: $([[ $rc == 0 ]] && echo passed || echo FAILED) in $((SECONDS - start)) s"
+  return $rc
+}
+
 # Sanitizer builds: -O1 with asserts on and line tables, no benchmarks.
 SANITIZER_FLAGS=(-DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -g1" -DGATEHOUSE_BENCH=OFF)
 
 all_tests() {
   local start=$SECONDS passed=0 failed=0
   if test_pass release "${BUILD_DIR:-build}" -DCMAKE_BUILD_TYPE=Release; then ((++passed)); else ((++failed)); fi
+  if e2e_pass; then ((++passed)); else ((++failed)); fi
   if test_pass asan build-asan "${SANITIZER_FLAGS[@]}" -DGATEHOUSE_SANITIZE=address; then ((++passed)); else ((++failed)); fi
   if test_pass tsan build-tsan "${SANITIZER_FLAGS[@]}" -DGATEHOUSE_SANITIZE=thread; then ((++passed)); else ((++failed)); fi
   if fuzz_pass; then ((++passed)); else ((++failed)); fi
@@ -134,11 +154,16 @@ case "${1:-}" in
     echo "gatehouse demo: proxy on $where, demo nodes on 127.0.0.1:13001-13003 (Ctrl-C stops)"
     exec ./build/gatehouse demo -c conf/gatehouse.toml "${@:2}"
     ;;
+  e2e)
+    PACKAGES+=("${E2E_PACKAGES[@]}")
+    deps
+    e2e_pass
+    ;;
   test)
-    PACKAGES+=("${TEST_PACKAGES[@]}")
+    PACKAGES+=("${TEST_PACKAGES[@]}" "${E2E_PACKAGES[@]}")
     deps
     all_tests
     ;;
   fuzz) deps; fuzz_pass ;;
-  *) echo "usage: $0 run|test|fuzz|deps|build" >&2; exit 2 ;;
+  *) echo "usage: $0 run|test|e2e|fuzz|deps|build" >&2; exit 2 ;;
 esac
