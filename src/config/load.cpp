@@ -164,7 +164,7 @@ void read_health_check(reader& r, const toml::table& root, health_check_config& 
     const std::string path = "health_check";
     const auto* t = r.section(root, path, {"enabled", "path", "host", "interval", "timeout", "rise", "fall",
                                            "expect_status", "expect_body", "jitter", "max_fails", "fail_timeout",
-                                           "fail_timeout_max", "fail_on_5xx"});
+                                           "fail_timeout_max", "fail_on_5xx", "starting_interval"});
     if (!t) return;
     if (auto v = r.boolean(*t, "enabled", path)) out.enabled = *v;
     if (auto v = r.string(*t, "path", path)) {
@@ -177,6 +177,7 @@ void read_health_check(reader& r, const toml::table& root, health_check_config& 
     if (auto v = r.duration(*t, "interval", path, true)) out.interval = *v;
     if (auto v = r.duration(*t, "timeout", path, true)) out.timeout = *v;
     if (auto v = r.duration(*t, "jitter", path)) out.jitter = *v;
+    if (auto v = r.duration(*t, "starting_interval", path, true)) out.starting_interval = *v;
     if (auto v = r.integer(*t, "rise", path, 1, 100)) out.rise = static_cast<unsigned>(*v);
     if (auto v = r.integer(*t, "fall", path, 1, 100)) out.fall = static_cast<unsigned>(*v);
     if (auto v = r.status_ranges(*t, "expect_status", path); v && !v->empty()) out.expect_status = *v;

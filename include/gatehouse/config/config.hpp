@@ -77,6 +77,9 @@ struct health_check_config {
     duration interval{std::chrono::seconds(2)};
     duration timeout{std::chrono::seconds(2)};
     duration jitter{std::chrono::milliseconds(200)};
+    /// Time between checks of a node that says it is starting (NocoBase's 503 "maintaining"), no jitter: it takes
+    /// traffic again within this of being ready.
+    duration starting_interval{std::chrono::milliseconds(500)};
     unsigned rise = 2;                          ///< consecutive passes to mark a node up
     unsigned fall = 3;                          ///< consecutive failures to mark it down
     std::vector<status_range> expect_status{status_range{}};
