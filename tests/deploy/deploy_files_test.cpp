@@ -87,6 +87,8 @@ const std::set<std::string>& known_metrics() {
             "gatehouse_received_bytes_total",
             "gatehouse_sent_bytes_total",
             "gatehouse_websocket_connections",
+            "gatehouse_websocket_upgrades_total",
+            "gatehouse_websocket_bytes_total",
             "gatehouse_maintenance_enabled",
             "gatehouse_config_reloads_total",
             "gatehouse_config_last_reload_success_timestamp_seconds",
@@ -255,7 +257,8 @@ TEST(GrafanaDashboard, IsAValidDashboard) {
     // What the dashboard is for (issue 5).
     for (const char* t : {"Requests/s by status class", "5xx/s by node", "Request duration (p50, p90, p99)",
                           "Node response time p99 by node", "Node up", "Node states now", "Maintenance",
-                          "Client connections", "Node connections"})
+                          "Client connections", "Node connections", "Open WebSockets by node",
+                          "WebSocket upgrades/s by result", "WebSocket bytes/s by direction"})
         EXPECT_TRUE(titles.contains(t)) << "no panel '" << t << "'";
 }
 
@@ -271,7 +274,9 @@ TEST(GrafanaDashboard, QueriesOnlyMetricsGatehouseExports) {
         EXPECT_TRUE(known_metrics().contains(name)) << "the dashboard uses " << name << ", which gatehouse does not export";
     for (const char* needed : {"gatehouse_http_request_duration_seconds_bucket",
                                "gatehouse_upstream_response_duration_seconds_bucket", "gatehouse_node_state",
-                               "gatehouse_maintenance_enabled", "gatehouse_downstream_connections"})
+                               "gatehouse_maintenance_enabled", "gatehouse_downstream_connections",
+                               "gatehouse_websocket_connections", "gatehouse_websocket_upgrades_total",
+                               "gatehouse_websocket_bytes_total"})
         EXPECT_TRUE(used.contains(needed)) << needed << " is on no panel";
 }
 
