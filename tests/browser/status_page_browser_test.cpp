@@ -57,6 +57,7 @@ constexpr const char* read_table_script = R"js(
     return {
       node: tr.dataset.node, name: cell('c-name'), address: cell('c-address'), state: cell('c-state'),
       health: cell('c-health'), admin: cell('c-admin'), weight: cell('c-weight'), in_flight: cell('c-inflight'),
+      websockets: cell('c-websockets'),
       rps: cell('c-rps'), eps: cell('c-eps'), check: cell('c-check'), detail: cell('c-check-detail'),
       checked: cell('c-check-at'),
       history: [...tr.querySelectorAll('td.c-history .history i')].map(i => i.className),
@@ -323,6 +324,7 @@ TEST_F(StatusPageBrowser, ShowsTheRealStateAndTogglesMaintenance) {
         EXPECT_EQ(str(row.at("admin")), str(n.at("admin")));
         EXPECT_EQ(str(row.at("weight")), str(n.at("weight")));
         EXPECT_EQ(str(row.at("in_flight")), str(n.at("in_flight")));
+        EXPECT_EQ(str(row.at("websockets")), str(n.at("websockets")));
         const auto& last = n.at("last_check").as_object();
         EXPECT_EQ(str(row.at("check")), str(last.at("result")));
         EXPECT_TRUE(str(row.at("detail")).starts_with(str(last.at("detail")))) << str(last.at("detail"));
