@@ -8,6 +8,8 @@
 //  - the parser consumes exactly the head the scan found (no desync between the two);
 //  - the head sent to the node parses again, passes check_request with the same framing, method and target,
 //    and carries no hop-by-hop field and exactly one X-Forwarded-For;
+//  - websocket_upgrade_of's decision holds (a valid upgrade is a body-less HTTP/1.1 GET), and the node's head
+//    carries the upgrade fields (exactly one each) only for a valid upgrade;
 //  - the body the node receives decodes to the body the client sent (or the relay stops with an error).
 //
 // Input: byte 0 flags (head limit, body limit, trusted peer), byte 1 read piece sizes, then the client's bytes.
@@ -19,6 +21,7 @@
 #include <gatehouse/proxy/forward_headers.hpp>
 #include <gatehouse/proxy/head_reader.hpp>
 #include <gatehouse/proxy/request_checks.hpp>
+#include <gatehouse/proxy/websocket_upgrade.hpp>
 
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -134,6 +137,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fwd.keep_forwarded_host_proto = origin.peer_trusted;
     const std::string_view given_id = h["X-Request-Id"];
     fwd.request_id = proxy::is_sane_request_id(given_id) ? given_id : std::string_view("0123456789abcdef0123456789abcdef");
+    const auto upgrade = proxy::websocket_upgrade_of(h, verdict.framing);
+    const bool websocket = upgrade == proxy::upgrade_request::websocket;
+    GATEHOUSE_FUZZ_CHECK(!websocket || (h.method() == http::verb::get && h.version() == 11 &&
+                                        verdict.framing == proxy::body_framing::none));
+    GATEHOUSE_FUZZ_CHECK(proxy::to_string(upgrade).empty() == (websocket || upgrade == proxy::upgrade_request::none));
+    fwd.websocket_upgrade = websocket;
     std::string out;
     proxy::write_upstream_request_head(out, h, fwd, verdict.framing, verdict.content_length);
 
@@ -159,8 +168,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         GATEHOUSE_FUZZ_CHECK(g.method_string() == h.method_string());
         GATEHOUSE_FUZZ_CHECK(g.target() == h.target());
         GATEHOUSE_FUZZ_CHECK(g.version() == 11);
-        for (const char* hop : {"Connection", "Keep-Alive", "TE", "Trailer", "Upgrade", "Proxy-Connection", "Expect"})
+        for (const char* hop : {"Keep-Alive", "TE", "Trailer", "Proxy-Connection", "Expect"})
             GATEHOUSE_FUZZ_CHECK(count_fields(g, hop) == 0);
+        for (const char* upgrade_field : {"Connection", "Upgrade"})
+            GATEHOUSE_FUZZ_CHECK(count_fields(g, upgrade_field) == (websocket ? 1u : 0u));
+        GATEHOUSE_FUZZ_CHECK(!websocket || (beast::iequals(g["Upgrade"], "websocket") &&
+                                            beast::iequals(g["Connection"], "upgrade")));
         GATEHOUSE_FUZZ_CHECK(count_fields(g, "X-Forwarded-For") == 1);
         GATEHOUSE_FUZZ_CHECK(count_fields(g, "X-Real-IP") == 1);
         GATEHOUSE_FUZZ_CHECK(count_fields(g, "X-Request-Id") == 1);
