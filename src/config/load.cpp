@@ -91,7 +91,7 @@ void read_node(reader& r, const toml::table& t, const std::string& path, std::ma
 
 void read_upstream(reader& r, const toml::table& root, upstream_config& out) {
     const std::string path = "upstream";
-    const auto* t = r.section(root, path, {"balance", "tries", "keepalive", "slow_start", "node"});
+    const auto* t = r.section(root, path, {"balance", "tries", "keepalive", "slow_start", "drain_websockets_after", "node"});
     const toml::array* nodes = nullptr;
     if (t) {
         if (auto v = r.choice<balance_policy>(*t, "balance", path, {{"round_robin", balance_policy::round_robin}, {"ip_hash", balance_policy::ip_hash}, {"least_request", balance_policy::least_request}}))
@@ -99,6 +99,7 @@ void read_upstream(reader& r, const toml::table& root, upstream_config& out) {
         if (auto v = r.integer(*t, "tries", path, 1, 16)) out.tries = static_cast<unsigned>(*v);
         if (auto v = r.integer(*t, "keepalive", path, 0, 4096)) out.keepalive = static_cast<unsigned>(*v);
         if (auto v = r.duration(*t, "slow_start", path)) out.slow_start = *v;
+        if (auto v = r.duration(*t, "drain_websockets_after", path)) out.drain_websockets_after = *v;
         nodes = r.array(*t, "node", path, "an array of tables ([[upstream.node]])");
     }
     const bool reported = t ? (t->contains("node") && !nodes) : root.contains(path);  // already a type problem

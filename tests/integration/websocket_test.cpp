@@ -66,7 +66,8 @@ TEST_F(WebSocket, EchoesManyMessagesAndOneOf16MiB) {
     auto& node = add_ws_node("alpha");
     auto& gh = start();
     websocket_client ws(gh.port(), "/ws?__appName=main");
-    ASSERT_EQ(node.upgrades(), 1u);
+    // The node counts the upgrade after its 101 went out: the client may see the 101 first.
+    ASSERT_TRUE(wait_until([&] { return node.upgrades() == 1u; }, 5s)) << node.upgrades();
     const auto head = node.heads().back();
     EXPECT_EQ(first_line(head), "GET /ws?__appName=main HTTP/1.1") << head;
     EXPECT_EQ(head_fields(head, "Upgrade"), std::vector<std::string>{"websocket"}) << head;
@@ -257,10 +258,44 @@ TEST_F(WebSocket, GracefulStopClosesTunnels) {
     EXPECT_TRUE(wait_until([&] { return node.open() == 0; }, 5s));
 }
 
+// upstream.drain_websockets_after: a tunnel on a drained node keeps working until the limit, then gatehouse closes
+// it on both sides (FIN: the client sees its connection end, the node its client gone) and logs it as its own close.
+TEST_F(WebSocket, DrainedNodeClosesItsTunnelsAfterTheLimit) {
+    auto& node = add_ws_node("alpha");
+    auto& gh = start({.upstream = {{"drain_websockets_after", "\"2s\""}}});
+    websocket_client ws(gh.port());
+    ws.send("before");
+    ASSERT_EQ(ws.read(), "before");
+    ASSERT_EQ(admin_call(gh, "POST", "/api/nodes/alpha/drain").status, 200u);
+    const auto drained = clock::now();
+    ws.send("while draining");
+    EXPECT_EQ(ws.read(), "while draining");
+    EXPECT_EQ(ws.read_end(20s), websocket_end::connection);
+    EXPECT_GE(clock::now() - drained, 1500ms) << "closed before drain_websockets_after";
+    EXPECT_TRUE(wait_until([&] { return node.open() == 0; }, 5s)) << "the node's side of the tunnel is open";
+    ASSERT_TRUE(gh.wait_for_log("ws_closed_by=gatehouse", 5s)) << gh.log();
+    EXPECT_TRUE(wait_until([&] { return metric(gh, R"(gatehouse_websocket_connections{node="alpha"})") == 0; }, 5s));
+}
+
+// Without drain_websockets_after a tunnel on a drained node stays open (it finishes on its own) and still counts.
+TEST_F(WebSocket, DrainedNodeKeepsItsTunnelsByDefault) {
+    add_ws_node("alpha");
+    auto& gh = start();
+    websocket_client ws(gh.port());
+    ws.send("before");
+    ASSERT_EQ(ws.read(), "before");
+    ASSERT_EQ(admin_call(gh, "POST", "/api/nodes/alpha/drain").status, 200u);
+    EXPECT_FALSE(wait_until([&] { return metric(gh, R"(gatehouse_websocket_connections{node="alpha"})") != 1; }, 3s))
+        << "the tunnel closed after its node was drained";
+    ws.send("still open");
+    EXPECT_EQ(ws.read(), "still open");
+}
+
 // An idle tunnel holds no I/O buffer: after one 1000-byte message each way, 200 open tunnels cost gatehouse less
 // than one 16 KiB piece per direction would, or the exchange's read buffers (8 + 16 KiB) kept; Nginx holds a buffer
-// each way, about 18 KiB per tunnel. (Measured here: about 7 KiB, the session, its coroutine frames and the request's
-// fields; HAProxy's 4.7 KiB is the issue's bar, not reached yet.)
+// each way, about 18 KiB per tunnel. (Measured here, Release: about 3.8 KiB: the session, run()'s and tunnel()'s
+// coroutine frames, two pending readability waits, the tunnel's record; HAProxy's 4.7 KiB is the issue's bar. The
+// bound stays loose: sanitizer builds run this test too.)
 TEST_F(WebSocket, IdleTunnelsHoldNoBuffers) {
     add_ws_node("alpha");
     auto& gh = start();

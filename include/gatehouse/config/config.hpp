@@ -44,6 +44,9 @@ struct upstream_config {
     unsigned tries = 2;                  ///< nodes tried per request (>= 1)
     unsigned keepalive = 32;             ///< idle pooled connections kept per node per worker
     duration slow_start{0};              ///< a node that comes back ramps from 10% to 100% of its share over this
+    /// Open WebSocket tunnels on a node that takes no new requests (drained, disabled, another node pinned) are
+    /// closed this long after the tunnel saw it (FIN both ways); 0 = off: they finish on their own.
+    duration drain_websockets_after{0};
 };
 
 /// An inclusive range of HTTP status codes, e.g. 200-399.

@@ -1,8 +1,6 @@
-// pump_bytes on real loopback sockets: bytes both ways, a FIN passed on as a half-close, the end reported once.
+// byte_pump on real loopback sockets: bytes both ways, a FIN passed on as a half-close, the end reported once.
 #include <gatehouse/proxy/tunnel_pump.hpp>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <gtest/gtest.h>
@@ -70,10 +68,14 @@ protected:
     record up, down;  // client -> node, node -> client
     std::thread runner;
 
+    byte_pump<recording_watch> to_node{client.near, node.near, recording_watch{&up}};
+    byte_pump<recording_watch> to_client{node.near, client.near, recording_watch{&down}};
+    int done = 0;  // calls of the pumps' completion
+
     void start() {
-        net::co_spawn(pump_io, pump_bytes(client.near, node.near, recording_watch{&up}), net::detached);
-        net::co_spawn(pump_io, pump_bytes(node.near, client.near, recording_watch{&down}), net::detached);
-        runner = std::thread([this] { pump_io.run_for(std::chrono::seconds(20)); });
+        to_node.start([this](const pump_result&) { ++done; });
+        to_client.start([this](const pump_result&) { ++done; });
+        runner = std::thread([this] { pump_io.run_for(std::chrono::seconds(20)); });  // until both have ended
     }
     void TearDown() override {
         if (runner.joinable()) runner.join();
@@ -110,6 +112,7 @@ TEST_F(TunnelPump, RelaysBothWaysAndPassesHalfClose) {
     EXPECT_EQ(down.ended, 1u);
     EXPECT_EQ(down.result.end, pump_end::source_closed);
     EXPECT_EQ(down.result.bytes, 10u);
+    EXPECT_EQ(done, 2);
 }
 
 // A reset on one side ends its direction as a source failure; a write towards a closed side fails as a
