@@ -2,10 +2,12 @@
 #pragma once
 
 #include <gatehouse/net.hpp>
+#include <gatehouse/proxy/read_drain.hpp>
 
 #include <boost/asio/write.hpp>
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <new>
@@ -29,10 +31,17 @@ struct pump_result {
     std::uint64_t bytes = 0;  ///< written to the destination
 };
 
+/// Bytes a tunnel direction reads into its own small buffer while it waits: a short message (a NocoBase `ping`, a
+/// chat event) goes through without a piece.
+inline constexpr std::size_t tunnel_head = 64;
+
 /// Copies bytes from `from` to `to` until `from` closes or either side fails, never holding a message whole:
-/// - it waits for readability on the bare socket before taking a buffer, so a quiet direction holds none; and it is
-///   driven by completion handlers, not a coroutine: an idle direction costs one pending readability wait (its
-///   handler holds a pointer), no coroutine frame; the piece is given back whenever a read emptied the socket;
+/// - it waits with an asynchronous read into a 64-byte buffer of its own: a quiet direction holds no piece, and it
+///   is driven by completion handlers, not a coroutine (an idle direction costs one pending read whose handler holds
+///   a pointer); only when those 64 bytes are filled is a 16 KiB piece taken for the rest, given back once a read
+///   emptied the socket;
+/// - a read that emptied the socket marks it drained (read_drain.hpp, same rule as read_some_unless_drained), so the
+///   next wait costs no system call: a message costs a read and a write, as in Nginx;
 /// - each piece is written (directly while the kernel takes it, the rest by an asynchronous write) before the next
 ///   read, so a side that does not read stops the other (its kernel buffers fill) instead of gatehouse's memory
 ///   growing;
@@ -41,7 +50,7 @@ struct pump_result {
 /// `watch.writing()` before a write (that may wait on a side that does not read), `watch.moved(piece)` after the bytes
 /// of `piece` (one read's worth) went through, and `watch.ended(result)` once, when this direction ends; then
 /// `done(result)`. The pump must outlive its operations: its owner waits for `done` (cancelling or closing the
-/// sockets ends the pending wait or write).
+/// sockets ends the pending read or write).
 template <class Watch>
 class byte_pump {
 public:
@@ -58,50 +67,65 @@ public:
 
 private:
     void wait() {
-        // Waiting for readability re-arms the socket (EPOLL_CTL_MOD re-checks it), so bytes that came before
-        // the wait are seen; it also goes back to the event loop between pieces of a fast transfer.
-        from_.async_wait(tcp::socket::wait_read, [this](const error_code& ec) { readable(ec); });
+        // Marked drained (by the last read), Asio queues the read without trying it and without an epoll_ctl call;
+        // it is performed on the next readiness event, and its completion runs from that same event's handling, so
+        // a short read there may mark the socket again (read_some_unless_drained's rule).
+        queued_without_attempt_ = known_drained(from_);
+        from_.async_read_some(net::buffer(head_), [this](const error_code& ec, std::size_t n) { arrived(ec, n); });
     }
 
-    void readable(const error_code& wait_ec) {
-        if (wait_ec) return finish(pump_end::source_failed, wait_ec);
+    void arrived(const error_code& ec, std::size_t n) {
+        if (ec == net::error::eof) return source_closed();
+        if (ec) return finish(pump_end::source_failed, ec);
+        if (n < tunnel_head) {
+            if (queued_without_attempt_) mark_drained(from_);
+            return relay(head_, n, false);
+        }
         if (!piece_) {
             piece_.reset(new (std::nothrow) char[tunnel_piece]);
             if (!piece_) return finish(pump_end::source_failed, net::error::no_memory);
         }
-        error_code ec;
-        const std::size_t n = from_.read_some(net::buffer(piece_.get(), tunnel_piece), ec);
-        if (ec == net::error::would_block || ec == net::error::try_again) {
-            piece_.reset();
-            return wait();
-        }
-        if (ec == net::error::eof) {
-            error_code ignored;
-            to_.shutdown(tcp::socket::shutdown_send, ignored);
-            return finish(pump_end::source_closed, {});
-        }
-        if (ec) return finish(pump_end::source_failed, ec);
+        std::memcpy(piece_.get(), head_, n);
+        error_code rec;
+        const std::size_t more = from_.read_some(net::buffer(piece_.get() + n, tunnel_piece - n), rec);
+        const bool eof = rec == net::error::eof;
+        if (rec == net::error::would_block || rec == net::error::try_again) mark_drained(from_);  // our own read
+        else if (rec && !eof) return finish(pump_end::source_failed, rec);
+        else if (!rec && n + more < tunnel_piece) mark_drained(from_);
+        relay(piece_.get(), n + more, eof);
+    }
+
+    /// Writes `n` bytes at `data`, then waits for more (or passes the FIN on when `eof`).
+    void relay(const char* data, std::size_t n, bool eof) {
         watch_.writing();
         std::size_t written = 0;
+        error_code ec;
         while (written < n) {  // directly while the kernel takes it
-            const std::size_t w = to_.write_some(net::buffer(piece_.get() + written, n - written), ec);
+            const std::size_t w = to_.write_some(net::buffer(data + written, n - written), ec);
             if (ec == net::error::would_block || ec == net::error::try_again) break;
             if (ec) return finish(pump_end::destination_failed, ec);
             written += w;
         }
-        if (written == n) return piece_written(n);
-        net::async_write(to_, net::buffer(piece_.get() + written, n - written),
-                         [this, n](const error_code& write_ec, std::size_t) {
+        if (written == n) return written_whole(data, n, eof);
+        net::async_write(to_, net::buffer(data + written, n - written),
+                         [this, data, n, eof](const error_code& write_ec, std::size_t) {
                              if (write_ec) return finish(pump_end::destination_failed, write_ec);
-                             piece_written(n);
+                             written_whole(data, n, eof);
                          });
     }
 
-    void piece_written(std::size_t n) {
+    void written_whole(const char* data, std::size_t n, bool eof) {
         bytes_ += n;
-        watch_.moved(std::string_view(piece_.get(), n));
-        if (n < tunnel_piece) piece_.reset();  // the socket is empty for now: wait without a buffer
+        watch_.moved(std::string_view(data, n));
+        if (eof) return source_closed();
+        if (n < tunnel_piece) piece_.reset();  // the socket is empty for now: wait without a piece
         wait();
+    }
+
+    void source_closed() {
+        error_code ignored;
+        to_.shutdown(tcp::socket::shutdown_send, ignored);
+        finish(pump_end::source_closed, {});
     }
 
     void finish(pump_end end, const error_code& ec) noexcept {
@@ -114,6 +138,8 @@ private:
     tcp::socket& from_;
     tcp::socket& to_;
     Watch watch_;
+    bool queued_without_attempt_ = false;
+    char head_[tunnel_head];
     std::unique_ptr<char[]> piece_;
     std::uint64_t bytes_ = 0;
     std::function<void(const pump_result&)> done_;
