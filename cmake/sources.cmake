@@ -11,10 +11,16 @@ add_library(gatehouse_net STATIC
   src/log/access_log_sink.cpp
   src/metrics/exposition.cpp
   src/model/snapshot.cpp
+  src/tls/certificate.cpp
+  src/tls/server_tls.cpp
   src/net/endpoints.cpp
+  src/net/node_tls.cpp
   src/proxy/head_scan.cpp
   src/proxy/request_checks.cpp
   src/proxy/forward_headers.cpp
+  src/proxy/compression_policy.cpp
+  src/proxy/gzip_encoder.cpp
+  src/proxy/https_redirect.cpp
   src/proxy/websocket_upgrade.cpp
   src/proxy/client_address.cpp
   src/proxy/error_response.cpp
@@ -35,10 +41,13 @@ add_library(gatehouse_net STATIC
   src/proxy/session/node_attempt.cpp
   src/proxy/session/response_head.cpp
   src/proxy/session/relay_response.cpp
+  src/proxy/session/compressed_response.cpp
   src/proxy/session/tunnel.cpp
   src/proxy/session/request_buffering.cpp
   src/proxy/session/answers.cpp
+  src/proxy/session/tls_handshake.cpp
   src/upstream/connection_pool.cpp
+  src/upstream/node_stream.cpp
   src/server/client_limiter.cpp
   src/server/worker.cpp
   src/server/worker_link.cpp
@@ -55,7 +64,7 @@ add_library(gatehouse_net STATIC
   src/demo/demo_upstream.cpp
 )
 target_compile_options(gatehouse_net PRIVATE ${GATEHOUSE_WARNINGS})
-target_link_libraries(gatehouse_net PUBLIC gatehouse_core gatehouse_asio Boost::json PRIVATE prometheus-cpp::core)
+target_link_libraries(gatehouse_net PUBLIC gatehouse_core gatehouse_asio Boost::json ZLIB::ZLIB OpenSSL::SSL PRIVATE prometheus-cpp::core)
 target_compile_definitions(gatehouse_net PUBLIC GATEHOUSE_VERSION="${PROJECT_VERSION}")
 target_precompile_headers(gatehouse_net PRIVATE
   <boost/asio.hpp> <boost/beast/core.hpp> <boost/beast/http.hpp>)

@@ -11,6 +11,7 @@
 #include <gatehouse/proxy/read_drain_check.hpp>
 #include <gatehouse/server/fd_limit.hpp>
 #include <gatehouse/server/server.hpp>
+#include <gatehouse/tls/server_tls.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -35,6 +36,14 @@ std::optional<config::config> load_or_report(const std::string& path) {
         std::cerr << e.what() << "\n";
         return std::nullopt;
     }
+}
+
+/// `check`: reads [tls]'s certificates and keys; prints the problems (false) or the expiry warnings.
+bool certificates_ok(const config::config& cfg) {
+    const auto certificates = tls::load_server_tls(cfg.tls, cfg.source);
+    for (const auto& p : certificates.problems) std::cerr << p << "\n";
+    for (const auto& w : certificates.warnings) std::cout << "warning: " << w << "\n";
+    return certificates.problems.empty();
 }
 
 /// The admin token rule for serve: no token without admin.allow_no_token is an error; a missing
@@ -173,6 +182,7 @@ int main(int argc, char** argv) {
         if (config::admin_token_status_of(cfg->admin) == config::admin_token_status::file_to_create)
             std::cout << "note: admin.token_file " << cfg->admin.token_path
                       << " does not exist yet: gatehouse serve creates it (mode 0600) at start\n";
+        if (!certificates_ok(*cfg)) return 1;
         for (const auto& w : config::config_warnings(*cfg)) std::cout << "warning: " << w << "\n";
         if (const auto w = server::fd_limit_warning(*cfg, std::thread::hardware_concurrency(),
                                                     server::current_fd_limits().hard))

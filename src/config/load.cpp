@@ -1,7 +1,9 @@
 // Reads a gatehouse TOML file into a validated config, collecting every problem with its place and key.
 #include <gatehouse/config/load.hpp>
 
+#include "node_tls.hpp"
 #include "read_files.hpp"
+#include "read_tls.hpp"
 #include "toml_reader.hpp"
 
 #include <algorithm>
@@ -51,7 +53,7 @@ void read_proxy(reader& r, const toml::table& root, proxy_config& out) {
     out.listen = {socket_address{"0.0.0.0:8080", "0.0.0.0", 8080, false}};
     const std::string path = "proxy";
     const auto* t = r.section(root, path, {"listen", "workers", "trusted_proxies", "trust_forwarded_host_proto",
-                                           "request_buffering"});
+                                           "request_buffering", "redirect_https"});
     if (!t) return;
     if (auto v = r.addresses(*t, "listen", path)) {
         if (t->get("listen")->as_array()->empty())
@@ -62,6 +64,7 @@ void read_proxy(reader& r, const toml::table& root, proxy_config& out) {
     if (auto v = r.cidrs(*t, "trusted_proxies", path)) out.trusted_proxies = std::move(*v);
     if (auto v = r.boolean(*t, "trust_forwarded_host_proto", path)) out.trust_forwarded_host_proto = *v;
     if (auto v = r.boolean(*t, "request_buffering", path)) out.request_buffering = *v;
+    if (auto v = r.boolean(*t, "redirect_https", path)) out.redirect_https = *v;
 }
 
 /// One [[upstream.node]] table; `first_line` maps names already seen to the line that defined them.
@@ -69,7 +72,6 @@ void read_node(reader& r, const toml::table& t, const std::string& path, std::ma
                std::vector<node_config>& out) {
     node_config node;
     auto name = r.string(t, "name", path, presence::required);
-    auto address = r.address(t, "address", path, presence::required);
     if (auto v = r.integer(t, "weight", path, 1, 1000)) node.weight = static_cast<unsigned>(*v);
     if (name) {
         constexpr std::string_view name_chars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-";
@@ -85,13 +87,13 @@ void read_node(reader& r, const toml::table& t, const std::string& path, std::ma
         }
         node.name = std::move(*name);
     }
-    if (address) node.address = std::move(*address);
+    read_node_address(r, t, path, node);
     out.push_back(std::move(node));
 }
 
-void read_upstream(reader& r, const toml::table& root, upstream_config& out) {
+void read_upstream(reader& r, const toml::table& root, const std::string& origin, upstream_config& out) {
     const std::string path = "upstream";
-    const auto* t = r.section(root, path, {"balance", "tries", "keepalive", "slow_start", "drain_websockets_after", "node"});
+    const auto* t = r.section(root, path, {"balance", "tries", "keepalive", "slow_start", "drain_websockets_after", "node", "tls"});
     const toml::array* nodes = nullptr;
     if (t) {
         if (auto v = r.choice<balance_policy>(*t, "balance", path, {{"round_robin", balance_policy::round_robin}, {"ip_hash", balance_policy::ip_hash}, {"least_request", balance_policy::least_request}}))
@@ -101,6 +103,7 @@ void read_upstream(reader& r, const toml::table& root, upstream_config& out) {
         if (auto v = r.duration(*t, "slow_start", path)) out.slow_start = *v;
         if (auto v = r.duration(*t, "drain_websockets_after", path)) out.drain_websockets_after = *v;
         nodes = r.array(*t, "node", path, "an array of tables ([[upstream.node]])");
+        read_node_tls(r, *t, origin, out.tls);
     }
     const bool reported = t ? (t->contains("node") && !nodes) : root.contains(path);  // already a type problem
     if (!nodes || nodes->empty()) {
@@ -290,9 +293,9 @@ config parse_config(std::string_view text, std::string_view origin) {
     config c;
     c.source = file;
     r.table(root, "", {"proxy", "upstream", "timeouts", "limits", "health_check", "admin", "maintenance", "log",
-                       "metrics"});
+                       "metrics", "compression", "tls"});
     read_proxy(r, root, c.proxy);
-    read_upstream(r, root, c.upstream);
+    read_upstream(r, root, file, c.upstream);
     read_timeouts(r, root, c.timeouts);
     read_limits(r, root, c.limits);
     read_health_check(r, root, c.health_check);
@@ -300,6 +303,9 @@ config parse_config(std::string_view text, std::string_view origin) {
     read_maintenance(r, root, file, c.maintenance);
     read_log(r, root, file, c.log);
     read_metrics(r, root, c.metrics);
+    read_compression(r, root, c.compression);
+    read_tls(r, root, file, c.tls);
+    check_redirect_https(r, root, c);
     r.finish();
     return c;
 }
@@ -336,6 +342,14 @@ std::vector<std::string> config_warnings(const config& c) {
     if (c.proxy.request_buffering && ::access(c.limits.request_buffer_dir.c_str(), W_OK | X_OK) != 0)
         out.push_back("limits.request_buffer_dir = \"" + c.limits.request_buffer_dir + "\" is not a writable directory (" +
                       std::strerror(errno) + "): request bodies larger than limits.request_buffer_memory will get 500");
+    const auto& nodes = c.upstream.nodes;
+    const bool any_tls = std::any_of(nodes.begin(), nodes.end(), [](const node_config& n) { return n.tls; });
+    if (any_tls && !c.upstream.tls.verify)
+        out.push_back("upstream.tls.verify = false: the certificates of the https:// nodes are not checked, so "
+                      "anyone on the path to a node can read and change its traffic");
+    const auto& t = c.upstream.tls;
+    if (!any_tls && (!t.ca_file.empty() || !t.sni.empty() || !t.cert_file.empty() || !t.verify))
+        out.push_back("[upstream.tls] is set but no node address is https://: it is not used");
     return out;
 }
 

@@ -26,4 +26,7 @@ std::string_view trim_line_ends(std::string_view s);
 /// [maintenance]: the page (read now), retry_after, the state file, the bypass CIDRs and cookie.
 void read_maintenance(reader& r, const toml::table& root, const std::string& origin, maintenance_config& out);
 
+/// [compression]: enabled, types, min_length, level (compression.cpp).
+void read_compression(reader& r, const toml::table& root, compression_config& out);
+
 }  // namespace gatehouse::config::detail

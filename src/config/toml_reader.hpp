@@ -300,6 +300,11 @@ public:
         return list<socket_address>(t, key, path, &reader::address_value);
     }
 
+    /// An array of strings.
+    std::optional<std::vector<std::string>> strings(const toml::table& t, std::string_view key, std::string_view path) {
+        return list<std::string>(t, key, path, &reader::string_value);
+    }
+
     /// An array of CIDR strings.
     std::optional<std::vector<cidr>> cidrs(const toml::table& t, std::string_view key, std::string_view path) {
         return list<cidr>(t, key, path, &reader::cidr_value);

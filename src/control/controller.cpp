@@ -9,6 +9,7 @@
 #include <gatehouse/config/loopback_only.hpp>
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/net/endpoints.hpp>
+#include <gatehouse/tls/server_tls.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 
@@ -55,8 +56,9 @@ controller::controller(net::io_context& control, config::config cfg, options opt
         if (state_.maintenance.reason.empty()) state_.maintenance.reason = "Maintenance";
     }
     access_log_ = log::access_log_sink::open(cfg.log);  // throws (start-up) when the file cannot be opened
+    auto certificates = load_certificates(cfg);
     auto shared = std::make_shared<const config::config>(std::move(cfg));
-    snapshot_ = model::build_snapshot(shared, generation_, nullptr, state_, access_log_);
+    snapshot_ = model::build_snapshot(shared, generation_, nullptr, state_, access_log_, std::move(certificates));
     if (options_.start_in_maintenance) {
         log::info("starting in maintenance mode (--maintenance)");
         if (auto w = persist(); !w.empty()) log::error(w);
@@ -64,6 +66,17 @@ controller::controller(net::io_context& control, config::config cfg, options opt
 }
 
 controller::~controller() { stop_health_checks(); }
+
+std::shared_ptr<const tls::server_tls> controller::load_certificates(const config::config& cfg) {
+    auto loaded = tls::load_server_tls(cfg.tls, cfg.source);
+    if (!loaded.problems.empty()) {
+        std::string text;
+        for (const auto& p : loaded.problems) text.append(text.empty() ? "" : "\n").append(p);
+        throw std::runtime_error(text);
+    }
+    for (const auto& w : loaded.warnings) log::warning(w);
+    return std::move(loaded.tls);
+}
 
 void controller::attach(worker_handles workers) { workers_ = std::move(workers); }
 
@@ -183,6 +196,8 @@ struct controller::reload_plan {
     std::shared_ptr<const config::config> next;
     std::shared_ptr<log::access_log_sink> access_log;
     std::vector<tcp::endpoint> added, removed;  ///< listen addresses
+    std::shared_ptr<const tls::server_tls> tls;  ///< the certificates, read again
+    std::vector<std::string> tls_warnings;       ///< certificates that expire soon
 };
 
 net::awaitable<action_result> controller::reload(std::string actor) {
@@ -227,6 +242,11 @@ std::vector<std::string> controller::load_next(reload_plan& plan) const {
     if (plan.next->upstream.nodes.size() > balancer::max_nodes)
         return {options_.config_path + ": upstream.node: at most " + std::to_string(balancer::max_nodes) +
                 " nodes are supported"};
+    // Certificates and keys are read again: a bad one fails the reload, and the old ones stay in use.
+    auto certificates = tls::load_server_tls(plan.next->tls, options_.config_path);
+    if (!certificates.problems.empty()) return std::move(certificates.problems);
+    plan.tls = std::move(certificates.tls);
+    plan.tls_warnings = std::move(certificates.warnings);
     return {};
 }
 
@@ -298,6 +318,11 @@ std::vector<std::string> reload_warnings(const config::config& next, const confi
         out.push_back("admin.listen changed: the admin listener moves only with a restart");
     if (next.metrics.own_listener != old.metrics.own_listener || next.metrics.listen.text != old.metrics.listen.text)
         out.push_back("metrics.listen changed: the metrics listener moves only with a restart");
+    std::vector<std::string> next_tls, old_tls;
+    for (const auto& a : next.tls.listen) next_tls.push_back(a.text);
+    for (const auto& a : old.tls.listen) old_tls.push_back(a.text);
+    if (next_tls != old_tls)
+        out.push_back("tls.listen changed: TLS listeners move only with a restart (certificates are reloaded)");
     if (next.maintenance.state_file != old.maintenance.state_file)
         out.push_back("maintenance.state_file changed: the operator state is saved to the new file from now on");
     return out;
@@ -308,6 +333,7 @@ std::vector<std::string> reload_warnings(const config::config& next, const confi
 net::awaitable<void> controller::commit(const reload_plan& plan, action_result& r) {
     const auto& next = plan.next;
     r.warnings = reload_warnings(*next, *snapshot_->config);
+    r.warnings.insert(r.warnings.end(), plan.tls_warnings.begin(), plan.tls_warnings.end());
     std::vector<std::string> names;
     for (const auto& n : next->upstream.nodes) names.push_back(n.name);
     for (auto& d : state_.keep_only(names)) r.warnings.push_back(d + " dropped: the node is no longer configured");
@@ -319,7 +345,7 @@ net::awaitable<void> controller::commit(const reload_plan& plan, action_result& 
         for (const auto& n : previous->nodes) n.status->health.store(model::node_health::up, std::memory_order_relaxed);
     }
     access_log_ = plan.access_log;
-    snapshot_ = model::build_snapshot(next, ++generation_, previous.get(), state_, access_log_);
+    snapshot_ = model::build_snapshot(next, ++generation_, previous.get(), state_, access_log_, plan.tls);
 
     // Health checks: nodes that stayed keep their counts and history.
     std::unique_ptr<health::health_checker> old_checker = std::move(health_);

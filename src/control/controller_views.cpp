@@ -90,9 +90,16 @@ net::awaitable<std::string> controller::metrics_text() {
         s.requests.request_duration.add(c.counters.request_duration);
         s.requests.received_bytes += c.counters.received_bytes;
         s.requests.refused_per_client += c.counters.refused_per_client;
+        s.requests.compressed_responses += c.counters.compressed_responses;
+        s.requests.compression_in_bytes += c.counters.compression_in_bytes;
+        s.requests.compression_out_bytes += c.counters.compression_out_bytes;
         s.requests.sent_bytes += c.counters.sent_bytes;
         for (std::size_t k = 0; k < s.requests.websocket_upgrades.size(); ++k)
             s.requests.websocket_upgrades[k] += c.counters.websocket_upgrades[k];
+        s.requests.tls_handshakes += c.counters.tls_handshakes;
+        s.requests.tls_resumed += c.counters.tls_resumed;
+        for (std::size_t k = 0; k < s.requests.tls_handshake_failures.size(); ++k)
+            s.requests.tls_handshake_failures[k] += c.counters.tls_handshake_failures[k];
         for (std::size_t k = 0; k < s.requests.websocket_bytes.size(); ++k)
             s.requests.websocket_bytes[k] += c.counters.websocket_bytes[k];
         for (std::size_t r = 0; r < s.requests.own.size(); ++r)

@@ -59,7 +59,7 @@ net::awaitable<void> health_checker::check(std::size_t index) {
     const auto& cfg = snapshot->config->health_check;
     std::string host = cfg.host.empty() ? node.address : cfg.host;  // named: see GCC PR 100611 in client_session
     const auto started = std::chrono::steady_clock::now();
-    const auto outcome = co_await probe_node(node.endpoint, std::move(host), cfg);
+    const auto outcome = co_await probe_node(node.endpoint, std::move(host), cfg, node.tls, node.tls_names);
     if (*stopped) co_return;
     auto& tracked = nodes_[index];
     if (tracked.checks.paused) co_return;  // disabled while the probe ran

@@ -1,6 +1,7 @@
 // Active HTTP health checks and the judgement of their answers.
 #include <gatehouse/health/http_probe.hpp>
 
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/write.hpp>
@@ -60,8 +61,25 @@ probe_outcome judge_health_answer(unsigned status, std::string_view body, const 
     return {check_result::fail, "status " + std::to_string(status)};
 }
 
+namespace {
+
+/// The check's request and its answer over `stream` (the socket, or TLS over it).
+template <class Stream>
+net::awaitable<std::tuple<const char*, error_code>> exchange_check(Stream& stream, const std::string& request,
+                                                                   http::response_parser<http::string_body>& parser) {
+    auto [wec, wn] = co_await net::async_write(stream, net::buffer(request), use_tuple);
+    if (wec) co_return std::tuple{"send", wec};
+    beast::flat_buffer buffer;
+    auto [rec, rn] = co_await http::async_read(stream, buffer, parser, use_tuple);
+    if (rec) co_return std::tuple{"response", rec};
+    co_return std::tuple{"", error_code{}};
+}
+
+}  // namespace
+
 net::awaitable<probe_outcome> probe_node(tcp::endpoint endpoint, std::string host,
-                                         const config::health_check_config& cfg) {
+                                         const config::health_check_config& cfg,
+                                         std::shared_ptr<node_tls::ssl::context> tls, node_tls::peer_names names) {
     auto executor = co_await net::this_coro::executor;
     // The watchdog outlives this frame if it fires late, so what it touches is shared.
     struct shared_state {
@@ -87,13 +105,24 @@ net::awaitable<probe_outcome> probe_node(tcp::endpoint endpoint, std::string hos
     if (cec) co_return failed("connect", cec);
     const std::string request = "GET " + cfg.path + " HTTP/1.1\r\nHost: " + host +
                                 "\r\nUser-Agent: gatehouse-health-check\r\nAccept: */*\r\nConnection: close\r\n\r\n";
-    auto [wec, wn] = co_await net::async_write(state->socket, net::buffer(request), use_tuple);
-    if (wec) co_return failed("send", wec);
-    beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(max_health_body);
-    auto [rec, rn] = co_await http::async_read(state->socket, buffer, parser, use_tuple);
-    if (rec) co_return failed("response", rec);
+    const char* step = "";
+    error_code ec;
+    if (tls) {
+        node_tls::ssl::stream<tcp::socket&> stream(state->socket, *tls);
+        if (!node_tls::prepare(stream.native_handle(), names)) co_return failed("tls", net::error::invalid_argument);
+        auto [hec] = co_await stream.async_handshake(node_tls::ssl::stream_base::client, use_tuple);
+        if (hec) {
+            watchdog.cancel();
+            const std::string why = state->timed_out ? "timed out" : node_tls::failure_detail(stream.native_handle(), hec);
+            co_return probe_outcome{check_result::fail, "tls: " + why};
+        }
+        std::tie(step, ec) = co_await exchange_check(stream, request, parser);
+    } else {
+        std::tie(step, ec) = co_await exchange_check(state->socket, request, parser);
+    }
+    if (ec) co_return failed(step, ec);
     watchdog.cancel();
     error_code ignored;
     state->socket.close(ignored);

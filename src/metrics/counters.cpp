@@ -12,6 +12,7 @@ const char* to_string(own_reason r) noexcept {
     case own_reason::too_large: return "too_large";
     case own_reason::bad_gateway: return "bad_gateway";
     case own_reason::internal: return "internal";
+    case own_reason::redirect: return "redirect";
     case own_reason::count: break;
     }
     return "other";
@@ -24,6 +25,7 @@ own_reason own_reason_of_status(unsigned status) noexcept {
     case 413: return own_reason::too_large;
     case 502: return own_reason::bad_gateway;
     case 503: return own_reason::no_node;
+    case 301: return own_reason::redirect;
     default: return status >= 500 ? own_reason::internal : own_reason::bad_request;
     }
 }
@@ -34,6 +36,7 @@ const char* to_string(upstream_error e) noexcept {
     case upstream_error::reset: return "reset";
     case upstream_error::timeout: return "timeout";
     case upstream_error::protocol: return "protocol";
+    case upstream_error::tls: return "tls";
     case upstream_error::count: break;
     }
     return "other";
@@ -46,6 +49,17 @@ const char* to_string(websocket_result r) noexcept {
     case websocket_result::unavailable: return "unavailable";
     case websocket_result::failed: return "failed";
     case websocket_result::count: break;
+    }
+    return "other";
+}
+
+const char* to_string(tls_failure f) noexcept {
+    switch (f) {
+    case tls_failure::timeout: return "timeout";
+    case tls_failure::plain_http: return "plain_http";
+    case tls_failure::protocol: return "protocol";
+    case tls_failure::closed: return "closed";
+    case tls_failure::other: case tls_failure::count: break;
     }
     return "other";
 }

@@ -204,6 +204,22 @@ void add_client_families(std::vector<MetricFamily>& out, const scrape& s) {
                MetricType::Counter, {counter({{"reason", "per_client_limit"}}, double(s.requests.refused_per_client))});
 }
 
+/// TLS handshakes done (and resumed) and failed by reason.
+void add_tls_families(std::vector<MetricFamily>& out, const scrape& s) {
+    add_family(out, "gatehouse_tls_handshakes_total", "TLS handshakes completed, by whether a session was resumed.",
+               MetricType::Counter,
+               {counter({{"resumed", "false"}}, double(s.requests.tls_handshakes - s.requests.tls_resumed)),
+                counter({{"resumed", "true"}}, double(s.requests.tls_resumed))});
+    std::vector<ClientMetric> failures;
+    for (std::size_t r = 0; r < s.requests.tls_handshake_failures.size(); ++r)
+        failures.push_back(counter({{"reason", to_string(static_cast<tls_failure>(r))}},
+                                   double(s.requests.tls_handshake_failures[r])));
+    add_family(out, "gatehouse_tls_handshake_failures_total",
+               "TLS handshakes that failed, by reason: timeout (timeouts.client_header), plain_http, protocol "
+               "(no common version or cipher), closed, other.",
+               MetricType::Counter, std::move(failures));
+}
+
 /// WebSocket upgrades by result and tunnelled bytes by direction.
 void add_websocket_families(std::vector<MetricFamily>& out, const scrape& s) {
     std::vector<ClientMetric> upgrades;
@@ -220,6 +236,16 @@ void add_websocket_families(std::vector<MetricFamily>& out, const scrape& s) {
                                 double(s.requests.websocket_bytes[d])));
     add_family(out, "gatehouse_websocket_bytes_total", "Bytes relayed through WebSocket tunnels, by direction.",
                MetricType::Counter, std::move(bytes));
+}
+
+/// Answers gzipped on the way, and their bytes before and after.
+void add_compression_families(std::vector<MetricFamily>& out, const scrape& s) {
+    add_family(out, "gatehouse_compressed_responses_total", "Answers gzipped on their way to the client.",
+               MetricType::Counter, {counter({}, double(s.requests.compressed_responses))});
+    add_family(out, "gatehouse_compression_bytes_total",
+               "Body bytes of gzipped answers: in (from the node) and out (gzip, to the client).", MetricType::Counter,
+               {counter({{"direction", "in"}}, double(s.requests.compression_in_bytes)),
+                counter({{"direction", "out"}}, double(s.requests.compression_out_bytes))});
 }
 
 /// The control plane: maintenance, reloads, the build.
@@ -247,6 +273,8 @@ std::string render(const scrape& s) {
     add_node_families(out, s);
     add_client_families(out, s);
     add_websocket_families(out, s);
+    add_compression_families(out, s);
+    add_tls_families(out, s);
     add_control_families(out, s);
     add_process_metrics(out, s.start_time_unix);
     return prometheus::TextSerializer().Serialize(out);

@@ -25,6 +25,12 @@ std::vector<tcp::endpoint> listen_endpoints(const config::config& cfg) {
     return out;
 }
 
+std::vector<tcp::endpoint> tls_listen_endpoints(const config::config& cfg) {
+    std::vector<tcp::endpoint> out;
+    for (const auto& a : cfg.tls.listen) out.emplace_back(net::ip::make_address(a.ip), a.port);
+    return out;
+}
+
 void ensure_address_free(const tcp::endpoint& ep) {
     net::io_context scratch(1);
     tcp::acceptor probe(scratch);

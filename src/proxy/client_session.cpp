@@ -1,18 +1,32 @@
-// The client session entry point: one code path for every stream type (plain TCP now, TLS later).
+// The client session entry points: one code path for every stream type (plain TCP and TLS).
 #include <gatehouse/proxy/client_session.hpp>
 
 #include "session/client_session.hpp"
 
 #include <gatehouse/log/escaped.hpp>
+#include <gatehouse/tls/server_tls.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 
 namespace gatehouse::proxy {
 
-void start_client_session(session_host& owner, tcp::socket&& socket) {
-    auto session = std::make_shared<detail::client_session<tcp::socket>>(owner, std::move(socket));
+namespace {
+template <class Stream>
+void spawn_session(session_host& owner, std::shared_ptr<detail::client_session<Stream>> session) {
     net::co_spawn(owner.context(), [session]() -> net::awaitable<void> { co_await session->run(); },
                   log::on_escape("a client session"));
+}
+}  // namespace
+
+void start_client_session(session_host& owner, tcp::socket&& socket) {
+    spawn_session(owner, std::make_shared<detail::client_session<tcp::socket>>(owner, std::move(socket)));
+}
+
+void start_tls_session(session_host& owner, tcp::socket&& socket, std::shared_ptr<const tls::server_tls> certificates) {
+    auto session = std::make_shared<detail::client_session<tls_stream>>(
+        owner, tls_stream(std::move(socket), certificates->initial_context()));
+    session->keep(std::move(certificates));
+    spawn_session(owner, std::move(session));
 }
 
 }  // namespace gatehouse::proxy

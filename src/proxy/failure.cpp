@@ -20,6 +20,7 @@ retry_class retry_class_of(failure_kind kind) noexcept {
     switch (kind) {
     case failure_kind::connect_refused:
     case failure_kind::connect_timeout:
+    case failure_kind::tls_handshake:  // no request byte was sent
     case failure_kind::node_starting: return resend_decision::another_node;  // the node never acted on it
     case failure_kind::send_failed:
     case failure_kind::body_send_failed:
@@ -67,6 +68,7 @@ std::string failure_reason(failure_kind kind, std::string_view node, std::string
     switch (kind) {
     case failure_kind::connect_refused: return "cannot connect to " + std::string(node) + ": " + std::string(detail);
     case failure_kind::connect_timeout: return "cannot connect to " + std::string(node) + ": timed out";
+    case failure_kind::tls_handshake: return "TLS handshake with " + std::string(node) + " failed: " + std::string(detail);
     case failure_kind::send_failed: return at_node("failed while the request was sent: ").append(detail);
     case failure_kind::body_send_failed: return at_node("failed while the request body was sent: ").append(detail);
     case failure_kind::body_send_timeout: return at_node("did not take the request body in time");
@@ -93,6 +95,7 @@ std::optional<metrics::upstream_error> upstream_error_of(failure_kind kind) noex
     switch (kind) {
     case failure_kind::connect_refused:
     case failure_kind::connect_timeout: return metrics::upstream_error::connect;
+    case failure_kind::tls_handshake: return metrics::upstream_error::tls;
     case failure_kind::send_failed:
     case failure_kind::body_send_failed:
     case failure_kind::closed_before_head:
@@ -111,6 +114,7 @@ bool counts_against_node(failure_kind kind) noexcept {
     switch (kind) {
     case failure_kind::connect_refused:
     case failure_kind::connect_timeout:
+    case failure_kind::tls_handshake:
     case failure_kind::closed_before_head:
     case failure_kind::invalid_response:
     case failure_kind::response_head_timeout: return true;

@@ -1,6 +1,7 @@
 // Head rewriting between client and node.
 #include <gatehouse/proxy/forward_headers.hpp>
 
+#include <gatehouse/proxy/compression_policy.hpp>
 #include <gatehouse/proxy/field_lists.hpp>
 
 #include <boost/beast/core/string.hpp>
@@ -213,13 +214,23 @@ void write_client_response_head(std::string& out, const http::response_header<>&
     out.append("\r\n");
 
     bool has_request_id = false;
+    bool vary_covered = !options.vary_accept_encoding;
+    bool has_sts = false;
     for (const auto& f : response) {
         if (skip_field<http::fields>(f, listed)) continue;
         const auto name = f.name_string();
         if (f.name() == http::field::unknown && beast::iequals(name, "x-request-id")) has_request_id = true;
-        append_field(out, name, f.value());
+        if (f.name() == http::field::vary && !vary_covered) vary_covered = vary_covers_accept_encoding(f.value());
+        if (f.name() == http::field::strict_transport_security) has_sts = true;
+        if (options.gzip && f.name() == http::field::accept_ranges) continue;  // no ranges of the gzip bytes
+        if (options.gzip && f.name() == http::field::etag) append_field(out, name, weak_etag(f.value()));
+        else append_field(out, name, f.value());
     }
     if (!has_request_id && !options.request_id.empty()) append_field(out, "X-Request-Id", options.request_id);
+    if (!has_sts && !options.strict_transport_security.empty())
+        append_field(out, "Strict-Transport-Security", options.strict_transport_security);
+    if (!vary_covered) append_field(out, "Vary", "Accept-Encoding");
+    if (options.gzip) append_field(out, "Content-Encoding", "gzip");
 
     switch (options.framing) {
     case response_framing::content_length:

@@ -15,8 +15,9 @@ std::int64_t reuse_window_ms(bool resendable) noexcept {
     return resendable ? std::numeric_limits<std::int64_t>::max() : single_shot_reuse_ms;
 }
 
-bool usable_node_connection(tcp::socket& socket) noexcept {
-    return known_drained(socket) || upstream::still_open_and_quiet(socket);
+bool usable_node_connection(upstream::node_stream& connection) noexcept {
+    // A TLS connection's socket may be quiet while OpenSSL holds bytes (a close_notify, stray data): always read.
+    return (!connection.is_tls() && known_drained(connection.socket())) || upstream::still_open_and_quiet(connection);
 }
 
 resend_decision after_send_failed(bool idempotent, bool body_held, bool reused, std::size_t bytes_written) noexcept {

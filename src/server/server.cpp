@@ -29,8 +29,11 @@ server::server(config::config cfg, server_options options) {
     std::size_t count = c.proxy.workers;
     if (count == 0) count = std::max(1u, std::thread::hardware_concurrency());
     const auto endpoints = listen_endpoints(c);
+    const auto tls_endpoints = tls_listen_endpoints(c);
     for (const auto& e : endpoints) ensure_address_free(e);
-    for (std::size_t i = 0; i < count; ++i) workers_.push_back(std::make_unique<worker>(i, snapshot, endpoints));
+    for (const auto& e : tls_endpoints) ensure_address_free(e);
+    for (std::size_t i = 0; i < count; ++i)
+        workers_.push_back(std::make_unique<worker>(i, snapshot, endpoints, tls_endpoints));
     control::worker_handles handles;
     for (auto& w : workers_) handles.push_back(make_worker_handle(*w));
     controller_->attach(std::move(handles));
@@ -83,6 +86,7 @@ int server::run() {
     const auto& c = controller_->config();
     std::string addresses;
     for (const auto& a : c.proxy.listen) addresses += (addresses.empty() ? "" : ", ") + a.text;
+    for (const auto& a : c.tls.listen) addresses += ", " + a.text + " (TLS)";
     if (admin_) {
         admin_->start();
         log::info("admin API on " + c.admin.listen.text +

@@ -54,9 +54,11 @@ private:
 
 }  // namespace
 
-worker::worker(std::size_t id, model::snapshot_ptr snapshot, const std::vector<tcp::endpoint>& listen)
+worker::worker(std::size_t id, model::snapshot_ptr snapshot, const std::vector<tcp::endpoint>& listen,
+               const std::vector<tcp::endpoint>& tls_listen)
     : id_(id), work_(context_.get_executor()), tick_(context_), pool_(snapshot->config->upstream.keepalive) {
     for (const auto& ep : listen) acceptors_.push_back(open_acceptor(ep));
+    for (const auto& ep : tls_listen) tls_acceptors_.push_back(open_acceptor(ep));
     std::random_device rd;
     id_prefix_ = (std::uint64_t(rd()) << 32) ^ rd() ^ (std::uint64_t(id) << 56);
     apply_snapshot(std::move(snapshot));
@@ -88,7 +90,9 @@ worker::~worker() {
 
 void worker::start() {
     for (auto& a : acceptors_)
-        net::co_spawn(context_, accept_loop(*a), log::on_escape("accept loop"));
+        net::co_spawn(context_, accept_loop(*a, false), log::on_escape("accept loop"));
+    for (auto& a : tls_acceptors_)
+        net::co_spawn(context_, accept_loop(*a, true), log::on_escape("TLS accept loop"));
     net::co_spawn(context_, tick_loop(), log::on_escape("tick"));
     // The control thread handles SIGTERM, SIGINT, SIGHUP and SIGUSR1 (server.cpp). A worker thread blocks them from
     // its first instruction (it inherits the mask set here), so the kernel always delivers them to the control
@@ -156,7 +160,7 @@ void worker::post_commit_listeners(std::vector<tcp::endpoint> removed) {
         pending_acceptors_.clear();
         if (draining_) return;
         for (auto& a : added) {
-            net::co_spawn(context_, accept_loop(*a), log::on_escape("accept loop"));
+            net::co_spawn(context_, accept_loop(*a, false), log::on_escape("accept loop"));
             acceptors_.push_back(std::move(a));
         }
     });
@@ -166,7 +170,7 @@ void worker::apply_snapshot(model::snapshot_ptr snapshot) {
     const bool nodes_changed = !snapshot_ || snapshot_->nodes.size() != snapshot->nodes.size() ||
         !std::equal(snapshot_->nodes.begin(), snapshot_->nodes.end(), snapshot->nodes.begin(),
                     [](const model::node& a, const model::node& b) {
-                        return a.name == b.name && a.endpoint == b.endpoint && a.weight == b.weight;
+                        return model::same_peer(a, b) && a.weight == b.weight;
                     });
     const bool balance_changed =
         snapshot_ && snapshot_->config->upstream.balance != snapshot->config->upstream.balance;
@@ -177,11 +181,11 @@ void worker::apply_snapshot(model::snapshot_ptr snapshot) {
     }
     if (nodes_changed) {
         // Node indexes change meaning: carry idle connections and in-flight counts over to the nodes that stayed
-        // (same name and address).
+        // (same name, address and TLS settings).
         std::vector<std::size_t> new_index_of_old(snapshot_ ? snapshot_->nodes.size() : 0, proxy::session_base::no_node);
         for (std::size_t o = 0; o < new_index_of_old.size(); ++o)
             for (const auto& n : snapshot->nodes)
-                if (n.name == snapshot_->nodes[o].name && n.endpoint == snapshot_->nodes[o].endpoint)
+                if (model::same_peer(n, snapshot_->nodes[o]))
                     new_index_of_old[o] = n.index;
         pool_.remap(new_index_of_old, snapshot->nodes.size());
         in_flight_.assign(snapshot->nodes.size(), 0);
@@ -208,10 +212,7 @@ void worker::post_shutdown(std::function<void()> drained) {
     net::post(context_, [this, drained = std::move(drained)]() mutable {
         draining_ = true;
         drained_ = std::move(drained);
-        for (auto& a : acceptors_) {
-            error_code ignored;
-            a->close(ignored);
-        }
+        close_acceptors();
         pool_.clear();
         wake_paused_accepts();
         // on_shutdown may end sessions later (through their coroutines), never synchronously.
@@ -220,13 +221,19 @@ void worker::post_shutdown(std::function<void()> drained) {
     });
 }
 
-void worker::post_force_stop() {
-    net::post(context_, [this] {
-        for (auto& s : sessions_) s.on_force_close();
-        for (auto& a : acceptors_) {
+void worker::close_acceptors() noexcept {
+    for (auto* list : {&acceptors_, &tls_acceptors_}) {
+        for (auto& a : *list) {
             error_code ignored;
             a->close(ignored);
         }
+    }
+}
+
+void worker::post_force_stop() {
+    net::post(context_, [this] {
+        for (auto& s : sessions_) s.on_force_close();
+        close_acceptors();
         pool_.clear();
         wake_paused_accepts();
         tick_.cancel();
@@ -331,16 +338,18 @@ bool worker::admit_client(tcp::socket& socket) {
     return false;
 }
 
-void worker::start_session(tcp::socket&& socket) {
+void worker::start_session(tcp::socket&& socket, bool tls) {
     if (!admit_client(socket)) return;
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     socket.non_blocking(true, ignored);  // lets the session write without a pass through the event loop
     proxy::watch_peer_close(socket, ignored);  // lets the session skip reads that would fail (proxy/read_drain)
-    proxy::start_client_session(*this, std::move(socket));
+    if (!tls) proxy::start_client_session(*this, std::move(socket));
+    else if (snapshot_->tls) proxy::start_tls_session(*this, std::move(socket), snapshot_->tls);
+    else socket.close(ignored);  // no certificates (cannot happen: tls.listen needs them)
 }
 
-net::awaitable<void> worker::accept_loop(tcp::acceptor& acceptor) {
+net::awaitable<void> worker::accept_loop(tcp::acceptor& acceptor, bool tls) {
     net::steady_timer backoff(context_);
     log::every accept_failure_log(log_interval_ms), connection_cap_log(log_interval_ms);
     for (;;) {
@@ -368,7 +377,7 @@ net::awaitable<void> worker::accept_loop(tcp::acceptor& acceptor) {
             co_await backoff.async_wait(use_tuple);
             continue;
         }
-        start_session(std::move(socket));
+        start_session(std::move(socket), tls);
         // Drain what else is queued now, up to a bound (HAProxy's tune.maxaccept): one accept per event-loop
         // pass lets the backlog grow under a burst of new connections while the loop is busy.
         for (int i = 0; i < max_accepts_per_wakeup && !at_connection_cap(); ++i) {
@@ -376,7 +385,7 @@ net::awaitable<void> worker::accept_loop(tcp::acceptor& acceptor) {
             error_code aec;
             acceptor.accept(more, aec);
             if (aec) break;  // would_block: the queue is empty (EMFILE and the like: the async path handles them)
-            start_session(std::move(more));
+            start_session(std::move(more), tls);
         }
     }
 }

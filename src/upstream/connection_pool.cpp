@@ -3,16 +3,8 @@
 
 #include <gatehouse/util/coarse_clock.hpp>
 
-#include <cerrno>
-#include <sys/socket.h>
 
 namespace gatehouse::upstream {
-
-bool still_open_and_quiet(tcp::socket& socket) noexcept {
-    char byte;
-    const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
 
 void connection_pool::reset(std::size_t nodes) {
     clear();
@@ -34,7 +26,7 @@ void connection_pool::remap(const std::vector<std::size_t>& new_index_of_old, st
     nodes_ = std::move(moved);
 }
 
-std::optional<tcp::socket> connection_pool::take(std::size_t node, std::int64_t max_parked_ms, usable_check usable) {
+std::optional<node_stream> connection_pool::take(std::size_t node, std::int64_t max_parked_ms, usable_check usable) {
     if (node >= nodes_.size()) return std::nullopt;
     auto& idle = nodes_[node];
     const auto now = util::coarse_now_ms();
@@ -42,7 +34,7 @@ std::optional<tcp::socket> connection_pool::take(std::size_t node, std::int64_t 
     while (!idle.empty()) {
         auto& newest = idle.back();
         if (newest.expires_ms > now && now - newest.parked_ms > max_parked_ms) return std::nullopt;
-        tcp::socket s = std::move(newest.socket);
+        node_stream s = std::move(newest.socket);
         const bool expired = newest.expires_ms <= now;
         idle.pop_back();
         if (!expired && usable(s)) return s;
@@ -51,7 +43,7 @@ std::optional<tcp::socket> connection_pool::take(std::size_t node, std::int64_t 
     return std::nullopt;
 }
 
-void connection_pool::put(std::size_t node, tcp::socket&& socket, std::int64_t expires_ms) {
+void connection_pool::put(std::size_t node, node_stream&& socket, std::int64_t expires_ms) {
     error_code ignored;
     if (node >= nodes_.size() || max_idle_ == 0) {
         socket.close(ignored);

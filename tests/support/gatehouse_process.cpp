@@ -113,6 +113,10 @@ std::string make_config(const gatehouse_options& o, std::uint16_t port, std::uin
     // No token: the test runner's environment must not give the process one, and the tests that use the admin API
     // without a token rely on the loopback rule, which needs the explicit opt-out.
     else t += "token_env = \"\"\nallow_no_token = true\n";
+    if (!o.compression.empty()) {
+        t += "\n[compression]\n";
+        for (const auto& [k, v] : o.compression) t += k + " = " + v + "\n";
+    }
     if (!o.maintenance.empty()) {
         t += "\n[maintenance]\n";
         for (const auto& [k, v] : o.maintenance) t += k + " = " + v + "\n";

@@ -40,6 +40,8 @@ struct gatehouse_options {
     std::vector<std::pair<std::string, std::string>> health_check{{"enabled", "false"}};
     /// Raw TOML values of [maintenance], e.g. {"retry_after", "\"30s\""}.
     std::vector<std::pair<std::string, std::string>> maintenance;
+    /// Raw TOML values of [compression], e.g. {"min_length", "\"0\""}.
+    std::vector<std::pair<std::string, std::string>> compression;
     /// The admin token, written to a file named by [admin] token_file; "" = no token and admin.allow_no_token = true
     /// (loopback clients only).
     std::string admin_token;

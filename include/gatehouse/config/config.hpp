@@ -24,8 +24,23 @@ enum class balance_policy { round_robin, ip_hash, least_request };
 
 struct node_config {
     std::string name;
-    socket_address address;
+    socket_address address;  ///< text without the scheme: "host:port"
     unsigned weight = 1;
+    bool tls = false;        ///< the address was written "https://host:port": gatehouse talks TLS to the node
+    std::string host;        ///< the address's host as written (no brackets): the default SNI and verified name
+    bool host_is_ip = false; ///< `host` is an IP literal: verified against an IP SAN, no SNI unless upstream.tls.sni
+};
+
+/// How gatehouse talks TLS to the nodes whose address is "https://..." ([upstream.tls]).
+struct node_tls_config {
+    std::string ca_file;          ///< PEM CA certificates the nodes' chains are verified against; "" = system store
+    std::string ca_pem;           ///< its contents, read at load and reload
+    bool verify = true;           ///< false: any certificate is accepted (only when written explicitly)
+    std::string sni;              ///< server name sent and verified; "" = the node's host when it is a name
+    std::string cert_file;        ///< client certificate chain (PEM) for mutual TLS; "" = none
+    std::string cert_pem;
+    std::string key_file;         ///< its private key (PEM)
+    std::string key_pem;
 };
 
 struct proxy_config {
@@ -36,6 +51,8 @@ struct proxy_config {
     /// Read a request body whole (memory, then a temporary file) before a node is chosen; false: stream it to the
     /// node as it arrives (bodies over 64 KiB then hold a node connection for as long as the client sends).
     bool request_buffering = true;
+    /// Plain listeners answer every request with a 301 to https://<host><target> (needs [tls] listen).
+    bool redirect_https = false;
 };
 
 struct upstream_config {
@@ -44,6 +61,7 @@ struct upstream_config {
     unsigned tries = 2;                  ///< nodes tried per request (>= 1)
     unsigned keepalive = 32;             ///< idle pooled connections kept per node per worker
     duration slow_start{0};              ///< a node that comes back ramps from 10% to 100% of its share over this
+    node_tls_config tls;                 ///< for the nodes written "https://..."
     /// Open WebSocket tunnels on a node that takes no new requests (drained, disabled, another node pinned) are
     /// closed this long after the tunnel saw it (FIN both ways); 0 = off: they finish on their own.
     duration drain_websockets_after{0};
@@ -149,6 +167,49 @@ struct metrics_config {
     bool require_token = false;                  ///< /metrics needs the admin token too
 };
 
+/// gzip of node answers on their way to the client ([compression]; README, Compression and streaming).
+struct compression_config {
+    bool enabled = true;  ///< NocoBase's own Nginx ships `gzip on` for its API JSON, which the node does not compress
+    /// Media types compressed: exact ("application/json") or a whole top-level type ("text/*"), lower case.
+    std::vector<std::string> types{"text/*",
+                                   "application/json",
+                                   "application/javascript",
+                                   "application/x-javascript",
+                                   "application/xml",
+                                   "application/manifest+json",
+                                   "application/ld+json",
+                                   "application/wasm",
+                                   "image/svg+xml"};
+    std::uint64_t min_length = 1024;  ///< answers with a smaller Content-Length are sent as they are
+    int level = 1;                    ///< zlib level 1-9 (1: most of the saving for a fraction of the CPU)
+};
+
+/// Mozilla's "intermediate" TLS 1.2 cipher list (ssl-config.mozilla.org, guideline 5.7): forward secrecy and AEAD
+/// only. TLS 1.3 suites are OpenSSL's default three.
+inline constexpr const char* intermediate_ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
+inline constexpr const char* default_ciphersuites =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
+/// One certificate chain (PEM) and its private key, paths resolved against the configuration file's directory.
+struct tls_certificate {
+    std::string cert;
+    std::string key;
+};
+
+/// TLS termination ([tls]); the certificates themselves are read by tls::load_server_tls (not here).
+struct tls_config {
+    std::vector<socket_address> listen;          ///< TLS listeners; empty = none
+    tls_certificate default_certificate;         ///< cert/key: for unknown or absent SNI
+    std::vector<tls_certificate> certificates;   ///< [[tls.certificate]]: chosen by SNI (their DNS names)
+    std::string ciphers = intermediate_ciphers;  ///< TLS 1.2
+    std::string ciphersuites = default_ciphersuites;  ///< TLS 1.3
+    std::string hsts;                            ///< Strict-Transport-Security value on TLS answers ("" = none)
+    bool enabled() const noexcept { return !listen.empty(); }
+};
+
 struct config {
     std::string source;   ///< file the configuration was read from ("<inline>" or the origin given for text)
     proxy_config proxy;
@@ -160,6 +221,8 @@ struct config {
     maintenance_config maintenance;
     log_config log;
     metrics_config metrics;
+    compression_config compression;
+    tls_config tls;
 };
 
 }  // namespace gatehouse::config

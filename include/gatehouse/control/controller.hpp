@@ -110,6 +110,8 @@ private:
     std::uint64_t reloads_ok_ = 0, reloads_failed_ = 0;
     bool reloading_ = false;  ///< one reload at a time (a reload waits for the workers in between)
     std::int64_t last_reload_unix_ms_ = 0;
+    /// [tls]'s certificates read and checked; throws std::runtime_error with every problem (start-up).
+    static std::shared_ptr<const tls::server_tls> load_certificates(const config::config& cfg);
     std::shared_ptr<log::access_log_sink> access_log_;
 };
 

@@ -4,6 +4,9 @@
 #include <gatehouse/config/config.hpp>
 #include <gatehouse/health/health_state.hpp>
 #include <gatehouse/net.hpp>
+#include <gatehouse/net/node_tls.hpp>
+
+#include <memory>
 
 #include <string>
 #include <string_view>
@@ -24,8 +27,12 @@ probe_outcome judge_health_answer(unsigned status, std::string_view body, const 
 /// ("APP_COMMANDING upgrade"); otherwise empty. Pure.
 std::string nocobase_maintaining(std::string_view body);
 
-/// Runs one check against `endpoint` within cfg.timeout, on the calling coroutine's executor.
+/// Runs one check against `endpoint` within cfg.timeout, on the calling coroutine's executor. With `tls` (an
+/// https:// node) the check goes through TLS, verified as the node's requests are (`names`); a refused handshake
+/// fails the check with OpenSSL's reason ("tls: certificate verify failed: ...").
 net::awaitable<probe_outcome> probe_node(tcp::endpoint endpoint, std::string host,
-                                         const config::health_check_config& cfg);
+                                         const config::health_check_config& cfg,
+                                         std::shared_ptr<node_tls::ssl::context> tls = nullptr,
+                                         node_tls::peer_names names = {});
 
 }  // namespace gatehouse::health

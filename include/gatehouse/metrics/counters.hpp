@@ -33,14 +33,14 @@ struct histogram {
 };
 
 /// Why gatehouse answered a request itself (node="none" in the metrics).
-enum class own_reason : std::uint8_t { maintenance, no_node, bad_request, timeout, too_large, bad_gateway, internal, count };
+enum class own_reason : std::uint8_t { maintenance, no_node, bad_request, timeout, too_large, bad_gateway, internal, redirect, count };
 const char* to_string(own_reason r) noexcept;
 /// The reason label of an error answer gatehouse gave itself, from its status (408/504 timeout, 413 too_large,
-/// 502 bad_gateway, 503 no_node, other 5xx internal, other 4xx bad_request).
+/// 502 bad_gateway, 503 no_node, other 5xx internal, 301 redirect (proxy.redirect_https), other 4xx bad_request).
 own_reason own_reason_of_status(unsigned status) noexcept;
 
 /// What went wrong with a node during a request.
-enum class upstream_error : std::uint8_t { connect, reset, timeout, protocol, count };
+enum class upstream_error : std::uint8_t { connect, reset, timeout, protocol, tls, count };
 const char* to_string(upstream_error e) noexcept;
 
 /// How a WebSocket upgrade request ended (gatehouse_websocket_upgrades_total{result}).
@@ -56,6 +56,17 @@ const char* to_string(websocket_result r) noexcept;
 /// Directions of a WebSocket tunnel (gatehouse_websocket_bytes_total{direction}).
 enum class tunnel_direction : std::uint8_t { client_to_node, node_to_client, count };
 const char* to_string(tunnel_direction d) noexcept;
+
+/// Why a TLS handshake failed (gatehouse_tls_handshake_failures_total{reason}).
+enum class tls_failure : std::uint8_t {
+    timeout,     ///< not done within timeouts.client_header (a stalled client)
+    plain_http,  ///< plain HTTP sent to a TLS listener
+    protocol,    ///< no common protocol version or cipher (e.g. TLS 1.1 and older)
+    closed,      ///< the client closed or reset the connection during the handshake
+    other,       ///< any other TLS error (bad record, certificate refused by the client, ...)
+    count
+};
+const char* to_string(tls_failure f) noexcept;
 
 /// Status class index of an HTTP status: 1xx -> 0 ... 5xx -> 4.
 inline std::size_t status_class(unsigned status) noexcept {
@@ -80,6 +91,12 @@ struct worker_counters {
     std::uint64_t refused_per_client = 0;  ///< connections closed at limits.max_connections_per_client
     std::array<std::uint64_t, static_cast<std::size_t>(websocket_result::count)> websocket_upgrades{};
     std::array<std::uint64_t, static_cast<std::size_t>(tunnel_direction::count)> websocket_bytes{};  ///< as they pass
+    std::uint64_t compressed_responses = 0;   ///< answers gzipped on their way to the client
+    std::uint64_t compression_in_bytes = 0;   ///< body bytes given to gzip
+    std::uint64_t compression_out_bytes = 0;  ///< gzip bytes it made of them
+    std::uint64_t tls_handshakes = 0;  ///< completed TLS handshakes
+    std::uint64_t tls_resumed = 0;     ///< of which resumed a session (ticket or cache)
+    std::array<std::uint64_t, static_cast<std::size_t>(tls_failure::count)> tls_handshake_failures{};
 
     /// A new node list: counters of old node `o` move to `new_index_of_old[o]`; those of removed nodes are dropped.
     void remap(const std::vector<std::size_t>& new_index_of_old, std::size_t nodes);

@@ -18,6 +18,9 @@ net::ip::address unmap_v4(net::ip::address address);
 /// The listen addresses of a configuration as endpoints.
 std::vector<tcp::endpoint> listen_endpoints(const config::config& cfg);
 
+/// The addresses of tls.listen, in order (none when TLS is off).
+std::vector<tcp::endpoint> tls_listen_endpoints(const config::config& cfg);
+
 /// Throws std::system_error ("cannot listen on ADDR: Address already in use") when another socket is bound to
 /// `endpoint`. Workers share each port through SO_REUSEPORT, which would also let a second gatehouse (or anything
 /// else with SO_REUSEPORT) silently share it: this probe, bound without SO_REUSEPORT, refuses that.

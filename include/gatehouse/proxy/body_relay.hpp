@@ -15,7 +15,9 @@
 #include <charconv>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <type_traits>
+#include <utility>
 
 namespace gatehouse::proxy {
 
@@ -89,6 +91,45 @@ net::awaitable<relay_result> relay_content_length(Source& source, beast::flat_bu
 /// How a parsed (chunked or close-delimited) body is written out.
 enum class relay_output { chunked, raw };
 
+/// Writes one non-empty piece of a body: as a chunk, or as it is.
+template <class Destination>
+net::awaitable<error_code> write_body_piece(Destination& destination, std::string_view data, relay_output output) {
+    if (output == relay_output::raw) {
+        auto [ec, n] = co_await eager_write(destination, net::buffer(data.data(), data.size()));
+        co_return ec;
+    }
+    std::array<char, 20> size_line;
+    auto [end, cec] = std::to_chars(size_line.data(), size_line.data() + 16, data.size(), 16);
+    (void)cec;
+    *end++ = '\r';
+    *end++ = '\n';
+    const std::array<net::const_buffer, 3> pieces{
+        net::buffer(size_line.data(), static_cast<std::size_t>(end - size_line.data())),
+        net::buffer(data.data(), data.size()), net::buffer("\r\n", 2)};
+    auto [ec, n] = co_await eager_write(destination, pieces);
+    co_return ec;
+}
+
+/// Ends a body written as `output`: the last-chunk of a chunked one (no trailers), nothing for a raw one.
+template <class Destination>
+net::awaitable<error_code> end_body(Destination& destination, relay_output output) {
+    if (output == relay_output::raw) co_return error_code{};
+    auto [ec, n] = co_await eager_write(destination, net::buffer("0\r\n\r\n", 5));
+    co_return ec;
+}
+
+/// Reads the next piece of `parser`'s body (its head already read) into `piece` (relay_piece bytes): the source's
+/// error, or how many body bytes it produced (0 when only framing was consumed).
+template <class Source, class Parser>
+net::awaitable<std::pair<error_code, std::size_t>> read_body_piece(Source& source, beast::flat_buffer& buffered,
+                                                                   Parser& parser, char* piece) {
+    parser.get().body().data = piece;
+    parser.get().body().size = relay_piece;
+    auto [ec, n] = co_await http::async_read_some(source, buffered, parser, use_tuple);
+    if (ec == http::error::need_buffer) ec = {};
+    co_return std::pair<error_code, std::size_t>{ec, relay_piece - parser.get().body().size};
+}
+
 /// Relays the body of `parser` (its head already read) from `source` to `destination`, re-framed as `output`:
 /// chunk extensions and trailers are dropped; a chunked output ends with the last-chunk. `max_body` = 0: no limit.
 template <class Source, class Parser, class Destination, class Progress>
@@ -98,17 +139,13 @@ net::awaitable<relay_result> relay_parsed_body(Source& source, beast::flat_buffe
     relay_result r;
     auto piece = std::make_unique<char[]>(relay_piece);
     while (!parser.is_done()) {
-        parser.get().body().data = piece.get();
-        parser.get().body().size = relay_piece;
         detail::report_progress(progress, relay_wait::read);
-        auto [ec, n] = co_await http::async_read_some(source, buffered, parser, use_tuple);
-        if (ec == http::error::need_buffer) ec = {};
+        auto [ec, produced] = co_await read_body_piece(source, buffered, parser, piece.get());
         if (ec) {
             r.ec = ec;
             r.failed = relay_side::source;
             co_return r;
         }
-        const std::size_t produced = relay_piece - parser.get().body().size;
         if (produced == 0) continue;  // only framing was consumed; writing an empty piece would end the chunked body
         r.bytes += produced;
         if (max_body != 0 && r.bytes > max_body) {
@@ -117,34 +154,14 @@ net::awaitable<relay_result> relay_parsed_body(Source& source, beast::flat_buffe
             co_return r;
         }
         detail::report_progress(progress, relay_wait::write);
-        error_code wec;
-        if (output == relay_output::chunked) {
-            std::array<char, 20> size_line;
-            auto [end, cec] = std::to_chars(size_line.data(), size_line.data() + 16, produced, 16);
-            (void)cec;
-            *end++ = '\r';
-            *end++ = '\n';
-            const std::array<net::const_buffer, 3> pieces{
-                net::buffer(size_line.data(), static_cast<std::size_t>(end - size_line.data())),
-                net::buffer(piece.get(), produced), net::buffer("\r\n", 2)};
-            std::tie(wec, std::ignore) = co_await eager_write(destination, pieces);
-        } else {
-            std::tie(wec, std::ignore) = co_await eager_write(destination, net::buffer(piece.get(), produced));
-        }
-        if (wec) {
+        if (const error_code wec = co_await write_body_piece(destination, std::string_view(piece.get(), produced), output)) {
             r.ec = wec;
             r.failed = relay_side::destination;
             co_return r;
         }
     }
-    if (output == relay_output::chunked) {
-        detail::report_progress(progress, relay_wait::write);
-        auto [ec, n] = co_await eager_write(destination, net::buffer("0\r\n\r\n", 5));
-        if (ec) {
-            r.ec = ec;
-            r.failed = relay_side::destination;
-        }
-    }
+    if (output == relay_output::chunked) detail::report_progress(progress, relay_wait::write);
+    if (const error_code ec = co_await end_body(destination, output)) r = relay_result{ec, relay_side::destination, r.bytes};
     co_return r;
 }
 

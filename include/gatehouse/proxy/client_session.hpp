@@ -3,6 +3,12 @@
 
 #include <gatehouse/net.hpp>
 
+#include <memory>
+
+namespace gatehouse::tls {
+class server_tls;
+}
+
 namespace gatehouse::proxy {
 
 class session_host;
@@ -10,5 +16,9 @@ class session_host;
 /// Starts serving `socket` on `owner`'s thread (must be called there). The session owns itself and ends when
 /// the client leaves, the worker drains, or a deadline passes.
 void start_client_session(session_host& owner, tcp::socket&& socket);
+
+/// The same on a TLS listener: the handshake with `certificates` first (within timeouts.client_header); the
+/// session owns `certificates` until it ends, so a reload that brings new ones does not disturb it.
+void start_tls_session(session_host& owner, tcp::socket&& socket, std::shared_ptr<const tls::server_tls> certificates);
 
 }  // namespace gatehouse::proxy

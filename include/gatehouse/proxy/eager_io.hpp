@@ -3,6 +3,7 @@
 
 #include <gatehouse/net.hpp>
 #include <gatehouse/proxy/read_drain.hpp>
+#include <gatehouse/upstream/node_stream.hpp>
 
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_suffix.hpp>
@@ -82,6 +83,22 @@ net::awaitable<std::tuple<error_code, std::size_t>> read_some_unless_drained(Str
             co_return std::tuple{ec, n};
         }
     }
+    co_return co_await stream.async_read_some(buffer, use_tuple);
+}
+
+/// A node connection: a plain one takes the fast paths above on its socket; a TLS one the asynchronous read and
+/// write through TLS (OpenSSL may hold bytes the socket's readiness knows nothing of, so no read skips its attempt).
+template <class ConstBufferSequence>
+net::awaitable<std::tuple<error_code, std::size_t>> eager_write(upstream::node_stream& stream,
+                                                                const ConstBufferSequence& buffers) {
+    if (!stream.is_tls()) co_return co_await eager_write(stream.socket(), buffers);
+    co_return co_await net::async_write(*stream.tls(), buffers, use_tuple);
+}
+
+template <class MutableBufferSequence>
+net::awaitable<std::tuple<error_code, std::size_t>> read_some_unless_drained(upstream::node_stream& stream,
+                                                                             const MutableBufferSequence& buffer) {
+    if (!stream.is_tls()) co_return co_await read_some_unless_drained(stream.socket(), buffer);
     co_return co_await stream.async_read_some(buffer, use_tuple);
 }
 

@@ -18,7 +18,8 @@ namespace gatehouse::proxy {
 enum class failure_kind : std::uint8_t {
     // The node:
     connect_refused,        ///< the connection to the node failed (refused, unreachable, reset)
-    connect_timeout,        ///< timeouts.upstream_connect passed while connecting
+    connect_timeout,        ///< timeouts.upstream_connect passed while connecting (or in the TLS handshake)
+    tls_handshake,          ///< the TLS handshake with an https:// node failed (refused, or its certificate)
     send_failed,            ///< writing the request head (and the body bytes with it) failed
     body_send_failed,       ///< the node failed while the rest of the request body was sent
     body_send_timeout,      ///< the node did not take the request body in time

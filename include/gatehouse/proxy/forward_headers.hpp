@@ -57,8 +57,14 @@ struct response_head_options {
     bool keep_alive = true;             ///< false: "Connection: close"
     bool client_http10 = false;         ///< an HTTP/1.0 client keeping alive needs "Connection: keep-alive"
     std::string_view request_id;        ///< added as X-Request-Id when the node sent none
+    std::string_view strict_transport_security;  ///< tls.hsts: added when set and the node sent none
     /// A 101 switching to WebSocket: `Connection: upgrade` and `Upgrade: websocket`, no framing, no keep-alive field.
     bool switching_protocols = false;
+    /// A gzipped answer (compression_policy.hpp): `Content-Encoding: gzip`, a strong ETag made weak, no
+    /// `Accept-Ranges` (ranges of the gzip bytes are not served).
+    bool gzip = false;
+    /// `Vary: Accept-Encoding` added unless a Vary line of the node's already covers it.
+    bool vary_accept_encoding = false;
 };
 
 /// Appends the head sent to the client for a node's response, hop-by-hop fields removed and framing rebuilt.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gatehouse/net.hpp>
+#include <gatehouse/upstream/node_stream.hpp>
 
 #include <boost/beast/http/verb.hpp>
 
@@ -24,8 +25,8 @@ std::int64_t reuse_window_ms(bool resendable) noexcept;
 
 /// True when an idle pooled connection can carry a request: the node has neither closed it nor sent stray bytes
 /// on it. Known at no cost while the socket is marked drained (read_drain.hpp: no byte and no close has arrived
-/// since a read emptied it); otherwise one non-blocking peek.
-bool usable_node_connection(tcp::socket& socket) noexcept;
+/// since a read emptied it); otherwise one non-blocking peek (TLS: one non-blocking read through TLS).
+bool usable_node_connection(upstream::node_stream& connection) noexcept;
 
 /// What to do after a try at a node failed before any byte of its answer came back.
 enum class resend_decision {

@@ -28,8 +28,10 @@ namespace gatehouse::server {
 /// only through the post_* calls, which queue work on its io_context.
 class worker final : public proxy::session_host {
 public:
-    /// Opens one SO_REUSEPORT acceptor per address (throws std::system_error naming the address on failure).
-    worker(std::size_t id, model::snapshot_ptr snapshot, const std::vector<tcp::endpoint>& listen);
+    /// Opens one SO_REUSEPORT acceptor per address, plain (`listen`) and TLS (`tls_listen`: connections start with
+    /// a handshake with the snapshot's certificates); throws std::system_error naming the address on failure.
+    worker(std::size_t id, model::snapshot_ptr snapshot, const std::vector<tcp::endpoint>& listen,
+           const std::vector<tcp::endpoint>& tls_listen = {});
     ~worker();
     worker(const worker&) = delete;
     worker& operator=(const worker&) = delete;
@@ -114,9 +116,11 @@ private:
     using session_list =
         boost::intrusive::list<proxy::session_base, boost::intrusive::constant_time_size<false>>;
 
-    net::awaitable<void> accept_loop(tcp::acceptor& acceptor);
-    /// Sets up an accepted client socket (no Nagle, non-blocking) and starts its session.
-    void start_session(tcp::socket&& socket);
+    net::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool tls);
+    /// Sets up an accepted client socket (no Nagle, non-blocking) and starts its session (TLS: with the current
+    /// snapshot's certificates).
+    void start_session(tcp::socket&& socket, bool tls);
+    void close_acceptors() noexcept;
     /// limits.max_connections_per_client: counts the socket's peer address across all workers (its slot is kept in
     /// pending_slot_ until the session links); at the cap, closes the socket at once, counts and logs it: false.
     bool admit_client(tcp::socket& socket);
@@ -146,6 +150,7 @@ private:
     net::io_context context_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     net::executor_work_guard<net::io_context::executor_type> work_;
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors_;
+    std::vector<std::unique_ptr<tcp::acceptor>> tls_acceptors_;  ///< tls.listen (moved only by a restart)
     std::vector<std::unique_ptr<tcp::acceptor>> retired_acceptors_;
     std::vector<std::unique_ptr<tcp::acceptor>> pending_acceptors_;  ///< opened by a reload, not yet accepting  ///< closed by a reload; their loops may still unwind
     net::steady_timer tick_;

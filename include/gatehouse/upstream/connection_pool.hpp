@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gatehouse/net.hpp>
+#include <gatehouse/upstream/node_stream.hpp>
 
 #include <cstdint>
 #include <deque>
@@ -28,17 +29,17 @@ public:
     void set_max_idle(std::size_t max_idle_per_node) noexcept { max_idle_ = max_idle_per_node; }
 
     /// Says whether an idle connection may carry a request: false when the node has closed it or sent anything on
-    /// it (the session answers from what the reactor knows, or with a peek). Called on the parked socket.
-    using usable_check = bool (*)(tcp::socket&) noexcept;
+    /// it (the session answers from what the reactor knows, or with a peek). Called on the parked connection.
+    using usable_check = bool (*)(node_stream&) noexcept;
 
     /// Takes the newest idle connection to `node` that has not expired, was parked at most `max_parked_ms` ago and
     /// passes `usable`, or nullopt. Connections that fail `usable` or have expired are closed on the way; a newest
     /// one parked too long ago is left for a later request (no newer one exists). A request that could not be sent
     /// again if the connection turns out to be closed passes a short `max_parked_ms`, or takes none.
-    std::optional<tcp::socket> take(std::size_t node, std::int64_t max_parked_ms, usable_check usable);
+    std::optional<node_stream> take(std::size_t node, std::int64_t max_parked_ms, usable_check usable);
 
-    /// Parks `socket` (at the end of a complete exchange, nothing unread) until `expires_ms` (coarse clock).
-    void put(std::size_t node, tcp::socket&& socket, std::int64_t expires_ms);
+    /// Parks `connection` (at the end of a complete exchange, nothing unread) until `expires_ms` (coarse clock).
+    void put(std::size_t node, node_stream&& connection, std::int64_t expires_ms);
 
     /// Closes the connections whose expiry has passed. Called from the worker's periodic tick.
     void expire(std::int64_t now_ms);
@@ -50,15 +51,12 @@ public:
 
 private:
     struct idle_connection {
-        tcp::socket socket;
+        node_stream socket;
         std::int64_t expires_ms;
         std::int64_t parked_ms;
     };
     std::size_t max_idle_;
     std::vector<std::deque<idle_connection>> nodes_;
 };
-
-/// True when the peer has neither closed `socket` nor sent anything on it (one recv(MSG_PEEK|MSG_DONTWAIT)).
-bool still_open_and_quiet(tcp::socket& socket) noexcept;
 
 }  // namespace gatehouse::upstream

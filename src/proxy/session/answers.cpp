@@ -5,6 +5,7 @@
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/proxy/eager_io.hpp>
 #include <gatehouse/proxy/error_response.hpp>
+#include <gatehouse/proxy/https_redirect.hpp>
 
 namespace gatehouse::proxy::detail {
 
@@ -138,6 +139,24 @@ net::awaitable<bool> client_session<Stream>::answer_bad_gateway(exchange& x) {
 }
 
 template <class Stream>
+net::awaitable<bool> client_session<Stream>::redirect_to_https(exchange& x, const config::config& cfg) {
+    const auto& head = x.request.get();
+    const auto location = https_location(head[http::field::host], head.target(), cfg.tls.listen.front().port);
+    if (!location) {
+        co_await respond_error(http::status::bad_request, "no usable Host header to redirect to https", &x);
+        co_return false;
+    }
+    const bool keep = x.keep_alive && x.body_consumed && !host_.draining();
+    const std::string location_field = "Location: " + *location + "\r\n";
+    out_ = own_response(http::status::moved_permanently, "text/plain", {}, x.request_id, keep, location_field);
+    x.status = 301;
+    x.sent_bytes = out_.size();
+    x.body_bytes_sent = 0;
+    x.own = metrics::own_reason::redirect;
+    co_return co_await send_own_answer(keep);
+}
+
+template <class Stream>
 net::awaitable<bool> client_session<Stream>::send_own_answer(bool keep_alive) {
     set_deadline(phase::closing, std::chrono::milliseconds(linger_ms));
     auto [ec, n] = co_await eager_write(stream_, net::buffer(out_));
@@ -174,9 +193,11 @@ net::awaitable<void> client_session<Stream>::linger_close() {
     template log::access_record client_session<S>::access_of(const exchange&) const noexcept;                     \
     template net::awaitable<void> client_session<S>::answer_failure(exchange&, failure_kind, std::string_view);   \
     template net::awaitable<bool> client_session<S>::answer_bad_gateway(exchange&);                               \
+    template net::awaitable<bool> client_session<S>::redirect_to_https(exchange&, const config::config&);        \
     template net::awaitable<bool> client_session<S>::send_own_answer(bool);                                       \
     template net::awaitable<void> client_session<S>::linger_close();
 GATEHOUSE_INSTANTIATE(tcp::socket)
+GATEHOUSE_INSTANTIATE(tls_stream)
 #undef GATEHOUSE_INSTANTIATE
 
 }  // namespace gatehouse::proxy::detail

@@ -1,19 +1,26 @@
 // client_session<Stream>: the coroutine that serves one client connection, as the request's named steps.
 // Private to src/proxy. Its member functions are defined in the .cpp files beside it, each explicitly instantiated
-// there for every client stream (plain TCP now; TLS adds its stream to those instantiation lists).
+// there for every client stream (plain TCP and TLS, tls_stream.hpp).
+//
+// Before the first request, on a TLS connection (tls_handshake.cpp):
+//   handshake                the TLS handshake within timeouts.client_header; a failure closes the connection
+//                            (counted by reason), having touched no node
 //
 // The steps of one request, in order (serve_request runs them, and reads as this list):
 //   read_request_head        read and check the raw head: where it ends, or why it is refused (400/414/431/408)
 //   request_filter           parse it and apply the request rules: framing, Expect, limits (400/413/417/501)
 //   upstream_request_filter  decide who the client is and write the head the node gets
 //   plan_request_body        hold a small (or buffered) body so the request can go again, or leave it to stream
+//   redirect_to_https        proxy.redirect_https on a plain connection: the 301 to https instead of a node
 //   admit                    maintenance unless bypassed, then "no node is up" (503s)
 //   upstream_peer            choose a node (after a reload, from the new node list, skipping nodes tried)
 //   start_try                take a pooled connection for it, or none; count the request in flight
-//   try_node                 connect_node unless pooled, send_request, read_final_head, inspect_503
+//   try_node                 connect_node (+ tls_handshake to an https:// node) unless pooled, send_request,
+//                            read_final_head, inspect_503
 //   fail_attempt             a failed try: record_failure, then again / elsewhere / a 5xx answer (failure.hpp)
 //   next_try                 whether another try follows (tries, stale pooled connections)
-//   relay_response           response_filter shapes the client's head; the body is held or streamed
+//   relay_response           response_filter shapes the client's head, compression_filter decides gzip; the body is
+//                            held (gzipped whole) or streamed (relay_compressed_response deflates it as it comes)
 //   open_tunnel              instead of relay_response when the node switched a WebSocket upgrade: the 101, and
 //                            the exchange's fields the tunnel logs copied into tunnel_ (hand_over_tunnel)
 //   tunnel                   run by run() once serve_request returned (the exchange is gone): bytes both ways until
@@ -25,13 +32,16 @@
 
 #include <gatehouse/proxy/body_relay.hpp>
 #include <gatehouse/proxy/forward_headers.hpp>
+#include <gatehouse/proxy/gzip_encoder.hpp>
 
 #include <gatehouse/proxy/client_session.hpp>
 #include <gatehouse/proxy/failure.hpp>
 #include <gatehouse/proxy/node_availability.hpp>
 #include <gatehouse/proxy/session_base.hpp>
 #include <gatehouse/proxy/session_host.hpp>
+#include <gatehouse/proxy/tls_stream.hpp>
 #include <gatehouse/proxy/tunnel_pump.hpp>
+#include <gatehouse/upstream/node_stream.hpp>
 #include <gatehouse/util/coarse_clock.hpp>
 
 #include <boost/asio/awaitable.hpp>
@@ -102,7 +112,12 @@ public:
     /// Gives the buffers back (an idle connection then costs the session object and the socket).
     void release_buffers();
 
+    /// Keeps `owner` (the TLS certificates the connection's stream was made with) for as long as the session lives.
+    void keep(std::shared_ptr<const void> owner) noexcept { owner_ = std::move(owner); }
+
 private:
+    static constexpr bool is_tls = is_tls_stream<Stream>;
+
     /// When the exchange ends (whatever the path): the request goes into the worker's counters and access log, and
     /// a held body leaves in_ (what follows it is the client's next request).
     struct exchange_end {
@@ -113,6 +128,11 @@ private:
             session.in_.consume(static_cast<std::size_t>(x.held_length));
         }
     };
+
+    // --- A TLS connection's handshake (tls_handshake.cpp; instantiated for the TLS stream only) ---
+    net::awaitable<bool> handshake();
+    void handshake_failed(const error_code& ec);
+    void handshake_done() noexcept;
 
     // --- The request's steps, in order (session_loop.cpp runs them; request_steps.cpp, node_choice.cpp) ---
     net::awaitable<bool> serve_request();
@@ -128,6 +148,8 @@ private:
     void body_buffered(exchange& x);
     /// The body is read (held) or left to stream: count it, and let it leave in_ when the exchange ends.
     void body_read(exchange& x) noexcept;
+    /// proxy.redirect_https: the 301 to https://host/target (400 without a usable Host); true when the connection stays.
+    net::awaitable<bool> redirect_to_https(exchange& x, const config::config& cfg);
     admission admit(exchange& x, node_choice& choice);
     bool bypasses_maintenance(const exchange& x, const config::maintenance_config& m) const;
     node_availability assess(const exchange& x);
@@ -145,6 +167,8 @@ private:
     // --- One try at one node (node_attempt.cpp, response_head.cpp) ---
     net::awaitable<attempt> try_node(exchange& x, const config::config& cfg, bool reused);
     net::awaitable<error_code> connect_node(const model::node& node, const config::config& cfg);
+    /// An https:// node: TLS over the connection just made (SNI, the verified name), within upstream_connect.
+    net::awaitable<error_code> tls_handshake(const model::node& node, const config::config& cfg);
     net::awaitable<std::optional<attempt>> send_request(exchange& x, const config::config& cfg, bool reused);
     net::awaitable<std::optional<attempt>> stream_request_body(exchange& x, const config::config& cfg);
     /// The client's side of a streamed body failed (too large, too slow, malformed, gone): answers if it can.
@@ -180,9 +204,26 @@ private:
     /// Takes the held body out of up_in_ and gives the node's connection back (to the pool when it can).
     beast::flat_buffer take_held_response(const exchange& x, const config::config& cfg, std::size_t length,
                                           bool reusable);
-    /// Puts the held body's buffer back into up_in_ after it was written; what the write came to.
-    relay_result give_back_held_response(beast::flat_buffer& held, const error_code& ec, std::size_t written,
-                                         std::size_t length);
+    /// After the body: the node's connection back to the pool (or closed); false when the relay failed.
+    bool relay_ended(exchange& x, const config::config& cfg, const relay_result& r, bool reusable);
+    /// Puts the held body's buffer back into up_in_ after it was written.
+    void give_back_held_response(beast::flat_buffer& held);
+    // --- gzip on the way (compressed_response.cpp) ---
+    /// Decides compression (proxy/compression_policy): on a yes the head becomes a gzip one (chunked, or
+    /// close-delimited for HTTP/1.0; Content-Encoding, a weak ETag) and, when a body follows, the encoder is
+    /// returned; `Vary: Accept-Encoding` whenever the answer depends on it.
+    std::unique_ptr<gzip_encoder> compression_filter(const exchange& x, const config::config& cfg, bool bodiless,
+                                                     response_head_options& options);
+    /// A body not held whole, gzipped as it arrives: the head, then each piece deflated and sync-flushed whenever the
+    /// node pauses, then the gzip trailer.
+    net::awaitable<relay_result> relay_compressed_response(exchange& x, const config::config& cfg,
+                                                           const response_head_options& options, gzip_encoder& encoder);
+    void count_compression(const gzip_encoder& encoder) noexcept;
+    /// Deadlines while a body streams: upstream_response waiting on the node, client_idle waiting on the client.
+    void response_progress(const config::config& cfg, relay_wait wait) noexcept {
+        set_deadline(phase::response_body,
+                     wait == relay_wait::read ? cfg.timeouts.upstream_response : cfg.timeouts.client_idle);
+    }
     /// The node failed while its response was relayed: counted and logged.
     void response_failed(exchange& x, const config::config& cfg, const relay_result& r);
     net::awaitable<error_code> read_held_body(std::size_t length, config::duration idle);
@@ -207,6 +248,7 @@ private:
         void writing() const noexcept { session->tunnel_writing(to_node); }
         void moved(std::string_view piece) const noexcept { session->tunnel_moved(to_node, piece); }
         void ended(const pump_result& r) const noexcept { session->tunnel_ended(to_node, r); }
+        bool stopped() const noexcept { return session->tunnel_->stopped[to_node]; }
     };
     void count_tunnel_bytes(bool to_node, std::size_t n) noexcept;
     void tunnel_writing(bool to_node) noexcept;
@@ -214,6 +256,8 @@ private:
     void tunnel_ended(bool to_node, const pump_result& r) noexcept;
     /// Graceful stop: the tunnel closes itself shortly before timeouts.shutdown_drain ends (and logs its line).
     void stop_tunnel_before_drain_ends() noexcept;
+    /// wss: the node closed, so the client's side stops being read (the tunnel then ends with close_notify).
+    void stop_reading_tls_client() noexcept;
 
     // --- gatehouse's own answers and the end of an exchange (answers.cpp) ---
     net::awaitable<void> respond_error(http::status status, std::string_view detail, exchange* x,
@@ -262,8 +306,9 @@ private:
     std::string describe(const exchange* x) const;
 
     session_host& host_;
+    std::shared_ptr<const void> owner_;  // the TLS certificates stream_ uses (declared first: outlives stream_)
     Stream stream_;
-    tcp::socket upstream_;
+    upstream::node_stream upstream_;  // plain TCP, or TLS to an https:// node
     beast::flat_buffer in_;     // bytes from the client not yet used
     beast::flat_buffer up_in_;  // bytes from the node not yet used
     std::string out_;           // the head being written

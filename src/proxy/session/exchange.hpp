@@ -44,7 +44,7 @@ constexpr unsigned max_stale_retries = 2;
 constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
 
 /// What the session is waiting for; decides which timeout applies and what a timeout means.
-enum class phase { idle, request_head, request_body, connect, upstream_write, response_head, response_body, tunnel,
+enum class phase { handshake, idle, request_head, request_body, connect, upstream_write, response_head, response_body, tunnel,
                    closing };
 
 using request_parser = http::request_parser<http::buffer_body>;
@@ -107,6 +107,7 @@ struct tunnel_record : tunnel_state {
     std::chrono::steady_clock::time_point started;  ///< when the request head began to arrive
     std::optional<in_flight_mark> in_flight;
     bool open = false;                    ///< the 101 reached the client (else the record only logs its line)
+    bool stopped[2] = {false, false};     ///< by direction (1: client -> node): ends before its next wait
 };
 
 /// Per-request state that the steps share; lives on serve_request's frame.

@@ -4,6 +4,7 @@
 
 #include <gatehouse/health/passive.hpp>
 #include <gatehouse/log/event_log.hpp>
+#include <gatehouse/net/node_tls.hpp>
 #include <gatehouse/proxy/eager_io.hpp>
 #include <gatehouse/proxy/read_drain.hpp>
 
@@ -38,6 +39,13 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
             const auto kind = timed_out_ ? failure_kind::connect_timeout : failure_kind::connect_refused;
             co_return co_await fail_attempt(x, cfg, kind, ec.message(), {});
         }
+        if (x.node->tls) {
+            if (const error_code ec = co_await tls_handshake(*x.node, cfg)) {
+                const auto kind = timed_out_ ? failure_kind::connect_timeout : failure_kind::tls_handshake;
+                const std::string detail = node_tls::failure_detail(upstream_.tls()->native_handle(), ec);
+                co_return co_await fail_attempt(x, cfg, kind, detail, {});
+            }
+        }
     }
     if (const auto stop = co_await send_request(x, cfg, reused)) co_return *stop;
     if (const auto stop = co_await read_final_head(x, cfg, reused)) co_return *stop;
@@ -57,21 +65,31 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
 
 template <class Stream>
 net::awaitable<error_code> client_session<Stream>::connect_node(const model::node& node, const config::config& cfg) {
-    upstream_ = tcp::socket(host_.context());
+    upstream_ = upstream::node_stream(host_.context());
+    auto& socket = upstream_.socket();
     set_deadline(phase::connect, cfg.timeouts.upstream_connect);
     error_code ec;
-    upstream_.open(node.endpoint.protocol(), ec);
+    socket.open(node.endpoint.protocol(), ec);
     if (ec) co_return ec;
     error_code ignored;
-    upstream_.set_option(tcp::no_delay(true), ignored);
-    upstream_.non_blocking(true, ignored);  // for eager_write; set before connecting, Asio sets it once
-    watch_peer_close_once_connected(upstream_);
+    socket.set_option(tcp::no_delay(true), ignored);
+    socket.non_blocking(true, ignored);  // for eager_write; set before connecting, Asio sets it once
+    watch_peer_close_once_connected(socket);
     // Nothing can be read from a socket that is not connected yet, and every readiness event from now on
     // clears the mark: the read of the node's answer waits for its event instead of trying first.
-    mark_drained(upstream_);
-    std::tie(ec) = co_await upstream_.async_connect(node.endpoint, use_tuple);
+    mark_drained(socket);
+    std::tie(ec) = co_await socket.async_connect(node.endpoint, use_tuple);
     // Unwatched (epoll_ctl failed), the socket is never marked drained: a missed saving, nothing worse.
-    if (!ec) watch_peer_close(upstream_, ignored);
+    if (!ec) watch_peer_close(socket, ignored);
+    co_return ec;
+}
+
+template <class Stream>
+net::awaitable<error_code> client_session<Stream>::tls_handshake(const model::node& node, const config::config& cfg) {
+    set_deadline(phase::connect, cfg.timeouts.upstream_connect);
+    auto& tls = upstream_.start_tls(*node.tls);
+    if (!node_tls::prepare(tls.native_handle(), node.tls_names)) co_return make_error_code(net::error::invalid_argument);
+    auto [ec] = co_await tls.async_handshake(upstream::ssl::stream_base::client, use_tuple);
     co_return ec;
 }
 
@@ -188,6 +206,7 @@ void client_session<Stream>::passive_failure(const exchange& x, const config::co
 #define GATEHOUSE_INSTANTIATE(S)                                                                                  \
     template net::awaitable<attempt> client_session<S>::try_node(exchange&, const config::config&, bool);         \
     template net::awaitable<error_code> client_session<S>::connect_node(const model::node&, const config::config&); \
+    template net::awaitable<error_code> client_session<S>::tls_handshake(const model::node&, const config::config&); \
     template net::awaitable<std::optional<attempt>> client_session<S>::send_request(exchange&, const config::config&, \
                                                                                     bool);                        \
     template net::awaitable<std::optional<attempt>> client_session<S>::stream_request_body(exchange&,             \
@@ -200,6 +219,7 @@ void client_session<Stream>::passive_failure(const exchange& x, const config::co
                                                                      failure_note);                               \
     template void client_session<S>::passive_failure(const exchange&, const config::config&);
 GATEHOUSE_INSTANTIATE(tcp::socket)
+GATEHOUSE_INSTANTIATE(tls_stream)
 #undef GATEHOUSE_INSTANTIATE
 
 }  // namespace gatehouse::proxy::detail

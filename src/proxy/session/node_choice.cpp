@@ -75,6 +75,7 @@ bool client_session<Stream>::next_try(exchange& x, node_choice& choice, attempt 
     template bool client_session<S>::start_try(exchange&, node_choice&, std::size_t);                             \
     template bool client_session<S>::next_try(exchange&, node_choice&, attempt);
 GATEHOUSE_INSTANTIATE(tcp::socket)
+GATEHOUSE_INSTANTIATE(tls_stream)
 #undef GATEHOUSE_INSTANTIATE
 
 }  // namespace gatehouse::proxy::detail

@@ -4,6 +4,7 @@
 
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/proxy/eager_io.hpp>
+#include <gatehouse/proxy/gzip_encoder.hpp>
 #include <gatehouse/proxy/read_drain.hpp>
 
 #include <array>
@@ -28,6 +29,45 @@ relay_result client_write(const error_code& ec) {
     return r;
 }
 
+/// A body written with the head in one write: as it is, or (with an encoder) gzipped whole and framed for the
+/// client (one chunk and the last-chunk, or close-delimited).
+class whole_body {
+public:
+    /// False when zlib failed (out of memory).
+    bool prepare(std::string_view body, gzip_encoder* encoder, bool chunked) {
+        payload_ = body;
+        if (!encoder) return true;
+        if (!encoder->compress(body, gzip_flush::finish, packed_)) return false;
+        payload_ = packed_;
+        if (chunked) {
+            auto [end, ec] = std::to_chars(size_line_.data(), size_line_.data() + 16, payload_.size(), 16);
+            (void)ec;
+            *end++ = '\r';
+            *end++ = '\n';
+            size_length_ = static_cast<std::size_t>(end - size_line_.data());
+            last_chunk_ = "\r\n0\r\n\r\n";
+        }
+        return true;
+    }
+    std::array<net::const_buffer, 4> pieces(const std::string& head) const {
+        return {net::buffer(head), net::buffer(size_line_.data(), size_length_),
+                net::buffer(payload_.data(), payload_.size()), net::buffer(last_chunk_.data(), last_chunk_.size())};
+    }
+    /// Body bytes (framing excluded) that reached the client when a write of `written` bytes ended with `ec`.
+    std::uint64_t bytes_written(const error_code& ec, std::size_t written, std::size_t head) const {
+        if (!ec) return payload_.size();
+        const std::size_t before = head + size_length_;
+        return std::min(written > before ? written - before : 0, payload_.size());
+    }
+
+private:
+    std::string packed_;
+    std::string_view payload_;
+    std::array<char, 24> size_line_{};
+    std::size_t size_length_ = 0;
+    std::string_view last_chunk_;
+};
+
 }  // namespace
 
 template <class Stream>
@@ -39,6 +79,7 @@ response_head_options client_session<Stream>::response_filter(const exchange& x,
     response_head_options options;
     options.client_http10 = x.request.get().version() < 11;
     options.request_id = x.request_id;
+    if constexpr (is_tls) options.strict_transport_security = x.nodes->config->tls.hsts;
     if (head_request || status == 204 || status == 304) {
         // HEAD and 304 answers may state the length of the body they do not carry; keep it.
         if (head_request || status == 304) {
@@ -64,49 +105,69 @@ net::awaitable<bool> client_session<Stream>::relay_response(exchange& x, const c
     const unsigned status = parser.get().result_int();
     const bool bodiless = x.request.get().method() == http::verb::head || status == 204 || status == 304;
     bool reusable = parser.keep_alive();
-    const response_head_options options = response_filter(x, reusable);
+    response_head_options options = response_filter(x, reusable);
+    // The zlib state lives as long as this exchange's answer, and only when it is compressed.
+    const std::unique_ptr<gzip_encoder> encoder = compression_filter(x, cfg, bodiless, options);
     out_.clear();
     write_client_response_head(out_, parser.get(), options);
     x.status = status;
     set_deadline(phase::response_body, cfg.timeouts.client_idle);  // waiting for the client to take bytes
 
-    const bool by_length = options.framing == response_framing::content_length;
-    relay_result r;
+    const auto node_length = parser.content_length();  // none when chunked or delimited by the node closing
+    std::optional<std::string_view> whole;             // a body sent with the head, in one write
+    beast::flat_buffer held;
+    bool holding = false;
     if (x.prefetched_body) {
-        const std::array<net::const_buffer, 2> pieces{net::buffer(out_), net::buffer(*x.prefetched_body)};
-        auto [ec, n] = co_await eager_write(stream_, pieces);
-        r = client_write(ec);
-    } else if (bodiless || (by_length && options.content_length == 0)) {
-        auto [ec, n] = co_await eager_write(stream_, net::buffer(out_));
-        r = client_write(ec);
-    } else if (by_length && options.content_length <= response_hold_limit) {
+        whole = *x.prefetched_body;
+    } else if (bodiless || (node_length && *node_length == 0)) {
+        whole = std::string_view{};
+    } else if (node_length && *node_length <= response_hold_limit) {
         // A body this small is read whole before anything goes to the client (like Nginx's proxy buffering): the
         // node's connection goes back to the pool at once, so a slow client never holds it, and a node that fails
         // mid-body still gets the client a clean 502. It usually came with the head: no read, no coroutine frame.
-        const auto length = static_cast<std::size_t>(options.content_length);
+        const auto length = static_cast<std::size_t>(*node_length);
         if (up_in_.size() < length) {  // (GCC 12: no co_await inside && or ||)
             if (!co_await read_held_response(x, cfg, length)) co_return false;  // answered 502/504
         }
-        beast::flat_buffer held = take_held_response(x, cfg, length, reusable);
-        const std::array<net::const_buffer, 2> pieces{net::buffer(out_), net::buffer(held.data().data(), length)};
+        held = take_held_response(x, cfg, length, reusable);
+        holding = true;
+        whole = std::string_view(static_cast<const char*>(held.data().data()), length);
         set_deadline(phase::response_body, cfg.timeouts.client_idle);  // as long to take it as when streamed
-        auto [ec, n] = co_await eager_write(stream_, pieces);
-        r = give_back_held_response(held, ec, n, length);
+    }
+    relay_result r;
+    if (whole) {
+        whole_body body;
+        if (body.prepare(*whole, encoder.get(), options.framing == response_framing::chunked)) {
+            auto [ec, n] = co_await eager_write(stream_, body.pieces(out_));
+            r = client_write(ec);
+            r.bytes = body.bytes_written(ec, n, out_.size());
+        } else {
+            r = client_write(make_error_code(std::errc::not_enough_memory));
+        }
+        if (holding) give_back_held_response(held);
+    } else if (encoder) {
+        r = co_await relay_compressed_response(x, cfg, options, *encoder);
     } else {
         r = co_await relay_streamed_response(x, cfg, options);
     }
+    if (encoder) count_compression(*encoder);
 
-    x.body_bytes_sent = x.prefetched_body ? x.prefetched_body->size() : r.bytes;
+    x.body_bytes_sent = r.bytes;
     x.sent_bytes = out_.size() + x.body_bytes_sent;
+    co_return relay_ended(x, cfg, r, reusable) && options.keep_alive;
+}
+
+template <class Stream>
+bool client_session<Stream>::relay_ended(exchange& x, const config::config& cfg, const relay_result& r, bool reusable) {
     if (r.failed != relay_side::none) {
         response_failed(x, cfg, r);
-        co_return false;  // the client saw part of an answer: only closing tells it the answer is incomplete
+        return false;  // the client saw part of an answer: only closing tells it the answer is incomplete
     }
     release_upstream(x, reusable, cfg);
     // A large body grew up_in_ (up to a 64 KiB piece): give that back now, like Nginx frees its proxy buffers with
     // the request, so a thousand connections between large answers do not each keep 64 KiB.
     if (up_in_.size() == 0 && up_in_.capacity() > upstream_read_reserve) up_in_.shrink_to_fit();
-    co_return options.keep_alive;
+    return true;
 }
 
 template <class Stream>
@@ -114,10 +175,7 @@ net::awaitable<relay_result> client_session<Stream>::relay_streamed_response(exc
                                                                              const response_head_options& options) {
     // Waiting on the node: upstream_response. Waiting for the client to take bytes: client_idle, so a client that
     // stops reading does not hold the node's connection for upstream_response.
-    const auto progress = [this, &cfg](relay_wait wait) {
-        set_deadline(phase::response_body,
-                     wait == relay_wait::read ? cfg.timeouts.upstream_response : cfg.timeouts.client_idle);
-    };
+    const auto progress = [this, &cfg](relay_wait wait) { response_progress(cfg, wait); };
     if (options.framing == response_framing::content_length) {
         // Head and the body bytes already read go out in one write.
         const auto first = static_cast<std::size_t>(std::min<std::uint64_t>(up_in_.size(), options.content_length));
@@ -160,14 +218,10 @@ beast::flat_buffer client_session<Stream>::take_held_response(const exchange& x,
 }
 
 template <class Stream>
-relay_result client_session<Stream>::give_back_held_response(beast::flat_buffer& held, const error_code& ec,
-                                                             std::size_t written, std::size_t length) {
+void client_session<Stream>::give_back_held_response(beast::flat_buffer& held) {
     std::swap(up_in_, held);  // back in up_in_ (a large one is given back when the exchange ends)
     up_in_.clear();
     up_in_.max_size(buffer_limit);
-    relay_result r = client_write(ec);
-    r.bytes = ec ? (written > out_.size() ? written - out_.size() : 0) : length;
-    return r;
 }
 
 template <class Stream>
@@ -200,11 +254,12 @@ net::awaitable<error_code> client_session<Stream>::read_held_body(std::size_t le
                                                                         std::size_t);                             \
     template beast::flat_buffer client_session<S>::take_held_response(const exchange&, const config::config&,     \
                                                                       std::size_t, bool);                         \
-    template relay_result client_session<S>::give_back_held_response(beast::flat_buffer&, const error_code&,      \
-                                                                     std::size_t, std::size_t);                   \
+    template void client_session<S>::give_back_held_response(beast::flat_buffer&);                               \
+    template bool client_session<S>::relay_ended(exchange&, const config::config&, const relay_result&, bool);     \
     template void client_session<S>::response_failed(exchange&, const config::config&, const relay_result&);      \
     template net::awaitable<error_code> client_session<S>::read_held_body(std::size_t, config::duration);
 GATEHOUSE_INSTANTIATE(tcp::socket)
+GATEHOUSE_INSTANTIATE(tls_stream)
 #undef GATEHOUSE_INSTANTIATE
 
 }  // namespace gatehouse::proxy::detail

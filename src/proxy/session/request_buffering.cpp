@@ -175,6 +175,7 @@ net::awaitable<std::optional<attempt>> client_session<Stream>::send_buffered_bod
     template net::awaitable<std::optional<attempt>> client_session<S>::send_buffered_body(                        \
         exchange&, const config::config&, bool);
 GATEHOUSE_INSTANTIATE(tcp::socket)
+GATEHOUSE_INSTANTIATE(tls_stream)
 #undef GATEHOUSE_INSTANTIATE
 
 }  // namespace gatehouse::proxy::detail

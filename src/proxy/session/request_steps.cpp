@@ -62,6 +62,7 @@ void client_session<Stream>::upstream_request_filter(exchange& x, const config::
     fwd.forwarded_hops = x.origin.hops;
     fwd.keep_forwarded_host_proto = cfg.proxy.trust_forwarded_host_proto && x.origin.peer_trusted;
     fwd.request_id = x.request_id;
+    fwd.scheme = is_tls ? "https" : "http";
     fwd.strip_cookie = cfg.maintenance.bypass_cookie_name;  // the bypass secret stays at the edge
     fwd.websocket_upgrade = x.websocket();
     out_.clear();
@@ -167,6 +168,7 @@ net::awaitable<bool> client_session<Stream>::answer_unavailable(exchange& x, con
     template net::awaitable<bool> client_session<S>::answer_maintenance(exchange&, const model::snapshot&);       \
     template net::awaitable<bool> client_session<S>::answer_unavailable(exchange&, const node_availability&);
 GATEHOUSE_INSTANTIATE(tcp::socket)
+GATEHOUSE_INSTANTIATE(tls_stream)
 #undef GATEHOUSE_INSTANTIATE
 
 }  // namespace gatehouse::proxy::detail

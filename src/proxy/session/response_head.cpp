@@ -128,6 +128,7 @@ net::awaitable<error_code> client_session<Stream>::read_small_body(response_pars
     template net::awaitable<error_code> client_session<S>::read_small_body(response_parser&, std::string&,        \
                                                                            std::size_t);
 GATEHOUSE_INSTANTIATE(tcp::socket)
+GATEHOUSE_INSTANTIATE(tls_stream)
 #undef GATEHOUSE_INSTANTIATE
 
 }  // namespace gatehouse::proxy::detail

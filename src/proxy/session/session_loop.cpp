@@ -47,7 +47,7 @@ void client_session<Stream>::on_deadline(std::int64_t now_ms) {
 
 template <class Stream>
 void client_session<Stream>::on_shutdown() {
-    if (phase_ == phase::idle) cancel_sockets();
+    if (phase_ == phase::idle || phase_ == phase::handshake) cancel_sockets();
     else if (phase_ == phase::tunnel && tunnel_) stop_tunnel_before_drain_ends();  // a tunnel never ends by itself
 }
 
@@ -83,6 +83,12 @@ void client_session<Stream>::release_buffers() {
 
 template <class Stream>
 net::awaitable<void> client_session<Stream>::run() {
+    if constexpr (is_tls) {
+        if (!co_await handshake()) {
+            close_sockets();
+            co_return;
+        }
+    }
     in_.max_size(buffer_limit);
     up_in_.max_size(buffer_limit);
     for (;;) {
@@ -107,8 +113,10 @@ net::awaitable<void> client_session<Stream>::run() {
                 if (ec) break;
                 in_.commit(n);
             } else {
-                auto [ec] = co_await beast::get_lowest_layer(stream_).async_wait(tcp::socket::wait_read, use_tuple);
-                if (ec) break;
+                if (!holds_input(stream_)) {  // bytes OpenSSL holds already would never wake the socket
+                    auto [ec] = co_await socket_of(stream_).async_wait(tcp::socket::wait_read, use_tuple);
+                    if (ec) break;
+                }
                 buffers_released_ = false;
             }
         }
@@ -150,6 +158,9 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
         body_buffered(x);
     }
     body_read(x);
+    if constexpr (!is_tls) {
+        if (cfg.proxy.redirect_https) co_return co_await redirect_to_https(x, cfg);
+    }
 
     node_choice choice;
     const admission admitted = admit(x, choice);
@@ -264,7 +275,7 @@ void client_session<Stream>::release_upstream(const exchange& x, bool reusable, 
     if (reusable && !timed_out_ && up_in_.size() == 0 && upstream_.is_open() && x.node &&
         x.nodes_generation == host_.nodes_generation()) {
         host_.pool().put(x.node->index, std::move(upstream_), util::coarse_now_ms() + cfg.timeouts.upstream_idle.count());
-        upstream_ = tcp::socket(host_.context());
+        upstream_ = upstream::node_stream(host_.context());
     } else {
         close_upstream();
     }
@@ -288,7 +299,7 @@ void client_session<Stream>::count_upstream_error(const exchange& x, metrics::up
         ++host_.counters().nodes[x.node->index].errors[static_cast<std::size_t>(e)];
 }
 
-// The client streams this file's members are built for (TLS adds its stream here and in the other files).
+// The client streams this file's members are built for: plain TCP and TLS (the same in the other files).
 #define GATEHOUSE_INSTANTIATE(S)                                                                                  \
     template client_session<S>::client_session(session_host&, S&&);                                               \
     template client_session<S>::~client_session();                                                                \
@@ -310,6 +321,7 @@ void client_session<Stream>::count_upstream_error(const exchange& x, metrics::up
     template std::string client_session<S>::describe(const exchange*) const;                                      \
     template void client_session<S>::count_upstream_error(const exchange&, metrics::upstream_error) noexcept;
 GATEHOUSE_INSTANTIATE(tcp::socket)
+GATEHOUSE_INSTANTIATE(tls_stream)
 #undef GATEHOUSE_INSTANTIATE
 
 }  // namespace gatehouse::proxy::detail

@@ -91,31 +91,44 @@ net::awaitable<void> client_session<Stream>::tunnel() {
         deadline_ms_ = tunnel_->deadline_ms();
         if (host_.draining()) stop_tunnel_before_drain_ends();  // the stop began while the upgrade was on its way
         watch_node_drain();
-        auto& client = beast::get_lowest_layer(stream_);
-        // Each direction is driven by completion handlers (an idle one costs a pending readability wait); this
+        // Each direction is driven by completion handlers (an idle one costs a pending read into its 64 bytes); this
         // coroutine waits for both on a timer that never expires, cancelled when the second ends.
         net::steady_timer both_done(host_.context(), net::steady_timer::time_point::max());
         int running = 2;
         const auto ended = [&both_done, &running](const pump_result&) {
             if (--running == 0) both_done.cancel();
         };
-        byte_pump<tunnel_watch> to_node(client, upstream_, tunnel_watch{this, true});
-        byte_pump<tunnel_watch> to_client(upstream_, client, tunnel_watch{this, false});
+        byte_pump<Stream, upstream::node_stream, tunnel_watch> to_node(stream_, upstream_, tunnel_watch{this, true});
+        byte_pump<upstream::node_stream, Stream, tunnel_watch> to_client(upstream_, stream_, tunnel_watch{this, false});
         to_node.start(ended);
-        to_client.start(ended);
+        to_client.start([this, &ended](const pump_result& r) {
+            if (is_tls && r.end == pump_end::source_closed) stop_reading_tls_client();
+            ended(r);
+        });
         while (running > 0) co_await both_done.async_wait(use_tuple);
-        log::debug("client " + peer_ip_ + " \"" + std::string(tunnel_->line.method) + " " +
-                   std::string(tunnel_->line.target) + "\": WebSocket tunnel to " + std::string(tunnel_->line.node) +
-                   " closed by " + std::string(to_string(tunnel_->closed_by.value_or(tunnel_closer::gatehouse))));
     }
-    log_tunnel();
+    log_tunnel();  // before a wss close_notify, which may wait (a stop must not lose the line)
+    const bool was_open = tunnel_->open;
     tunnelling = false;
     tunnel_.reset();  // its in-flight count ends
     phase_ = phase::closing;
+    if constexpr (is_tls) {
+        // close_notify before the FIN (a TLS client is never half-closed by the pump): a wss client then sees a
+        // clean end rather than a truncated stream, also when gatehouse closes the tunnel (idle, drain, stop).
+        // Bounded by the closing deadline.
+        if (was_open) {
+            set_deadline(phase::closing, std::chrono::milliseconds(linger_ms));
+            co_await stream_.async_shutdown(use_tuple);
+        }
+    }
 }
 
 template <class Stream>
 void client_session<Stream>::log_tunnel() noexcept {
+    if (tunnel_->open)
+        log::debug("client " + peer_ip_ + " \"" + std::string(tunnel_->line.method) + " " +
+                   std::string(tunnel_->line.target) + "\": WebSocket tunnel to " + std::string(tunnel_->line.node) +
+                   " closed by " + std::string(to_string(tunnel_->closed_by.value_or(tunnel_closer::gatehouse))));
     if (!host_.access_logging()) return;
     log::access_record r = tunnel_->line;
     r.request_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - tunnel_->started).count();
@@ -176,10 +189,24 @@ void client_session<Stream>::tunnel_ended(bool to_node, const pump_result& r) no
     // direction's wait is cancelled, and should its completion be queued already, the shut-down sockets end the
     // next one at once.
     if (r.end == pump_end::source_closed) return;
+    // wss: client -> node stopped by stop_reading_tls_client (the node closed): the tunnel ends with close_notify,
+    // not with a shut-down socket.
+    if (is_tls && to_node && r.ec == net::error::operation_aborted && tunnel_->stopped[1] && !timed_out_) return;
+    tunnel_->stopped[0] = tunnel_->stopped[1] = true;  // a completion already queued does not wait again
     cancel_sockets();
     error_code ignored;
-    beast::get_lowest_layer(stream_).shutdown(tcp::socket::shutdown_both, ignored);
-    upstream_.shutdown(tcp::socket::shutdown_both, ignored);
+    upstream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    // Closed by gatehouse (idle, drain_websockets_after, a stop), a wss client still gets close_notify first.
+    if (!(is_tls && timed_out_)) beast::get_lowest_layer(stream_).shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+template <class Stream>
+void client_session<Stream>::stop_reading_tls_client() noexcept {
+    // The node closed its side: over TLS that cannot be passed on as a half-close (no close_notify may follow a
+    // FIN), so the client's side is not read any further and the tunnel ends with close_notify.
+    tunnel_->stopped[1] = true;
+    error_code ignored;
+    socket_of(stream_).cancel(ignored);
 }
 
 template <class Stream>
@@ -201,8 +228,10 @@ void client_session<Stream>::stop_tunnel_before_drain_ends() noexcept {
     template void client_session<S>::tunnel_writing(bool) noexcept;                                               \
     template void client_session<S>::tunnel_moved(bool, std::string_view) noexcept;                                   \
     template void client_session<S>::tunnel_ended(bool, const pump_result&) noexcept;                             \
-    template void client_session<S>::stop_tunnel_before_drain_ends() noexcept;
+    template void client_session<S>::stop_tunnel_before_drain_ends() noexcept;                                    \
+    template void client_session<S>::stop_reading_tls_client() noexcept;
 GATEHOUSE_INSTANTIATE(tcp::socket)
+GATEHOUSE_INSTANTIATE(tls_stream)
 #undef GATEHOUSE_INSTANTIATE
 
 }  // namespace gatehouse::proxy::detail

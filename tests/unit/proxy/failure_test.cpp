@@ -125,3 +125,16 @@ TEST(Failure, ExplainsNoResend) {
     EXPECT_FALSE(explains_no_resend(failure_kind::response_head_timeout, f, resend_decision::never));
     EXPECT_FALSE(explains_no_resend(failure_kind::body_send_failed, f, resend_decision::never));
 }
+
+// A failed TLS handshake with a node: no request byte was sent, so it goes to another node whatever the method;
+// 502, counted against the node, labelled tls, and the log keeps OpenSSL's reason.
+TEST(Failure, TlsHandshake) {
+    const attempt_facts post{.idempotent = false, .body_held = false};
+    EXPECT_EQ(retry_after(failure_kind::tls_handshake, post), resend_decision::another_node);
+    EXPECT_EQ(client_status(failure_kind::tls_handshake), http::status::bad_gateway);
+    EXPECT_EQ(source_of(failure_kind::tls_handshake), failure_source::node);
+    EXPECT_TRUE(counts_against_node(failure_kind::tls_handshake));
+    EXPECT_EQ(upstream_error_of(failure_kind::tls_handshake), metrics::upstream_error::tls);
+    EXPECT_EQ(failure_reason(failure_kind::tls_handshake, "n1", "certificate verify failed"),
+              "TLS handshake with n1 failed: certificate verify failed");
+}

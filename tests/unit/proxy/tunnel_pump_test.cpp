@@ -40,6 +40,7 @@ struct recording_watch {
         ++r->ended;
         r->result = result;
     }
+    bool stopped() const { return false; }
 };
 
 std::string pattern_of(std::size_t n) {
@@ -68,8 +69,8 @@ protected:
     record up, down;  // client -> node, node -> client
     std::thread runner;
 
-    byte_pump<recording_watch> to_node{client.near, node.near, recording_watch{&up}};
-    byte_pump<recording_watch> to_client{node.near, client.near, recording_watch{&down}};
+    byte_pump<tcp::socket, tcp::socket, recording_watch> to_node{client.near, node.near, recording_watch{&up}};
+    byte_pump<tcp::socket, tcp::socket, recording_watch> to_client{node.near, client.near, recording_watch{&down}};
     int done = 0;  // calls of the pumps' completion
 
     void start() {
@@ -135,7 +136,12 @@ TEST_F(TunnelPump, ResetIsAFailure) {
     client.far.close();
     runner.join();
     EXPECT_EQ(down.ended, 1u);
-    EXPECT_EQ(down.result.end, pump_end::source_failed) << down.result.ec.message();
+    // The reset is reported once per socket: when client -> node's write sees it first (ECONNRESET or EPIPE), the
+    // node side's next read finds only the end of the stream. Which one comes first is the scheduler's choice.
+    EXPECT_NE(down.result.end, pump_end::destination_failed) << down.result.ec.message();
     EXPECT_EQ(up.ended, 1u);
     EXPECT_NE(up.result.end, pump_end::source_closed) << up.result.ec.message();
+    // Whichever direction met the reset, it ended as a failure, never as two clean closes.
+    EXPECT_TRUE(down.result.end == pump_end::source_failed || up.result.end == pump_end::destination_failed)
+        << down.result.ec.message() << " / " << up.result.ec.message();
 }

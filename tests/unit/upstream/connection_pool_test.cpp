@@ -33,11 +33,12 @@ struct loopback_pairs {
     }
 };
 
-bool always(tcp::socket&) noexcept { return true; }
-bool never(tcp::socket&) noexcept { return false; }
-bool quiet(tcp::socket& s) noexcept { return upstream::still_open_and_quiet(s); }
+bool always(upstream::node_stream&) noexcept { return true; }
+bool never(upstream::node_stream&) noexcept { return false; }
+bool quiet(upstream::node_stream& s) noexcept { return upstream::still_open_and_quiet(s); }
 
 std::uint16_t local_port(const tcp::socket& s) { return s.local_endpoint().port(); }
+std::uint16_t local_port(const upstream::node_stream& s) { return s.socket().local_endpoint().port(); }
 
 constexpr std::int64_t any_age = std::numeric_limits<std::int64_t>::max();
 
@@ -129,7 +130,7 @@ TEST(ConnectionPool, PeekRefusesStrayBytesAndClosedConnections) {
     upstream::connection_pool pool(4);
     pool.reset(1);
     const auto later = util::coarse_now_ms() + 60000;
-    auto quiet_one = net.connect();
+    upstream::node_stream quiet_one{net.connect()};
     const auto quiet_port = local_port(quiet_one);
     pool.put(0, std::move(quiet_one), later);
     auto closed_one = net.connect();
@@ -269,20 +270,20 @@ TEST(ConnectionPool, ResetAndClearCloseEverything) {
 // The peek check on its own: quiet is usable; stray bytes, an end of stream or a reset are not.
 TEST(ConnectionPool, StillOpenAndQuiet) {
     loopback_pairs net;
-    auto quiet_one = net.connect();
+    upstream::node_stream quiet_one{net.connect()};
     EXPECT_TRUE(upstream::still_open_and_quiet(quiet_one));
-    auto talkative = net.connect();
+    upstream::node_stream talkative{net.connect()};
     net::write(net.servers[1], net::buffer(std::string_view("x")));
-    ASSERT_TRUE(readable_within(talkative.native_handle(), std::chrono::seconds(2)));
+    ASSERT_TRUE(readable_within(talkative.socket().native_handle(), std::chrono::seconds(2)));
     EXPECT_FALSE(upstream::still_open_and_quiet(talkative));
     EXPECT_FALSE(upstream::still_open_and_quiet(talkative)) << "the peek must not consume the byte";
-    auto finished = net.connect();
+    upstream::node_stream finished{net.connect()};
     net.servers[2].shutdown(tcp::socket::shutdown_send);
-    ASSERT_TRUE(readable_within(finished.native_handle(), std::chrono::seconds(2)));
+    ASSERT_TRUE(readable_within(finished.socket().native_handle(), std::chrono::seconds(2)));
     EXPECT_FALSE(upstream::still_open_and_quiet(finished));
-    auto reset = net.connect();
+    upstream::node_stream reset{net.connect()};
     net.servers[3].set_option(net::socket_base::linger(true, 0));
     net.servers[3].close();  // linger 0: an RST
-    ASSERT_TRUE(readable_within(reset.native_handle(), std::chrono::seconds(2)));
+    ASSERT_TRUE(readable_within(reset.socket().native_handle(), std::chrono::seconds(2)));
     EXPECT_FALSE(upstream::still_open_and_quiet(reset));
 }
