@@ -3,12 +3,17 @@
 // without a switch, invalid upgrades, no upgrade sent twice, graceful stop, metrics and the access log line.
 #include "admin_client.hpp"
 #include "harness.hpp"
+#include "run_command.hpp"
 #include "support/websocket_client.hpp"
 #include "support/websocket_node.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 
 #include <csignal>
 #include <cstdlib>
 #include <set>
+#include <sstream>
 
 namespace gatehouse::test {
 namespace {
@@ -55,6 +60,27 @@ double metric(const gatehouse_process& gh, const std::string& series) {
     const auto text = admin_call(gh, "GET", "/metrics").body;
     const auto at = text.find("\n" + series + " ");
     return at == std::string::npos ? -1 : std::atof(text.c_str() + at + series.size() + 2);
+}
+
+/// Node `name`'s entry of /api/status.
+boost::json::object status_of(const gatehouse_process& gh, std::string_view name) {
+    const auto v = boost::json::parse(admin_call(gh, "GET", "/api/status").body);
+    for (const auto& n : v.at("nodes").as_array())
+        if (n.at("name").as_string() == name) return n.as_object();
+    return {};
+}
+
+/// The row of `gatehouse nodes` for `name`, split on blanks.
+std::vector<std::string> nodes_row(const gatehouse_process& gh, std::string_view name) {
+    const auto r = run_gatehouse({"nodes", "-c", gh.config_path()}, gh.dir());
+    std::istringstream lines(r.output);
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream words(line);
+        std::vector<std::string> row;
+        for (std::string w; words >> w;) row.push_back(w);
+        if (!row.empty() && row[0] == name) return row;
+    }
+    return {};
 }
 
 }  // namespace
@@ -276,6 +302,43 @@ TEST_F(WebSocket, DrainedNodeClosesItsTunnelsAfterTheLimit) {
     EXPECT_TRUE(wait_until([&] { return node.open() == 0; }, 5s)) << "the node's side of the tunnel is open";
     ASSERT_TRUE(gh.wait_for_log("ws_closed_by=gatehouse", 5s)) << gh.log();
     EXPECT_TRUE(wait_until([&] { return metric(gh, R"(gatehouse_websocket_connections{node="alpha"})") == 0; }, 5s));
+}
+
+// Open tunnels are requests in flight to their node: /api/status and `gatehouse nodes` show them (websockets and
+// in_flight); pinning another node sends new upgrades there and lets the open tunnels go on on theirs.
+TEST_F(WebSocket, OpenTunnelsShowInStatusAndStayOnTheirNodeWhenPinnedAway) {
+    add_ws_node("alpha");
+    add_ws_node("beta");
+    auto& gh = start({.upstream = {{"balance", "\"ip_hash\""}}});
+    std::vector<std::unique_ptr<websocket_client>> open;
+    for (int i = 0; i < 2; ++i) {
+        open.push_back(std::make_unique<websocket_client>(gh.port()));
+        open.back()->send("whoami");
+    }
+    const std::string home = open[0]->read().substr(5);  // "node=<name>"; ip_hash: both on one node
+    ASSERT_EQ(open[1]->read(), "node=" + home);
+    const std::string other = home == "alpha" ? "beta" : "alpha";
+    ASSERT_TRUE(wait_until([&] { return status_of(gh, home)["websockets"].as_int64() == 2; }, 5s));
+    EXPECT_EQ(status_of(gh, home)["in_flight"].as_int64(), 2);
+    EXPECT_EQ(status_of(gh, other)["websockets"].as_int64(), 0);
+    const auto row = nodes_row(gh, home);  // NODE ADDRESS STATE HEALTH WEIGHT IN-FLIGHT WEBSOCKETS ...
+    ASSERT_GE(row.size(), 7u);
+    EXPECT_EQ(row[5], "2");
+    EXPECT_EQ(row[6], "2");
+
+    ASSERT_EQ(admin_call(gh, "POST", "/api/pin", R"({"node": ")" + other + R"("})").status, 200u);
+    websocket_client fresh(gh.port());
+    fresh.send("whoami");
+    EXPECT_EQ(fresh.read(), "node=" + other);
+    for (auto& c : open) {  // the open ones go on, on their node
+        c->send("whoami");
+        EXPECT_EQ(c->read(), "node=" + home);
+    }
+    EXPECT_EQ(status_of(gh, home)["websockets"].as_int64(), 2);
+    EXPECT_EQ(status_of(gh, home)["in_flight"].as_int64(), 2);
+    open.clear();
+    EXPECT_TRUE(wait_until([&] { return status_of(gh, home)["in_flight"].as_int64() == 0; }, 5s));
+    EXPECT_EQ(status_of(gh, home)["websockets"].as_int64(), 0);
 }
 
 // Without drain_websockets_after a tunnel on a drained node stays open (it finishes on its own) and still counts.
