@@ -6,6 +6,7 @@
 #include <gatehouse/proxy/tls_stream.hpp>
 #include <gatehouse/upstream/node_stream.hpp>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
 
@@ -122,14 +123,39 @@ public:
 private:
     void wait() {
         if (watch_.stopped()) return finish(pump_end::source_failed, net::error::operation_aborted);
+        tcp::socket* plain = tunnel_side::plain_socket(from_);
+        if (plain && !known_drained(*plain) && read_drain_enabled() && read_own(*plain)) return;
         // Marked drained (by the last read), Asio queues the read without trying it and without an epoll_ctl call;
         // it is performed on the next readiness event, and its completion runs from that same event's handling, so
         // a short read there may mark the socket again (read_some_unless_drained's rule).
-        tcp::socket* plain = tunnel_side::plain_socket(from_);
         queued_without_attempt_ = plain && known_drained(*plain);
         from_.async_read_some(net::buffer(head_), [this](const error_code& ec, std::size_t n) {
             arrived(tunnel_side::end_of_tls(ec), n);
         });
+    }
+
+    /// A plain socket not marked drained: Asio would try a read first and, finding nothing, queue the operation; its
+    /// completion could then not tell that attempt from one that found bytes (after which a mark is unsafe), so the
+    /// socket would stay unmarked, one failed read per message. Reading here first instead: nothing marks it (our
+    /// own read, no wait in between); a short read marks it and is relayed at once; anything else (64 bytes, the
+    /// end, an error) goes through the event loop like a completion. False when the asynchronous read must follow.
+    bool read_own(tcp::socket& socket) {
+        error_code ec;
+        const std::size_t n = socket.read_some(net::buffer(head_), ec);
+        if (ec == net::error::would_block || ec == net::error::try_again) {
+            mark_drained(socket);
+            return false;
+        }
+        if (!ec && n < tunnel_head) {
+            mark_drained(socket);
+            if (known_drained(socket)) {  // the next wait is queued: no recursion past one relay
+                relay(head_, n, false);
+                return true;
+            }
+        }
+        queued_without_attempt_ = false;
+        net::post(socket.get_executor(), [this, ec, n] { arrived(ec, n); });
+        return true;
     }
 
     void arrived(const error_code& ec, std::size_t n) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
@@ -144,4 +145,39 @@ TEST_F(TunnelPump, ResetIsAFailure) {
     // Whichever direction met the reset, it ended as a failure, never as two clean closes.
     EXPECT_TRUE(down.result.end == pump_end::source_failed || up.result.end == pump_end::destination_failed)
         << down.result.ec.message() << " / " << up.result.ec.message();
+}
+
+// A quiet direction waits without a failed read per message: once a short message went through, its source is
+// marked drained (read_drain.hpp), so the next wait is queued without a read attempt. A socket starting unmarked
+// (a fresh one) gets there too: the pump's own first read finds it empty and marks it (Asio's speculative read
+// could not, and the socket stayed unmarked: one EAGAIN read per message).
+TEST_F(TunnelPump, QuietSourceIsMarkedDrainedAfterAMessage) {
+    if (!read_drain_enabled()) GTEST_SKIP() << "read_drain is off in this build";
+    error_code ec;
+    watch_peer_close(client.near, ec);
+    ASSERT_FALSE(ec);
+    watch_peer_close(node.near, ec);
+    ASSERT_FALSE(ec);
+    start();
+    const auto drained_now = [this] {  // asked on the pump's thread
+        std::promise<bool> p;
+        net::post(pump_io, [&] { p.set_value(known_drained(client.near)); });
+        return p.get_future().get();
+    };
+    for (int i = 0; i < 3; ++i) {
+        net::write(client.far, net::buffer(std::string("ping")));
+        char buf[4];
+        net::read(node.far, net::buffer(buf));
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        bool drained = drained_now();
+        while (!drained && std::chrono::steady_clock::now() < until) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            drained = drained_now();
+        }
+        EXPECT_TRUE(drained) << "message " << i << ": the quiet source is not marked drained";
+    }
+    client.far.shutdown(tcp::socket::shutdown_send);
+    node.far.shutdown(tcp::socket::shutdown_send);
+    runner.join();
+    EXPECT_EQ(up.result.bytes, 12u);
 }
