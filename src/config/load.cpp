@@ -93,7 +93,7 @@ void read_node(reader& r, const toml::table& t, const std::string& path, std::ma
 
 void read_upstream(reader& r, const toml::table& root, const std::string& origin, upstream_config& out) {
     const std::string path = "upstream";
-    const auto* t = r.section(root, path, {"balance", "tries", "keepalive", "slow_start", "node", "tls"});
+    const auto* t = r.section(root, path, {"balance", "tries", "keepalive", "slow_start", "drain_websockets_after", "node", "tls"});
     const toml::array* nodes = nullptr;
     if (t) {
         if (auto v = r.choice<balance_policy>(*t, "balance", path, {{"round_robin", balance_policy::round_robin}, {"ip_hash", balance_policy::ip_hash}, {"least_request", balance_policy::least_request}}))
@@ -101,6 +101,7 @@ void read_upstream(reader& r, const toml::table& root, const std::string& origin
         if (auto v = r.integer(*t, "tries", path, 1, 16)) out.tries = static_cast<unsigned>(*v);
         if (auto v = r.integer(*t, "keepalive", path, 0, 4096)) out.keepalive = static_cast<unsigned>(*v);
         if (auto v = r.duration(*t, "slow_start", path)) out.slow_start = *v;
+        if (auto v = r.duration(*t, "drain_websockets_after", path)) out.drain_websockets_after = *v;
         nodes = r.array(*t, "node", path, "an array of tables ([[upstream.node]])");
         read_node_tls(r, *t, origin, out.tls);
     }

@@ -62,6 +62,9 @@ struct upstream_config {
     unsigned keepalive = 32;             ///< idle pooled connections kept per node per worker
     duration slow_start{0};              ///< a node that comes back ramps from 10% to 100% of its share over this
     node_tls_config tls;                 ///< for the nodes written "https://..."
+    /// Open WebSocket tunnels on a node that takes no new requests (drained, disabled, another node pinned) are
+    /// closed this long after the tunnel saw it (FIN both ways); 0 = off: they finish on their own.
+    duration drain_websockets_after{0};
 };
 
 /// An inclusive range of HTTP status codes, e.g. 200-399.
