@@ -55,33 +55,9 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 NOFILE=$(ulimit -n)
 (( NOFILE >= CONNECTIONS + 256 )) || die "open-files limit $NOFILE is too low for $CONNECTIONS connections"
 
-TMP=$(mktemp -d -t gatehouse-idle.XXXXXX)
-chmod 755 "$TMP"   # nginx workers run as nobody when started as root
-declare -a STARTED=()
-cleanup() {
-    local p
-    for p in "${STARTED[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-    for p in "${STARTED[@]}"; do
-        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null || true
-    done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_port() {   # wait_port PORT PID LOG
-    local i
-    for i in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        kill -0 "$2" 2>/dev/null || { cat "$3" >&2; die "process $2 exited before listening on $1"; }
-        sleep 0.1
-    done
-    cat "$3" >&2; die "nothing listens on 127.0.0.1:$1 after 10 s"
-}
+# shellcheck source=bench/lib.sh
+source "$REPO_ROOT/bench/lib.sh"
+bench_tmp gatehouse-idle
 
 UP_PORT=$(free_port)
 "$GATEHOUSE" upstream --listen "127.0.0.1:$UP_PORT" --name node1 >"$TMP/upstream.log" 2>&1 &
