@@ -3,6 +3,7 @@
 
 #include <gatehouse/net.hpp>
 #include <gatehouse/proxy/read_drain.hpp>
+#include <gatehouse/proxy/tls_stream.hpp>
 #include <gatehouse/upstream/node_stream.hpp>
 
 #include <boost/asio/write.hpp>
@@ -40,6 +41,31 @@ net::awaitable<std::tuple<error_code, std::size_t>> eager_write(Stream& stream, 
             auto [ec, n] = co_await net::async_write(stream, rest, use_tuple);
             co_return std::tuple{ec, written + n};
         }
+    } else if constexpr (is_tls_stream<Stream>) {
+        // Direct TLS (tls_io::direct): OpenSSL writes to the socket at once what it can; write_now says would_block
+        // when OpenSSL needs the socket (what it took of the piece is then written by the asynchronous write that
+        // goes on with the same bytes, as OpenSSL requires). Asio's TLS mode always says would_block.
+        std::size_t written = 0;
+        bool blocked = false;
+        for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers) && !blocked; ++it) {
+            net::const_buffer piece(*it);  // empty pieces (a sequence may hold some) are skipped
+            while (piece.size() > 0) {
+                error_code ec;
+                const std::size_t n = stream.write_now(piece, ec);
+                if (ec == net::error::would_block) {
+                    blocked = true;
+                    break;
+                }
+                if (ec) co_return std::tuple{ec, written};
+                piece += n;
+                written += n;
+            }
+        }
+        if (!blocked) co_return std::tuple{error_code{}, written};
+        beast::buffers_suffix<ConstBufferSequence> rest(buffers);
+        rest.consume(written);
+        auto [ec, n] = co_await net::async_write(stream, rest, use_tuple);
+        co_return std::tuple{ec, written + n};
     }
     co_return co_await net::async_write(stream, buffers, use_tuple);
 }
@@ -82,6 +108,11 @@ net::awaitable<std::tuple<error_code, std::size_t>> read_some_unless_drained(Str
             if (!ec && n < wanted && queued_without_attempt) mark_drained(stream);
             co_return std::tuple{ec, n};
         }
+    } else if constexpr (is_tls_stream<Stream>) {
+        // Direct TLS: bytes OpenSSL holds or the socket has are taken without a pass through the event loop.
+        error_code ec;
+        const std::size_t n = stream.read_now(*net::buffer_sequence_begin(buffer), ec);
+        if (ec != net::error::would_block) co_return std::tuple{ec, n};
     }
     co_return co_await stream.async_read_some(buffer, use_tuple);
 }

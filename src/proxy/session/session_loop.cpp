@@ -122,6 +122,7 @@ net::awaitable<void> client_session<Stream>::run() {
         first_request_ = false;
         if (!co_await serve_request()) break;
     }
+    if constexpr (is_tls) co_await send_close_notify();
     close_sockets();
 }
 
