@@ -25,7 +25,7 @@ enum class tls_io {
     /// buffer outside OpenSSL's own record buffers, which SSL_MODE_RELEASE_BUFFERS frees while the connection idles.
     direct,
     /// Asio's ssl::stream: OpenSSL behind a 2 × 17 KiB BIO pair, plus 2 × 17 KiB buffers of Asio's, held for the
-    /// connection's life (about 69 KiB per idle connection against about 10 KiB direct). The fallback.
+    /// connection's life (about 69 KiB per idle connection against about 21 KiB direct). The fallback.
     asio,
 };
 
