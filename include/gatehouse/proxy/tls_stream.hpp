@@ -104,6 +104,15 @@ public:
             token);
     }
 
+    /// Asio's synchronous read_some, for callers that read only when OpenSSL holds decrypted bytes (SSL_pending), so
+    /// that it never waits: Asio's mode reads through ssl::stream, direct mode is read_now (would_block when nothing
+    /// is there, where ssl::stream would block).
+    template <class MutableBuffers>
+    std::size_t read_some(const MutableBuffers& buffers, error_code& ec) {
+        if (asio_) return asio_->read_some(buffers, ec);
+        return read_now(first_of(buffers), ec);
+    }
+
     /// Direct mode: one non-blocking attempt of a read or write; would_block when OpenSSL needs the socket (a read
     /// that found nothing makes the next async_read_some wait for readability before its first attempt).
     /// Asio's mode: would_block always (take the asynchronous path).

@@ -148,6 +148,11 @@ TEST_P(TlsStream, HoldsInputAndTellsTruncationFromCloseNotify) {
                 auto [ec, n] = co_await s.async_read_some(net::buffer(&c, 1), use_tuple);
                 got.append(&c, n);
                 held_after_first = holds_input(s);
+                if (held_after_first) {  // the synchronous read of what OpenSSL holds (the tunnel's) never waits
+                    n = s.read_some(net::buffer(&c, 1), ec);
+                    EXPECT_FALSE(ec) << ec.message();
+                    got.append(&c, n);
+                }
                 for (;;) {
                     std::tie(ec, n) = co_await s.async_read_some(net::buffer(&c, 1), use_tuple);
                     if (ec) break;
