@@ -74,8 +74,10 @@ int tls_stream::attempt(op_kind kind, void* data, std::size_t size, std::size_t&
     case op_kind::read: r = SSL_read_ex(ssl_, data, size, &n); break;
     case op_kind::write: r = SSL_write_ex(ssl_, data, size, &n); break;
     case op_kind::shutdown:
+        // The first call sends close_notify (0: sent); the next ones read until the client's close_notify (1) or its
+        // close (an error): closing before that could reset the connection under bytes the client has yet to read.
         r = SSL_shutdown(ssl_);
-        if (r == 0) r = 1;  // close_notify sent; the client's is not waited for
+        if (r == 0) r = SSL_shutdown(ssl_);
         break;
     }
     const int saved_errno = errno;

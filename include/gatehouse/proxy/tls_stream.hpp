@@ -91,9 +91,8 @@ public:
             token, buffers);
     }
 
-    /// Sends close_notify. Direct mode does not wait for the client's close_notify in return (like Nginx): it
-    /// completes once the alert is written (at once unless the socket's send buffer is full); Asio's mode waits for
-    /// the client's, so bound it with a deadline.
+    /// Sends close_notify, then waits for the client's close_notify or its close (application data meanwhile is
+    /// dropped), like Asio's ssl::stream in both modes: bound it with a deadline.
     template <class Token>
     auto async_shutdown(Token&& token) {
         return net::async_initiate<Token, void(error_code)>(

@@ -73,8 +73,7 @@ net::awaitable<void> client_session<Stream>::send_close_notify() {
     SSL* ssl = stream_.native_handle();
     if (!socket_of(stream_).is_open() || SSL_is_init_finished(ssl) != 1 || (SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN))
         co_return;
-    // Direct TLS (tls_io::direct) completes once the alert is written, at once unless the send buffer is full;
-    // Asio's stream waits for the client's close_notify in return: the deadline bounds both.
+    // Both TLS modes then wait for the client's close_notify or close: the closing deadline bounds that.
     set_deadline(phase::closing, std::chrono::milliseconds(linger_ms));
     co_await stream_.async_shutdown(use_tuple);
 }

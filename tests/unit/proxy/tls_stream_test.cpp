@@ -170,7 +170,9 @@ TEST_P(TlsStream, HoldsInputAndTellsTruncationFromCloseNotify) {
                 else client_->next_layer().shutdown(tcp::socket::shutdown_send);
             });
         EXPECT_EQ(got, "abcdefghij");
-        if (GetParam() == tls_io::direct) EXPECT_TRUE(held_after_first);
+        if (GetParam() == tls_io::direct) {
+            EXPECT_TRUE(held_after_first);
+        }
         EXPECT_EQ(end, clean ? error_code(net::error::eof) : error_code(net::ssl::error::stream_truncated)) << end.message();
     }
 }
