@@ -60,34 +60,9 @@ for tool in openssl wrk nginx haproxy python3 pgrep; do command -v "$tool" >/dev
 CLIENT=(); PINNED=()
 if command -v taskset >/dev/null && (( $(nproc) >= 2 )); then CLIENT=(taskset -c 0); PINNED=(taskset -c 1); fi
 
-TMP=$(mktemp -d -t gatehouse-tls.XXXXXX)
-chmod 755 "$TMP"   # nginx workers run as nobody when started as root
-declare -a STARTED=()
-stop_pid() {
-    kill -TERM "$1" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null || true
-}
-cleanup() {
-    local p
-    for p in "${STARTED[@]}"; do stop_pid "$p"; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_port() {   # wait_port PORT PID LOG
-    local i
-    for i in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        kill -0 "$2" 2>/dev/null || { cat "$3" >&2; die "process $2 exited before listening on $1"; }
-        sleep 0.1
-    done
-    cat "$3" >&2; die "nothing listens on 127.0.0.1:$1 after 10 s"
-}
+# shellcheck source=bench/lib.sh
+source "$REPO_ROOT/bench/lib.sh"
+bench_tmp gatehouse-tls
 cpu_ticks() {   # cpu_ticks PID...: utime + stime, in clock ticks
     local p total=0 f
     for p in "$@"; do

@@ -2,7 +2,8 @@
 # WebSocket through gatehouse vs Nginx vs HAProxy, in one run on this machine: RSS per idle tunnel, and CPU time per
 # echo round-trip at a paced rate.
 #
-#   bench/websocket_bench.sh [--quick] [--tunnels N] [--connections C] [--rate R] [--duration S] [--gatehouse PATH]
+#   bench/websocket_bench.sh [--quick] [--wss] [--tunnels N] [--connections C] [--rate R] [--duration S]
+#                            [--gatehouse PATH]
 #
 # One WebSocket echo node (bench/ws_tool.py echo); each proxy in turn (one worker/thread, no access log, a tunnel
 # timeout far above the run) in front of it:
@@ -11,6 +12,8 @@
 #   2. rtt: C tunnels (default 50), 32-byte messages paced at R round-trips/s in all (default 10,000) for S seconds
 #      (after 1 s of warm-up): the proxy processes' utime+stime (/proc/PID/stat) divided by the round-trips done,
 #      with the rate reached and the latency.
+# --wss: the clients speak TLS to each proxy (a self-signed EC P-256 certificate made with openssl, TLS 1.3); the
+# proxy to the node stays plain.
 # Loopback only; everything it starts is stopped by PID on exit; configs and logs live in a mktemp -d directory.
 # Needs python3, nginx (nginx-light), haproxy. See bench/README.md.
 set -euo pipefail
@@ -22,11 +25,13 @@ TUNNELS=2000
 CONNECTIONS=50
 RATE=10000
 DURATION=10
+WSS=0
 
 usage() {
     cat <<USAGE
 usage: bench/websocket_bench.sh [options]
   --quick              500 idle tunnels, 3 s of round-trips (about a minute in all)
+  --wss                clients speak TLS to the proxies (wss); the node stays plain
   --tunnels N          idle tunnels per proxy (default 2000)
   --connections C      tunnels carrying the round-trips (default 50)
   --rate R             round-trips per second, all tunnels together (default 10000)
@@ -40,6 +45,7 @@ die() { echo "websocket_bench: $*" >&2; exit 1; }
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --quick) TUNNELS=500; DURATION=3; shift ;;
+        --wss) WSS=1; shift ;;
         --tunnels) [[ $# -ge 2 ]] || die "--tunnels needs a number"; TUNNELS=$2; shift 2 ;;
         --connections) [[ $# -ge 2 ]] || die "--connections needs a number"; CONNECTIONS=$2; shift 2 ;;
         --rate) [[ $# -ge 2 ]] || die "--rate needs a number"; RATE=$2; shift 2 ;;
@@ -61,34 +67,20 @@ NOFILE=$(ulimit -n)
 (( NOFILE >= 2 * TUNNELS + 512 )) || die "open-files limit $NOFILE is too low for $TUNNELS tunnels"
 MAXCONN=$(( 2 * TUNNELS + 512 ))
 
-TMP=$(mktemp -d -t gatehouse-ws.XXXXXX)
-chmod 755 "$TMP"   # nginx workers run as nobody when started as root
-declare -a STARTED=()
-stop_pid() {
-    kill -TERM "$1" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
-    kill -KILL "$1" 2>/dev/null || true
-}
-cleanup() {
-    local p
-    for p in "${STARTED[@]}"; do stop_pid "$p"; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=bench/lib.sh
+source "$REPO_ROOT/bench/lib.sh"
+bench_tmp gatehouse-ws
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-wait_port() {   # wait_port PORT PID LOG
-    local i
-    for i in $(seq 100); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-        kill -0 "$2" 2>/dev/null || { cat "$3" >&2; die "process $2 exited before listening on $1"; }
-        sleep 0.1
-    done
-    cat "$3" >&2; die "nothing listens on 127.0.0.1:$1 after 10 s"
-}
+TLS_ARG=()
+if (( WSS )); then
+    command -v openssl >/dev/null || die "openssl is not installed"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$TMP/key.pem" \
+        -out "$TMP/cert.pem" -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost >"$TMP/openssl.log" 2>&1 ||
+        { cat "$TMP/openssl.log" >&2; die "openssl could not make a certificate"; }
+    cat "$TMP/cert.pem" "$TMP/key.pem" >"$TMP/both.pem"
+    chmod 644 "$TMP"/*.pem
+    TLS_ARG=(--tls)
+fi
 
 ECHO_PORT=$(free_port)
 python3 "$TOOL" echo --port "$ECHO_PORT" >"$TMP/echo.log" 2>&1 &
@@ -97,9 +89,11 @@ STARTED+=("$ECHO_PID")
 wait_port "$ECHO_PORT" "$ECHO_PID" "$TMP/echo.log"
 
 gatehouse_conf() {   # gatehouse_conf PORT
+    local plain=$1
+    (( WSS )) && plain=$(free_port)
     cat <<TOML
 [proxy]
-listen = ["127.0.0.1:$1"]
+listen = ["127.0.0.1:$plain"]
 workers = 1
 
 [[upstream.node]]
@@ -122,6 +116,8 @@ allow_no_token = true   # a benchmark on loopback
 [log]
 access = "off"          # like the other proxies here: no access log
 TOML
+    (( WSS )) && printf '\n[tls]\nlisten = ["127.0.0.1:%s"]\ncert = "%s"\nkey = "%s"\n' "$1" "$TMP/cert.pem" "$TMP/key.pem"
+    return 0
 }
 
 nginx_conf() {   # nginx_conf PORT
@@ -152,7 +148,8 @@ http {
         ''      close;
     }
     server {
-        listen 127.0.0.1:$1 backlog=4096;
+        listen 127.0.0.1:$1 backlog=4096 $( (( WSS )) && echo ssl);
+        $( (( WSS )) && echo "ssl_certificate $TMP/cert.pem; ssl_certificate_key $TMP/key.pem;")
         location / {
             # as the Nginx config NocoBase ships proxies /ws
             proxy_pass http://127.0.0.1:$ECHO_PORT;
@@ -186,7 +183,7 @@ defaults
     maxconn $MAXCONN
 
 frontend ws
-    bind 127.0.0.1:$1
+    bind 127.0.0.1:$1 $( (( WSS )) && echo "ssl crt $TMP/both.pem")
     backlog 4096
     option forwardfor
     http-request set-header X-Real-IP %[src]
@@ -234,18 +231,18 @@ for proxy in gatehouse nginx haproxy; do
     port=$(free_port)
     start_proxy "$proxy" "$port"
     echo "$proxy: $TUNNELS idle tunnels, one message each ..." >&2
-    IDLE[$proxy]=$(python3 "$TOOL" idle --port "$port" --tunnels "$TUNNELS" --pids "$PROXY_PIDS") ||
+    IDLE[$proxy]=$(python3 "$TOOL" idle --port "$port" --tunnels "$TUNNELS" --pids "$PROXY_PIDS" "${TLS_ARG[@]}") ||
         die "$proxy: the idle run failed: ${IDLE[$proxy]:-}"
     echo "  ${IDLE[$proxy]}" >&2
     echo "$proxy: $CONNECTIONS tunnels, $RATE round-trips/s for $DURATION s ..." >&2
     RTT[$proxy]=$(python3 "$TOOL" rtt --port "$port" --connections "$CONNECTIONS" --rate "$RATE" \
-                      --duration "$DURATION" --pids "$PROXY_PIDS") || die "$proxy: the rtt run failed: ${RTT[$proxy]:-}"
+                      --duration "$DURATION" --pids "$PROXY_PIDS" "${TLS_ARG[@]}") || die "$proxy: the rtt run failed: ${RTT[$proxy]:-}"
     echo "  ${RTT[$proxy]}" >&2
     stop_pid "$PROXY_PID"
 done
 
 echo
-echo "WebSocket, one echo node, $(nproc) cores; $(nginx -v 2>&1 | sed 's/.*: //'), $(haproxy -v | head -1 | awk '{ print $1, $3 }')"
+echo "WebSocket$( (( WSS )) && echo " over TLS (wss)"), one echo node, $(nproc) cores; $(nginx -v 2>&1 | sed 's/.*: //'), $(haproxy -v | head -1 | awk '{ print $1, $3 }')"
 echo
 echo "| proxy | RSS per idle tunnel ($TUNNELS tunnels) | round-trips/s reached (asked $RATE, $CONNECTIONS tunnels) | CPU per round-trip | p50 | p99 |"
 echo "|---|---:|---:|---:|---:|---:|"

@@ -9,6 +9,8 @@
                                     C tunnels, 32-byte messages paced at R round-trips/s in all for D seconds:
                                     prints round-trips done, latency and the proxy's CPU time per round-trip
 
+idle and rtt take --tls: the tunnels are wss (TLS to the proxy, its certificate not verified).
+
 Each prints one line of key=value pairs. Messages are single unfragmented text frames; the client masks them with a
 fixed key (the proxies under test do not parse frames, and the echo node unmasks whatever key it gets)."""
 import argparse
@@ -18,12 +20,21 @@ import hashlib
 import os
 import resource
 import socket
+import ssl
 import sys
 import time
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC11B65"
 MESSAGE = b"x" * 32
 MASK = b"\x11\x22\x33\x44"
+TLS = None  # an ssl.SSLContext with --tls
+
+
+def client_tls_context():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
 
 
 def masked_frame(payload):
@@ -171,7 +182,8 @@ class Tunnel(asyncio.Protocol):
 
 async def open_tunnel(port, on_reply=None):
     loop = asyncio.get_running_loop()
-    _, tunnel = await loop.create_connection(lambda: Tunnel(on_reply), "127.0.0.1", port)
+    _, tunnel = await loop.create_connection(lambda: Tunnel(on_reply), "127.0.0.1", port, ssl=TLS,
+                                             server_hostname="localhost" if TLS else None)
     await asyncio.wait_for(tunnel.opened, 10)
     return tunnel
 
@@ -297,6 +309,7 @@ def main():
     i.add_argument("--tunnels", type=int, default=2000)
     i.add_argument("--hold", type=float, default=2, help="seconds between the last echo and the RSS reading")
     i.add_argument("--pids", required=True)
+    i.add_argument("--tls", action="store_true")
     r = sub.add_parser("rtt")
     r.add_argument("--port", type=int, required=True)
     r.add_argument("--connections", type=int, default=50)
@@ -304,8 +317,12 @@ def main():
     r.add_argument("--duration", type=float, default=10)
     r.add_argument("--warmup", type=float, default=1)
     r.add_argument("--pids", required=True)
+    r.add_argument("--tls", action="store_true")
     a = ap.parse_args()
     run = {"echo": echo, "idle": idle, "rtt": rtt}[a.cmd]
+    global TLS
+    if getattr(a, "tls", False):
+        TLS = client_tls_context()
     try:
         sys.exit(asyncio.run(run(a)) or 0)
     except KeyboardInterrupt:

@@ -55,9 +55,14 @@ add_library(gatehouse_net STATIC
   src/server/worker_link.cpp
   src/server/server.cpp
   src/server/fd_limit.cpp
+  src/server/systemd_notify.cpp
   src/control/operator_state.cpp
   src/control/controller.cpp
   src/control/controller_views.cpp
+  src/control/controller_cluster.cpp
+  src/control/cluster_sync.cpp
+  src/control/cluster_record.cpp
+  src/cluster/redis_link.cpp
   src/admin/admin_api.cpp
   src/admin/admin_server.cpp
   src/admin/admin_client.cpp
@@ -66,13 +71,19 @@ add_library(gatehouse_net STATIC
   src/demo/demo_upstream.cpp
 )
 target_compile_options(gatehouse_net PRIVATE ${GATEHOUSE_WARNINGS})
-target_link_libraries(gatehouse_net PUBLIC gatehouse_core gatehouse_asio Boost::json ZLIB::ZLIB OpenSSL::SSL PRIVATE prometheus-cpp::core)
+# libsystemd (Debian's libsystemd-dev): sd_notify readiness and the watchdog (server/systemd_notify).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+target_link_libraries(gatehouse_net PUBLIC gatehouse_core gatehouse_asio Boost::json ZLIB::ZLIB OpenSSL::SSL PRIVATE prometheus-cpp::core PkgConfig::SYSTEMD)
+# hiredis (Debian's libhiredis-dev): [cluster]'s link to Redis, on a thread of its own (src/cluster/redis_link.cpp).
+pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
+target_link_libraries(gatehouse_net PRIVATE PkgConfig::HIREDIS)
 target_compile_definitions(gatehouse_net PUBLIC GATEHOUSE_VERSION="${PROJECT_VERSION}")
 target_precompile_headers(gatehouse_net PRIVATE
   <boost/asio.hpp> <boost/beast/core.hpp> <boost/beast/http.hpp>)
 include(${CMAKE_CURRENT_LIST_DIR}/status_page.cmake)
 
-add_executable(gatehouse src/main.cpp src/cli/admin_commands.cpp)
+add_executable(gatehouse src/main.cpp src/cli/admin_commands.cpp src/cli/import_nginx.cpp)
 target_include_directories(gatehouse PRIVATE src)
 target_compile_options(gatehouse PRIVATE ${GATEHOUSE_WARNINGS})
 target_link_libraries(gatehouse PRIVATE gatehouse_net CLI11::CLI11)

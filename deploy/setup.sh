@@ -5,6 +5,9 @@
 #   deploy/setup.sh test   install what is needed, then build and run every test three times (Release in build/,
 #                          ASan+UBSan in build-asan/, TSan in build-tsan/), run each libFuzzer target for a bounded
 #                          time (build-fuzz/, clang) and a short soak; any sanitizer report fails
+#   deploy/setup.sh e2e    install what is needed (PostgreSQL, Redis, Chromium; Node.js 22 and NocoBase from npm into
+#                          a cache), build Release, and run the end-to-end suite against a real NocoBase cluster
+#                          (tests/e2e/run.sh; `test` runs it too, after the Release pass)
 #   deploy/setup.sh deps   only install the Debian packages
 #   deploy/setup.sh build  only build (Release, in build/)
 set -euo pipefail
@@ -13,12 +16,19 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   g++ cmake ninja-build ccache pkg-config git curl openssl
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libssl-dev zlib1g-dev libtomlplusplus-dev prometheus-cpp-dev libcli11-dev libgoogle-perftools-dev
+  libssl-dev libsystemd-dev zlib1g-dev libtomlplusplus-dev prometheus-cpp-dev libcli11-dev libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libhiredis-dev
   clang libclang-rt-14-dev
 )
-# Only for `test`: the browser test (headless Chromium through chromedriver) and the deploy/ checks (promtool).
-TEST_PACKAGES=(chromium chromium-driver prometheus)
+# Only for `test`: the browser test (headless Chromium through chromedriver), the deploy/ checks (promtool; the
+# Debian package built with cpack and dpkg-shlibdeps; `docker-compose config` without an engine; logrotate -d) and the
+# [cluster] tests (a redis-server each test starts on a free loopback port).
+TEST_PACKAGES=(chromium chromium-driver prometheus dpkg-dev docker-compose python3-yaml logrotate redis-server)
+# Only for `e2e` (and `test`): the real NocoBase cluster's database and cache, and the browser. npm (which fetches
+# Node.js 22 and NocoBase) comes from Debian's package only when the machine has none.
+E2E_PACKAGES=(postgresql redis-server chromium chromium-driver)
+command -v npm >/dev/null || E2E_PACKAGES+=(npm)
 
 deps() {
   local missing=()
@@ -84,12 +94,46 @@ test_pass() {
   return $rc
 }
 
+# The e2e suite's install (Node.js 22, NocoBase: ~2 GB from npm, little CPU) in the background, so that on a fresh
+# machine the download overlaps the Release build; e2e_pass waits for it (run.sh installs anything still missing).
+E2E_PREPARE_PID=
+E2E_PREPARE_LOG=${TMPDIR:-/tmp}/gatehouse-e2e-prepare.$$.log
+e2e_prepare_start() {
+  timeout -k 30 "${E2E_PREPARE_TIMEOUT:-1500}" nice tests/e2e/run.sh --prepare >"$E2E_PREPARE_LOG" 2>&1 &
+  E2E_PREPARE_PID=$!
+}
+e2e_prepare_wait() {
+  [[ -n $E2E_PREPARE_PID ]] || return 0
+  local rc=0
+  wait "$E2E_PREPARE_PID" || rc=$?
+  E2E_PREPARE_PID=
+  echo "e2e: background install ended with $rc:"
+  tail -n 20 "$E2E_PREPARE_LOG" || true
+  rm -f "$E2E_PREPARE_LOG"
+}
+
+# The end-to-end suite against a real NocoBase cluster (tests/e2e/run.sh) with the Release binary in build/.
+e2e_pass() {
+  local start=$SECONDS rc=0
+  echo "=== pass e2e: NocoBase cluster behind gatehouse"
+  e2e_prepare_wait
+  if [[ ! -x ${BUILD_DIR:-build}/gatehouse ]]; then
+    BUILD_DIR=${BUILD_DIR:-build} build >/dev/null || return 1
+  fi
+  # Bounded: a hung download or scenario cannot eat CI's hour (the suite stops what it started on SIGTERM).
+  timeout -k 60 "${E2E_TIMEOUT:-1200}" tests/e2e/run.sh "${BUILD_DIR:-build}/gatehouse" || rc=$?
+  echo "=== pass e2e: $([[ $rc == 0 ]] && echo passed || echo FAILED) in $((SECONDS - start)) s"
+  return $rc
+}
+
 # Sanitizer builds: -O1 with asserts on and line tables, no benchmarks.
 SANITIZER_FLAGS=(-DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O1 -g1" -DGATEHOUSE_BENCH=OFF)
 
 all_tests() {
   local start=$SECONDS passed=0 failed=0
+  e2e_prepare_start
   if test_pass release "${BUILD_DIR:-build}" -DCMAKE_BUILD_TYPE=Release; then ((++passed)); else ((++failed)); fi
+  if e2e_pass; then ((++passed)); else ((++failed)); fi
   if test_pass asan build-asan "${SANITIZER_FLAGS[@]}" -DGATEHOUSE_SANITIZE=address; then ((++passed)); else ((++failed)); fi
   if test_pass tsan build-tsan "${SANITIZER_FLAGS[@]}" -DGATEHOUSE_SANITIZE=thread; then ((++passed)); else ((++failed)); fi
   if fuzz_pass; then ((++passed)); else ((++failed)); fi
@@ -134,11 +178,16 @@ case "${1:-}" in
     echo "gatehouse demo: proxy on $where, demo nodes on 127.0.0.1:13001-13003 (Ctrl-C stops)"
     exec ./build/gatehouse demo -c conf/gatehouse.toml "${@:2}"
     ;;
+  e2e)
+    PACKAGES+=("${E2E_PACKAGES[@]}")
+    deps
+    e2e_pass
+    ;;
   test)
-    PACKAGES+=("${TEST_PACKAGES[@]}")
+    PACKAGES+=("${TEST_PACKAGES[@]}" "${E2E_PACKAGES[@]}")
     deps
     all_tests
     ;;
   fuzz) deps; fuzz_pass ;;
-  *) echo "usage: $0 run|test|fuzz|deps|build" >&2; exit 2 ;;
+  *) echo "usage: $0 run|test|e2e|fuzz|deps|build" >&2; exit 2 ;;
 esac

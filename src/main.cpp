@@ -1,7 +1,8 @@
 // The gatehouse command: argv in, exit code out. Subcommands: serve, check, demo, upstream, and the operator
 // commands that talk to a running gatehouse's admin API (maintenance, nodes, drain, disable, enable, pin, unpin,
-// reload).
+// reload), and import-nginx.
 #include "cli/admin_commands.hpp"
+#include "cli/import_nginx.hpp"
 
 #include <gatehouse/config/admin_token.hpp>
 #include <gatehouse/config/load.hpp>
@@ -164,6 +165,7 @@ int main(int argc, char** argv) {
     upstream_cmd->set_version_flag("--version", version_text);
 
     const auto run_admin_command = cli::add_admin_commands(app, version_text);
+    const auto run_import_nginx = cli::add_import_nginx(app, version_text);
 
     CLI11_PARSE(app, argc, argv);
 
@@ -193,5 +195,6 @@ int main(int argc, char** argv) {
     if (*demo_cmd) return demo_mode(config_path, {config_path, start_in_maintenance}, public_listeners);
     if (*upstream_cmd) return upstream_mode(listen, name);
     if (const int code = run_admin_command(); code >= 0) return code;
+    if (const int code = run_import_nginx(); code >= 0) return code;
     return 1;
 }

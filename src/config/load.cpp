@@ -93,7 +93,7 @@ void read_node(reader& r, const toml::table& t, const std::string& path, std::ma
 
 void read_upstream(reader& r, const toml::table& root, const std::string& origin, upstream_config& out) {
     const std::string path = "upstream";
-    const auto* t = r.section(root, path, {"balance", "tries", "keepalive", "slow_start", "node", "tls"});
+    const auto* t = r.section(root, path, {"balance", "tries", "keepalive", "slow_start", "drain_websockets_after", "node", "tls"});
     const toml::array* nodes = nullptr;
     if (t) {
         if (auto v = r.choice<balance_policy>(*t, "balance", path, {{"round_robin", balance_policy::round_robin}, {"ip_hash", balance_policy::ip_hash}, {"least_request", balance_policy::least_request}}))
@@ -101,6 +101,7 @@ void read_upstream(reader& r, const toml::table& root, const std::string& origin
         if (auto v = r.integer(*t, "tries", path, 1, 16)) out.tries = static_cast<unsigned>(*v);
         if (auto v = r.integer(*t, "keepalive", path, 0, 4096)) out.keepalive = static_cast<unsigned>(*v);
         if (auto v = r.duration(*t, "slow_start", path)) out.slow_start = *v;
+        if (auto v = r.duration(*t, "drain_websockets_after", path)) out.drain_websockets_after = *v;
         nodes = r.array(*t, "node", path, "an array of tables ([[upstream.node]])");
         read_node_tls(r, *t, origin, out.tls);
     }
@@ -164,7 +165,7 @@ void read_health_check(reader& r, const toml::table& root, health_check_config& 
     const std::string path = "health_check";
     const auto* t = r.section(root, path, {"enabled", "path", "host", "interval", "timeout", "rise", "fall",
                                            "expect_status", "expect_body", "jitter", "max_fails", "fail_timeout",
-                                           "fail_timeout_max", "fail_on_5xx"});
+                                           "fail_timeout_max", "fail_on_5xx", "starting_interval"});
     if (!t) return;
     if (auto v = r.boolean(*t, "enabled", path)) out.enabled = *v;
     if (auto v = r.string(*t, "path", path)) {
@@ -177,6 +178,7 @@ void read_health_check(reader& r, const toml::table& root, health_check_config& 
     if (auto v = r.duration(*t, "interval", path, true)) out.interval = *v;
     if (auto v = r.duration(*t, "timeout", path, true)) out.timeout = *v;
     if (auto v = r.duration(*t, "jitter", path)) out.jitter = *v;
+    if (auto v = r.duration(*t, "starting_interval", path, true)) out.starting_interval = *v;
     if (auto v = r.integer(*t, "rise", path, 1, 100)) out.rise = static_cast<unsigned>(*v);
     if (auto v = r.integer(*t, "fall", path, 1, 100)) out.fall = static_cast<unsigned>(*v);
     if (auto v = r.status_ranges(*t, "expect_status", path); v && !v->empty()) out.expect_status = *v;
@@ -292,7 +294,7 @@ config parse_config(std::string_view text, std::string_view origin) {
     config c;
     c.source = file;
     r.table(root, "", {"proxy", "upstream", "timeouts", "limits", "health_check", "admin", "maintenance", "log",
-                       "metrics", "compression", "tls"});
+                       "metrics", "compression", "tls", "cluster"});
     read_proxy(r, root, c.proxy);
     read_upstream(r, root, file, c.upstream);
     read_timeouts(r, root, c.timeouts);
@@ -304,6 +306,7 @@ config parse_config(std::string_view text, std::string_view origin) {
     read_metrics(r, root, c.metrics);
     read_compression(r, root, c.compression);
     read_tls(r, root, file, c.tls);
+    read_cluster(r, root, c);
     check_redirect_https(r, root, c);
     r.finish();
     return c;

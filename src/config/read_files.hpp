@@ -29,4 +29,10 @@ void read_maintenance(reader& r, const toml::table& root, const std::string& ori
 /// [compression]: enabled, types, min_length, level (compression.cpp).
 void read_compression(reader& r, const toml::table& root, compression_config& out);
 
+/// A redis:// URL into `out`'s redis_* fields; returns what is wrong, "" when it is valid (cluster.cpp).
+std::string parse_redis_url(std::string_view url, cluster_config& out);
+
+/// [cluster]: redis_url, key, channel, name, timeout, retry_max (cluster.cpp); after [proxy] (the default name).
+void read_cluster(reader& r, const toml::table& root, config& c);
+
 }  // namespace gatehouse::config::detail

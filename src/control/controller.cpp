@@ -65,7 +65,10 @@ controller::controller(net::io_context& control, config::config cfg, options opt
     }
 }
 
-controller::~controller() { stop_health_checks(); }
+controller::~controller() {
+    stop_health_checks();
+    cluster_.reset();
+}
 
 std::shared_ptr<const tls::server_tls> controller::load_certificates(const config::config& cfg) {
     auto loaded = tls::load_server_tls(cfg.tls, cfg.source);
@@ -123,6 +126,8 @@ net::awaitable<void> controller::publish() {
 }
 
 net::awaitable<action_result> controller::apply(std::string what, std::string actor) {
+    // Stamped before the wait below, so a state from another replica arriving meanwhile is seen as the older one.
+    if (cluster_) cluster_->local_change(state_);
     co_await publish();
     action_result r;
     if (auto w = persist(); !w.empty()) {
@@ -323,6 +328,9 @@ std::vector<std::string> reload_warnings(const config::config& next, const confi
     for (const auto& a : old.tls.listen) old_tls.push_back(a.text);
     if (next_tls != old_tls)
         out.push_back("tls.listen changed: TLS listeners move only with a restart (certificates are reloaded)");
+    if (next.cluster.redis_url != old.cluster.redis_url || next.cluster.key != old.cluster.key ||
+        next.cluster.channel != old.cluster.channel || next.cluster.name != old.cluster.name)
+        out.push_back("[cluster] changed: the link to Redis changes only with a restart");
     if (next.maintenance.state_file != old.maintenance.state_file)
         out.push_back("maintenance.state_file changed: the operator state is saved to the new file from now on");
     return out;

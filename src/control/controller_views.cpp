@@ -50,6 +50,12 @@ json::object check_json(const health::check_record& c) {
             {"duration_ms", c.duration_ms}};
 }
 
+/// [cluster]'s link for /metrics (`c` null: no [cluster], no samples).
+metrics::cluster_sample cluster_sample_of(const cluster_status* c) {
+    if (!c) return {};
+    return {true, c->connection == "connected", c->failures, c->updates_received};
+}
+
 }  // namespace
 
 net::awaitable<std::vector<worker_counts>> controller::gather_counts(bool with_counters) {
@@ -118,6 +124,7 @@ net::awaitable<std::string> controller::metrics_text() {
         }
     }
     s.maintenance = state_.maintenance.enabled;
+    s.cluster = cluster_sample_of(cluster());
     s.reloads_ok = reloads_ok_;
     s.reloads_failed = reloads_failed_;
     s.log_lines_dropped = log::access_lines_dropped();
@@ -236,6 +243,7 @@ net::awaitable<json::object> controller::status() {
                                  {"failed", reloads_failed_},
                                  {"last_success", time_or_null(last_reload_unix_ms_)}}},
         {"nodes", std::move(nodes)},
+        {"cluster", cluster_json()},
     };
     co_return out;
 }

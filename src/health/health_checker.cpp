@@ -136,8 +136,10 @@ net::awaitable<void> health_checker::loop(std::size_t index) {
         if (*stopped) co_return;
     }
     for (;;) {
-        auto wait = cfg.interval;
-        if (cfg.jitter.count() > 0)
+        // A starting node is checked more often, so it takes traffic soon after it is ready.
+        const bool starting = nodes_[index].checks.state.health() == node_health::starting;
+        auto wait = starting ? std::min(cfg.starting_interval, cfg.interval) : cfg.interval;
+        if (!starting && cfg.jitter.count() > 0)
             wait += std::chrono::milliseconds(std::uniform_int_distribution<long>(0, cfg.jitter.count())(random_));
         auto& timer = *nodes_[index].timer;
         timer.expires_after(wait);

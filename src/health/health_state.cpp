@@ -13,7 +13,7 @@ bool health_state::observe(check_result r) noexcept {
     case check_result::pass:
         failures_ = 0;
         ++passes_;
-        if (health_ == node_health::unknown || passes_ >= rise_) health_ = node_health::up;
+        if (health_ == node_health::unknown || health_ == node_health::starting || passes_ >= rise_) health_ = node_health::up;
         break;
     case check_result::fail:
         passes_ = 0;

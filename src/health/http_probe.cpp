@@ -25,16 +25,38 @@ std::string_view trim(std::string_view s) noexcept {
 }
 
 constexpr std::size_t max_health_body = 64 * 1024;
+constexpr std::size_t max_shown_message = 120;
+
+/// The `error` object of NocoBase's JSON error body `value`, or nullptr.
+const boost::json::object* error_of(const boost::json::value& value) {
+    if (!value.is_object()) return nullptr;
+    const auto* error = value.as_object().if_contains("error");
+    return error && error->is_object() ? &error->as_object() : nullptr;
+}
 
 }  // namespace
+
+std::string nocobase_message(std::string_view body) {
+    boost::system::error_code ec;
+    const auto value = boost::json::parse(body, ec);
+    const auto* error = ec ? nullptr : error_of(value);
+    if (!error) return {};
+    const auto* message = error->if_contains("message");
+    if (!message || !message->is_string()) return {};
+    std::string out;
+    for (const char c : message->as_string()) {
+        if (out.size() >= max_shown_message) break;
+        out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;  // one log line, whatever it holds
+    }
+    return out;
+}
 
 std::string nocobase_maintaining(std::string_view body) {
     boost::system::error_code ec;
     const auto value = boost::json::parse(body, ec);
-    if (ec || !value.is_object()) return {};
-    const auto* error = value.as_object().if_contains("error");
-    if (!error || !error->is_object()) return {};
-    const auto& e = error->as_object();
+    const auto* error = ec ? nullptr : error_of(value);
+    if (!error) return {};
+    const auto& e = *error;
     const auto* maintaining = e.if_contains("maintaining");
     if (!maintaining || !maintaining->is_bool() || !maintaining->as_bool()) return {};
     std::string out = "maintaining";
@@ -56,7 +78,10 @@ probe_outcome judge_health_answer(unsigned status, std::string_view body, const 
                                         cfg.expect_body + "'"};
     }
     if (status == 503) {
-        if (auto code = nocobase_maintaining(body); !code.empty()) return {check_result::starting, code};
+        if (auto code = nocobase_maintaining(body); !code.empty()) {
+            const auto message = nocobase_message(body);
+            return {check_result::starting, message.empty() ? code : code + ": " + message};
+        }
     }
     return {check_result::fail, "status " + std::to_string(status)};
 }

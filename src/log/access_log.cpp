@@ -186,4 +186,18 @@ void format_json(std::string& out, const access_record& r) {
     out += "}\n";
 }
 
+void keep_strings(access_record& r, std::string& storage) {
+    std::string_view* const fields[] = {&r.client_ip, &r.peer_ip,    &r.method, &r.target,          &r.referer,
+                                        &r.user_agent, &r.request_id, &r.node,   &r.tunnel_closed_by};
+    std::size_t total = 0;
+    for (const auto* f : fields) total += f->size();
+    storage.clear();
+    storage.reserve(total);  // no reallocation below: the views taken stay valid
+    for (auto* f : fields) {
+        const auto at = storage.size();
+        storage.append(*f);
+        *f = std::string_view(storage).substr(at, f->size());
+    }
+}
+
 }  // namespace gatehouse::log

@@ -265,6 +265,20 @@ void add_control_families(std::vector<MetricFamily>& out, const scrape& s) {
                {gauge({{"version", s.version}}, 1)});
 }
 
+/// [cluster]: the link to Redis (no family without [cluster]).
+void add_cluster_families(std::vector<MetricFamily>& out, const cluster_sample& c) {
+    if (!c.enabled) return;
+    add_family(out, "gatehouse_cluster_redis_up",
+               "1 while the link to [cluster]'s Redis is up; 0 while gatehouse serves with its last known state.",
+               MetricType::Gauge, {gauge({}, c.redis_up ? 1 : 0)});
+    add_family(out, "gatehouse_cluster_redis_failures_total",
+               "Connection attempts to Redis that failed, and connections lost.", MetricType::Counter,
+               {counter({}, double(c.failures))});
+    add_family(out, "gatehouse_cluster_state_updates_total",
+               "Operator states written by other replicas and applied here.", MetricType::Counter,
+               {counter({}, double(c.updates_received))});
+}
+
 }  // namespace
 
 std::string render(const scrape& s) {
@@ -276,6 +290,7 @@ std::string render(const scrape& s) {
     add_compression_families(out, s);
     add_tls_families(out, s);
     add_control_families(out, s);
+    add_cluster_families(out, s.cluster);
     add_process_metrics(out, s.start_time_unix);
     return prometheus::TextSerializer().Serialize(out);
 }

@@ -9,6 +9,7 @@ node_availability assess_nodes(const model::snapshot& snapshot, std::int64_t now
     const auto slow_start_ms = snapshot.config->upstream.slow_start.count();
     bool any_taking = false;
     balancer::node_set up_but_ejected;  // the active checks say up; only passive ejection keeps them out
+    balancer::node_set starting;        // say they are starting (NocoBase's 503 "maintaining"), not ejected
     for (const auto& n : snapshot.nodes) {
         if (!n.takes_new_requests) {  // drained, disabled, or another node is pinned: the operator's choice
             a.excluded.set(n.index);
@@ -21,6 +22,8 @@ node_availability assess_nodes(const model::snapshot& snapshot, std::int64_t now
             const auto h = st.health.load(std::memory_order_relaxed);
             if (h != model::node_health::starting) a.all_starting = false;
             if (h == model::node_health::up) up_but_ejected.set(n.index);
+            if (h == model::node_health::starting && st.ejected_until_ms.load(std::memory_order_relaxed) <= now_ms)
+                starting.set(n.index);
             continue;
         }
         a.any_ready = true;
@@ -46,6 +49,14 @@ node_availability assess_nodes(const model::snapshot& snapshot, std::int64_t now
         a.any_ready = true;
         a.all_starting = false;
         a.ejection_ignored = true;
+    }
+    if (!a.any_ready && starting.any()) {
+        // Nobody is up, some node is booting or upgrading: its own answer (NocoBase's 503 with the code, command
+        // and progress message its client shows as the upgrade screen) beats one of ours, and a WebSocket opened
+        // there hears the "running, refresh" message when the app is ready.
+        a.excluded = ~starting;
+        a.any_ready = true;
+        a.to_starting = true;
     }
     return a;
 }

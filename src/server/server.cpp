@@ -8,6 +8,7 @@
 #include <gatehouse/control/controller.hpp>
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/net/endpoints.hpp>
+#include <gatehouse/server/systemd_notify.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -63,7 +64,9 @@ int server::run() {
             if (!stopping_) {
                 net::co_spawn(control_, [this]() -> net::awaitable<void> {
                     std::string actor = "SIGHUP";  // named: GCC PR 100611
-                    co_await controller_->reload(std::move(actor));
+                    systemd::reloading();
+                    const auto result = co_await controller_->reload(std::move(actor));
+                    systemd::ready(result.ok ? "reloaded" : "reload failed: running the previous configuration");
                 }, net::detached);
             }
             signals.async_wait(on_signal);
@@ -81,8 +84,20 @@ int server::run() {
     signals.async_wait(on_signal);
     std::signal(SIGPIPE, SIG_IGN);
 
+    controller_->start_cluster();
     controller_->start_health_checks();
     for (auto& w : workers_) w->start();
+    start_listeners_and_notify();
+
+    control_.run();
+    for (auto& w : workers_) w->join();
+    log::info("gatehouse stopped");
+    return 0;
+}
+
+// Starts the admin and metrics listeners, logs what listens where, and tells systemd (READY=1) that every listener
+// accepts and the first health round is over (start_health_checks returned before the workers started).
+void server::start_listeners_and_notify() {
     const auto& c = controller_->config();
     std::string addresses;
     for (const auto& a : c.proxy.listen) addresses += (addresses.empty() ? "" : ", ") + a.text;
@@ -100,15 +115,13 @@ int server::run() {
     if (controller_->state().maintenance.enabled) log::info("maintenance mode is on");
     log::info("gatehouse listening on " + addresses + " with " + std::to_string(workers_.size()) + " worker(s), " +
               std::to_string(controller_->snapshot()->nodes.size()) + " node(s)");
-
-    control_.run();
-    for (auto& w : workers_) w->join();
-    log::info("gatehouse stopped");
-    return 0;
+    systemd::ready("listening on " + addresses);
+    start_watchdog();
 }
 
 void server::begin_shutdown(int signal_number) {
     stopping_ = true;
+    systemd::stopping();
     controller_->stop_health_checks();
     if (admin_) admin_->stop();
     if (metrics_) metrics_->stop();
@@ -131,7 +144,23 @@ void server::begin_shutdown(int signal_number) {
     }
 }
 
+// WATCHDOG=1 from the control loop every half WatchdogSec=: a control thread stuck for that long gets restarted.
+void server::start_watchdog() {
+    const auto period = systemd::watchdog_period();
+    if (!period) return;
+    watchdog_timer_ = std::make_unique<net::steady_timer>(control_);
+    net::co_spawn(control_, [timer = watchdog_timer_.get(), period = *period]() -> net::awaitable<void> {
+        for (;;) {
+            systemd::watchdog();
+            timer->expires_after(period);
+            auto [ec] = co_await timer->async_wait(use_tuple);
+            if (ec) co_return;
+        }
+    }, net::detached);
+}
+
 void server::finish() {
+    if (watchdog_timer_) watchdog_timer_->cancel();
     if (drain_timer_) drain_timer_->cancel();
     control_.stop();
 }

@@ -1,5 +1,7 @@
 // The deploy/ files: Prometheus scrape config and alert rules (promtool check + promtool's rule unit tests), the
 // Grafana dashboard (valid JSON, valid PromQL, only metrics gatehouse exports), the systemd unit.
+#include "shell_command.hpp"
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <gtest/gtest.h>
@@ -28,23 +30,10 @@ std::string read_file(const std::string& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-struct command_result {
-    int exit_code = -1;
-    std::string output;  ///< stdout and stderr
-};
+using gatehouse::test::command_result;
 
 /// Runs a shell command, bounded by coreutils' `timeout` (exit code 124 when it ran out).
-command_result run(const std::string& command, int seconds = 60) {
-    command_result r;
-    const std::string full = "timeout " + std::to_string(seconds) + " " + command + " 2>&1";
-    FILE* p = ::popen(full.c_str(), "r");
-    if (!p) return r;
-    char buffer[4096];
-    while (const auto n = std::fread(buffer, 1, sizeof buffer, p)) r.output.append(buffer, n);
-    const int status = ::pclose(p);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
+command_result run(const std::string& command, int seconds = 60) { return gatehouse::test::run_shell(command, seconds); }
 
 /// promtool's path; a missing promtool fails the test (CI installs Debian's `prometheus`).
 std::string promtool() {
@@ -326,6 +315,20 @@ TEST(SystemdUnit, NeverStartsWithoutAnAdminTokenByAccident) {
     const auto conf = read_file(source_dir + "/conf/gatehouse.toml");
     EXPECT_NE(conf.find("\ntoken_file = \"/var/lib/gatehouse/admin.token\"\n"), std::string::npos);
     EXPECT_NE(conf.find("\nallow_no_token = false\n"), std::string::npos);
+}
+
+// Type=notify: gatehouse says READY=1 itself (sd_notify), the watchdog is on, and the token environment file is
+// required (no '-'); the Debian package's postinst creates it 0640 root:gatehouse.
+TEST(SystemdUnit, UsesSdNotifyAndTheTokenEnvironmentFile) {
+    const auto unit = read_file(source_dir + "/deploy/gatehouse.service");
+    for (const char* line : {"Type=notify\n", "NotifyAccess=main\n", "WatchdogSec=30s\n",
+                             "EnvironmentFile=/etc/gatehouse/gatehouse.env\n"})
+        EXPECT_NE(unit.find(line), std::string::npos) << "missing: " << line;
+    EXPECT_EQ(unit.find("Type=simple"), std::string::npos);
+    const auto postinst = read_file(source_dir + "/deploy/debian/postinst");
+    EXPECT_NE(postinst.find("chown root:gatehouse /etc/gatehouse/gatehouse.env\n"), std::string::npos);
+    EXPECT_NE(postinst.find("chmod 0640 /etc/gatehouse/gatehouse.env\n"), std::string::npos);
+    EXPECT_NE(postinst.find("umask 077"), std::string::npos);
 }
 
 // systemd itself accepts the unit (when systemd-analyze is there; it complains about the binary's absence only).

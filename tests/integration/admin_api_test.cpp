@@ -128,7 +128,8 @@ TEST_F(AdminApi, StatusShowsNodesWithStateInFlightAndLastCheck) {
     EXPECT_FALSE(last.at("at").as_string().empty());
 }
 
-// A node that answers NocoBase's 503 "maintaining" shows as starting with its code in the last check.
+// A node that answers NocoBase's 503 "maintaining" shows as starting with its code, command and message in the last
+// check.
 TEST_F(AdminApi, StatusShowsAStartingNodesCode) {
     add_upstream("node1");
     auto& n2 = add_upstream("node2");
@@ -141,7 +142,7 @@ TEST_F(AdminApi, StatusShowsAStartingNodesCode) {
     const auto& node2 = v.at("nodes").as_array()[1];
     EXPECT_EQ(node2.at("state").as_string(), "starting");
     EXPECT_EQ(node2.at("last_check").at("result").as_string(), "starting");
-    EXPECT_EQ(node2.at("last_check").at("detail").as_string(), "APP_COMMANDING upgrade");
+    EXPECT_EQ(node2.at("last_check").at("detail").as_string(), "APP_COMMANDING upgrade: upgrading");
 }
 
 // Malformed JSON, wrong member types, unknown members, unknown nodes, unknown paths and wrong methods get a 4xx

@@ -262,8 +262,9 @@ TEST_F(HealthCheck, NodeDownAtStartNeverGetsARequest) {
     EXPECT_EQ(gh.log().find("\": cannot connect to dead"), std::string::npos) << "a request was sent to the dead node";
 }
 
-// NocoBase "starting": such a node takes no traffic and the log says why; with every node starting, a page
-// gets 503 HTML with Retry-After and the API gets NocoBase's maintaining JSON; a node back to ok serves again.
+// NocoBase "starting": such a node takes no traffic while another is up and the log says why; with every node
+// starting, requests go to a starting node and the client gets its own 503 maintaining JSON (NocoBase's progress);
+// a node back to ok serves again.
 TEST_F(HealthCheck, StartingNodesTakeNoTrafficAndAllStartingAnswers503) {
     auto& a = add_upstream("a");
     auto& b = add_upstream("b");
@@ -285,21 +286,13 @@ TEST_F(HealthCheck, StartingNodesTakeNoTrafficAndAllStartingAnswers503) {
     ASSERT_TRUE(gh.wait_for_log("b starting: APP_COMMANDING upgrade", 3s));
     const auto a_before = a.requests(), b_before = b.requests();
     {
-        const auto page = get(gh.port(), "/");
-        EXPECT_EQ(page.status, 503u) << page.raw;
-        EXPECT_TRUE(page.has("Retry-After")) << page.raw;
-        EXPECT_GT(std::atoi(page.header("Retry-After").c_str()), 0) << page.raw;
-        EXPECT_NE(page.header("Content-Type").find("text/html"), std::string::npos) << page.raw;
-        EXPECT_NE(page.body.find("<html"), std::string::npos) << page.raw;
-
         const auto api = get(gh.port(), "/api/users:list");
         EXPECT_EQ(api.status, 503u) << api.raw;
-        EXPECT_TRUE(api.has("Retry-After")) << api.raw;
         EXPECT_NE(api.header("Content-Type").find("application/json"), std::string::npos) << api.raw;
         EXPECT_NE(api.body.find("\"maintaining\":true"), std::string::npos) << api.raw;
+        EXPECT_NE(api.body.find("\"message\":\"upgrading\""), std::string::npos) << "not the node's own answer: " << api.raw;
     }
-    EXPECT_EQ(a.requests(), a_before) << "gatehouse answers itself when every node is starting";
-    EXPECT_EQ(b.requests(), b_before) << "gatehouse answers itself when every node is starting";
+    EXPECT_EQ(a.requests() + b.requests(), a_before + b_before + 1) << "the request did not reach a starting node";
 
     a.set_health(health_mode::ok);
     ASSERT_TRUE(gh.wait_for_log("a up:", 3s)) << "a did not come back";

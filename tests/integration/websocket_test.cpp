@@ -3,12 +3,17 @@
 // without a switch, invalid upgrades, no upgrade sent twice, graceful stop, metrics and the access log line.
 #include "admin_client.hpp"
 #include "harness.hpp"
+#include "run_command.hpp"
 #include "support/websocket_client.hpp"
 #include "support/websocket_node.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 
 #include <csignal>
 #include <cstdlib>
 #include <set>
+#include <sstream>
 
 namespace gatehouse::test {
 namespace {
@@ -57,6 +62,27 @@ double metric(const gatehouse_process& gh, const std::string& series) {
     return at == std::string::npos ? -1 : std::atof(text.c_str() + at + series.size() + 2);
 }
 
+/// Node `name`'s entry of /api/status.
+boost::json::object status_of(const gatehouse_process& gh, std::string_view name) {
+    const auto v = boost::json::parse(admin_call(gh, "GET", "/api/status").body);
+    for (const auto& n : v.at("nodes").as_array())
+        if (n.at("name").as_string() == name) return n.as_object();
+    return {};
+}
+
+/// The row of `gatehouse nodes` for `name`, split on blanks.
+std::vector<std::string> nodes_row(const gatehouse_process& gh, std::string_view name) {
+    const auto r = run_gatehouse({"nodes", "-c", gh.config_path()}, gh.dir());
+    std::istringstream lines(r.output);
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream words(line);
+        std::vector<std::string> row;
+        for (std::string w; words >> w;) row.push_back(w);
+        if (!row.empty() && row[0] == name) return row;
+    }
+    return {};
+}
+
 }  // namespace
 
 // The node gets the upgrade with its headers (once each) and the forwarded fields; 10,000 small messages and one of
@@ -66,7 +92,8 @@ TEST_F(WebSocket, EchoesManyMessagesAndOneOf16MiB) {
     auto& node = add_ws_node("alpha");
     auto& gh = start();
     websocket_client ws(gh.port(), "/ws?__appName=main");
-    ASSERT_EQ(node.upgrades(), 1u);
+    // The node counts the upgrade after its 101 went out: the client may see the 101 first.
+    ASSERT_TRUE(wait_until([&] { return node.upgrades() == 1u; }, 5s)) << node.upgrades();
     const auto head = node.heads().back();
     EXPECT_EQ(first_line(head), "GET /ws?__appName=main HTTP/1.1") << head;
     EXPECT_EQ(head_fields(head, "Upgrade"), std::vector<std::string>{"websocket"}) << head;
@@ -258,10 +285,81 @@ TEST_F(WebSocket, GracefulStopClosesTunnels) {
     EXPECT_TRUE(wait_until([&] { return node.open() == 0; }, 5s));
 }
 
+// upstream.drain_websockets_after: a tunnel on a drained node keeps working until the limit, then gatehouse closes
+// it on both sides (FIN: the client sees its connection end, the node its client gone) and logs it as its own close.
+TEST_F(WebSocket, DrainedNodeClosesItsTunnelsAfterTheLimit) {
+    auto& node = add_ws_node("alpha");
+    auto& gh = start({.upstream = {{"drain_websockets_after", "\"2s\""}}});
+    websocket_client ws(gh.port());
+    ws.send("before");
+    ASSERT_EQ(ws.read(), "before");
+    ASSERT_EQ(admin_call(gh, "POST", "/api/nodes/alpha/drain").status, 200u);
+    const auto drained = clock::now();
+    ws.send("while draining");
+    EXPECT_EQ(ws.read(), "while draining");
+    EXPECT_EQ(ws.read_end(20s), websocket_end::connection);
+    EXPECT_GE(clock::now() - drained, 1500ms) << "closed before drain_websockets_after";
+    EXPECT_TRUE(wait_until([&] { return node.open() == 0; }, 5s)) << "the node's side of the tunnel is open";
+    ASSERT_TRUE(gh.wait_for_log("ws_closed_by=gatehouse", 5s)) << gh.log();
+    EXPECT_TRUE(wait_until([&] { return metric(gh, R"(gatehouse_websocket_connections{node="alpha"})") == 0; }, 5s));
+}
+
+// Open tunnels are requests in flight to their node: /api/status and `gatehouse nodes` show them (websockets and
+// in_flight); pinning another node sends new upgrades there and lets the open tunnels go on on theirs.
+TEST_F(WebSocket, OpenTunnelsShowInStatusAndStayOnTheirNodeWhenPinnedAway) {
+    add_ws_node("alpha");
+    add_ws_node("beta");
+    auto& gh = start({.upstream = {{"balance", "\"ip_hash\""}}});
+    std::vector<std::unique_ptr<websocket_client>> open;
+    for (int i = 0; i < 2; ++i) {
+        open.push_back(std::make_unique<websocket_client>(gh.port()));
+        open.back()->send("whoami");
+    }
+    const std::string home = open[0]->read().substr(5);  // "node=<name>"; ip_hash: both on one node
+    ASSERT_EQ(open[1]->read(), "node=" + home);
+    const std::string other = home == "alpha" ? "beta" : "alpha";
+    ASSERT_TRUE(wait_until([&] { return status_of(gh, home)["websockets"].as_int64() == 2; }, 5s));
+    EXPECT_EQ(status_of(gh, home)["in_flight"].as_int64(), 2);
+    EXPECT_EQ(status_of(gh, other)["websockets"].as_int64(), 0);
+    const auto row = nodes_row(gh, home);  // NODE ADDRESS STATE HEALTH WEIGHT IN-FLIGHT WEBSOCKETS ...
+    ASSERT_GE(row.size(), 7u);
+    EXPECT_EQ(row[5], "2");
+    EXPECT_EQ(row[6], "2");
+
+    ASSERT_EQ(admin_call(gh, "POST", "/api/pin", R"({"node": ")" + other + R"("})").status, 200u);
+    websocket_client fresh(gh.port());
+    fresh.send("whoami");
+    EXPECT_EQ(fresh.read(), "node=" + other);
+    for (auto& c : open) {  // the open ones go on, on their node
+        c->send("whoami");
+        EXPECT_EQ(c->read(), "node=" + home);
+    }
+    EXPECT_EQ(status_of(gh, home)["websockets"].as_int64(), 2);
+    EXPECT_EQ(status_of(gh, home)["in_flight"].as_int64(), 2);
+    open.clear();
+    EXPECT_TRUE(wait_until([&] { return status_of(gh, home)["in_flight"].as_int64() == 0; }, 5s));
+    EXPECT_EQ(status_of(gh, home)["websockets"].as_int64(), 0);
+}
+
+// Without drain_websockets_after a tunnel on a drained node stays open (it finishes on its own) and still counts.
+TEST_F(WebSocket, DrainedNodeKeepsItsTunnelsByDefault) {
+    add_ws_node("alpha");
+    auto& gh = start();
+    websocket_client ws(gh.port());
+    ws.send("before");
+    ASSERT_EQ(ws.read(), "before");
+    ASSERT_EQ(admin_call(gh, "POST", "/api/nodes/alpha/drain").status, 200u);
+    EXPECT_FALSE(wait_until([&] { return metric(gh, R"(gatehouse_websocket_connections{node="alpha"})") != 1; }, 3s))
+        << "the tunnel closed after its node was drained";
+    ws.send("still open");
+    EXPECT_EQ(ws.read(), "still open");
+}
+
 // An idle tunnel holds no I/O buffer: after one 1000-byte message each way, 200 open tunnels cost gatehouse less
 // than one 16 KiB piece per direction would, or the exchange's read buffers (8 + 16 KiB) kept; Nginx holds a buffer
-// each way, about 18 KiB per tunnel. (Measured here: about 7 KiB, the session, its coroutine frames and the request's
-// fields; HAProxy's 4.7 KiB is the issue's bar, not reached yet.)
+// each way, about 18 KiB per tunnel. (Measured here, Release: about 4.0 KiB: the session, run()'s and tunnel()'s
+// coroutine frames, two pending reads with their 64-byte buffers, the tunnel's record; HAProxy's 4.7-5.0 KiB is the
+// issue's bar, checked by bench/websocket_bench.sh. The bound stays loose: the machine's other work moves RSS.)
 TEST_F(WebSocket, IdleTunnelsHoldNoBuffers) {
 #ifdef GATEHOUSE_TEST_SANITIZED
     GTEST_SKIP() << "RSS of a sanitizer build counts its shadow memory and quarantine, not gatehouse's buffers";

@@ -61,6 +61,11 @@ http::response<http::string_body> plain_answer(const http::request<http::string_
     return res;
 }
 
+/// NocoBase's health answer while it upgrades.
+constexpr std::string_view starting_body =
+    R"({"error":{"status":503,"maintaining":true,"message":"load plugin [auth], 9/77","code":"APP_COMMANDING",)"
+    R"("command":{"name":"upgrade"}}})";
+
 }  // namespace
 
 websocket_node::websocket_node(std::string name) : name_(std::move(name)) {
@@ -122,6 +127,14 @@ void websocket_node::serve(int fd) {
         http::request<http::string_body> req;
         http::read(socket, buffer, req, ec);
         if (ec) return;
+        if (req.target() == "/api/__health_check") {  // NocoBase's health path: not counted, not recorded
+            const bool starting = starting_.load();
+            auto res = plain_answer(req, starting ? 503 : 200, std::string(starting ? starting_body : "ok"));
+            if (starting) res.set(http::field::content_type, "application/json");
+            http::write(socket, res, ec);
+            if (ec || !req.keep_alive()) return;
+            continue;
+        }
         ++requests_;
         {
             std::ostringstream head;

@@ -18,6 +18,8 @@ namespace gatehouse::test {
 ///                                       the text message `whoami` gets `node=<name>`, the text message `close` makes
 ///                                       the node close the WebSocket (close frame 1000 "bye")
 ///   an upgrade to /refuse               403 `refused by node` (a node that does not switch), keep-alive
+///   GET /api/__health_check             200 `ok`, or NocoBase's 503 "maintaining" JSON after set_starting(true)
+///                                       (neither counted nor recorded); upgrades are accepted either way
 ///   any other request                   200 `node=<name>`, keep-alive
 /// Every request head is recorded (upgrades included).
 class websocket_node {
@@ -38,6 +40,9 @@ public:
     /// The raw request heads received so far (oldest first).
     std::vector<std::string> heads() const;
 
+    /// Makes the health path answer NocoBase's 503 "APP_COMMANDING upgrade" (true) or `ok` (false).
+    void set_starting(bool starting) noexcept { starting_.store(starting); }
+
     /// Closes the listener and every connection (without a close frame) and joins the threads. Idempotent.
     void stop();
 
@@ -53,6 +58,7 @@ private:
     int listen_fd_ = -1;
     std::uint16_t port_ = 0;
     std::atomic<bool> stopping_{false};
+    std::atomic<bool> starting_{false};
     std::atomic<std::size_t> upgrades_{0}, open_{0}, client_closes_{0}, requests_{0};
     std::thread acceptor_;
     mutable std::mutex mutex_;

@@ -26,6 +26,7 @@ struct wss_client::impl {
     websocket::stream<net::ssl::stream<tcp::socket>> ws{io, ctx};
     beast::flat_buffer buffer;
     std::chrono::milliseconds timeout;
+    bool close_notify = false;
 
     /// Runs `op(handler)` until it completes or the timeout passes (then the socket closes); throws on failure.
     template <class Op>
@@ -76,6 +77,37 @@ std::string wss_client::read() {
     s.buffer.consume(s.buffer.size());
     return message;
 }
+
+websocket_end wss_client::read_end(std::chrono::milliseconds timeout) {
+    auto& s = *impl_;
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+        if (left <= std::chrono::milliseconds(0)) return websocket_end::timeout;
+        bool done = false;
+        error_code result;
+        s.ws.async_read(s.buffer, [&](error_code ec, std::size_t) {
+            done = true;
+            result = ec;
+        });
+        s.io.restart();
+        s.io.run_for(left);
+        if (!done) {
+            error_code ignored;
+            beast::get_lowest_layer(s.ws).close(ignored);
+            s.io.restart();
+            s.io.run_for(std::chrono::seconds(5));
+            return websocket_end::timeout;
+        }
+        s.buffer.consume(s.buffer.size());
+        if (!result) continue;  // a message: dropped
+        if (result == websocket::error::closed) return websocket_end::close_frame;
+        s.close_notify = result == net::error::eof;  // OpenSSL reads a close_notify as the end of the stream
+        return websocket_end::connection;
+    }
+}
+
+bool wss_client::ended_with_close_notify() const noexcept { return impl_->close_notify; }
 
 void wss_client::close() {
     auto& s = *impl_;

@@ -1,6 +1,8 @@
 // A Beast WebSocket client over TLS (wss) for integration tests: every operation bounded by a timeout.
 #pragma once
 
+#include "websocket_client.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -21,6 +23,11 @@ public:
 
     void send(std::string_view message, bool binary = false);
     std::string read();
+    /// Reads until the WebSocket or its connection ends (messages are dropped), at most `timeout`.
+    websocket_end read_end(std::chrono::milliseconds timeout);
+    /// After read_end() returned `connection`: whether TLS ended cleanly, with the server's close_notify before its
+    /// FIN (false: the connection ended without one, or was reset).
+    bool ended_with_close_notify() const noexcept;
     /// Closes with a close frame (code 1000) and waits for the peer's.
     void close();
 

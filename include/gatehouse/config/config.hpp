@@ -62,6 +62,9 @@ struct upstream_config {
     unsigned keepalive = 32;             ///< idle pooled connections kept per node per worker
     duration slow_start{0};              ///< a node that comes back ramps from 10% to 100% of its share over this
     node_tls_config tls;                 ///< for the nodes written "https://..."
+    /// Open WebSocket tunnels on a node that takes no new requests (drained, disabled, another node pinned) are
+    /// closed this long after the tunnel saw it (FIN both ways); 0 = off: they finish on their own.
+    duration drain_websockets_after{0};
 };
 
 /// An inclusive range of HTTP status codes, e.g. 200-399.
@@ -77,6 +80,9 @@ struct health_check_config {
     duration interval{std::chrono::seconds(2)};
     duration timeout{std::chrono::seconds(2)};
     duration jitter{std::chrono::milliseconds(200)};
+    /// Time between checks of a node that says it is starting (NocoBase's 503 "maintaining"), no jitter: it takes
+    /// traffic again within this of being ready.
+    duration starting_interval{std::chrono::milliseconds(500)};
     unsigned rise = 2;                          ///< consecutive passes to mark a node up
     unsigned fall = 3;                          ///< consecutive failures to mark it down
     std::vector<status_range> expect_status{status_range{}};
@@ -209,6 +215,22 @@ struct tls_config {
     bool enabled() const noexcept { return !listen.empty(); }
 };
 
+/// Replicas that share the operator state through Redis ([cluster]; README, Replicas).
+struct cluster_config {
+    bool enabled = false;             ///< redis_url is set
+    std::string redis_url;            ///< as written: "redis://[[user]:password@]host[:port][/db]"
+    std::string redis_host;           ///< resolved by the Redis thread (never on the control thread or a worker)
+    std::uint16_t redis_port = 6379;
+    std::string redis_user;           ///< "" = AUTH with the password alone
+    std::string redis_password;       ///< "" = no AUTH. Never logged.
+    unsigned redis_db = 0;            ///< SELECTed after connecting
+    std::string key = "gatehouse:operator_state";  ///< the Redis key holding the state
+    std::string channel;              ///< where changes are published; "" = key + ":changes"
+    std::string name;                 ///< this replica, as the writer of a change; "" = "<hostname>:<first listen port>"
+    duration timeout{std::chrono::seconds(1)};    ///< connecting and each command
+    duration retry_max{std::chrono::seconds(5)};  ///< the reconnect backoff doubles from 250 ms up to this
+};
+
 struct config {
     std::string source;   ///< file the configuration was read from ("<inline>" or the origin given for text)
     proxy_config proxy;
@@ -222,6 +244,7 @@ struct config {
     metrics_config metrics;
     compression_config compression;
     tls_config tls;
+    cluster_config cluster;
 };
 
 }  // namespace gatehouse::config

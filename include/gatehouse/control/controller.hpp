@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gatehouse/config/config.hpp>
+#include <gatehouse/control/cluster_sync.hpp>
 #include <gatehouse/control/operator_state.hpp>
 #include <gatehouse/control/worker_handle.hpp>
 #include <gatehouse/health/health_checker.hpp>
@@ -57,6 +58,13 @@ public:
     void start_health_checks();
     void stop_health_checks();
 
+    /// With [cluster]: connects to Redis and waits (at most about twice cluster.timeout) for the shared state, which
+    /// replaces the local one when it is later. Call before start_health_checks() and before the workers start
+    /// (start-up only; blocks the control loop's caller). Without [cluster] it does nothing.
+    void start_cluster();
+    /// The link to Redis as /api/status shows it; nullptr without [cluster].
+    const cluster_status* cluster() const noexcept { return cluster_ ? &cluster_->status() : nullptr; }
+
     const model::snapshot_ptr& snapshot() const noexcept { return snapshot_; }
     const config::config& config() const noexcept { return *snapshot_->config; }
     const operator_state& state() const noexcept { return state_; }
@@ -89,6 +97,9 @@ private:
     std::optional<std::size_t> node_index(const std::string& name) const;
     std::string persist();  ///< saves state_ when a state file is configured; returns a warning or ""
     net::awaitable<action_result> apply(std::string what, std::string actor);
+    /// A later state from another replica (controller_cluster.cpp): health checks paused or resumed, published.
+    void adopt_cluster_state(const cluster_record& record);
+    boost::json::object cluster_json() const;
 
     // ---- reload steps: load, prepare (everything that can fail), commit, report ----
     std::vector<std::string> load_next(reload_plan& plan) const;
@@ -113,6 +124,8 @@ private:
     /// [tls]'s certificates read and checked; throws std::runtime_error with every problem (start-up).
     static std::shared_ptr<const tls::server_tls> load_certificates(const config::config& cfg);
     std::shared_ptr<log::access_log_sink> access_log_;
+    std::unique_ptr<cluster_sync> cluster_;  ///< [cluster]; destroyed (its thread joined) before the rest
+    bool cluster_starting_ = false;          ///< start_cluster() is waiting: the workers do not run yet
 };
 
 /// Milliseconds since the Unix epoch, now.

@@ -17,7 +17,8 @@ enum class check_result : std::uint8_t { pass, starting, fail };
 /// Counts consecutive results and says when the node's health changes.
 /// A node leaves `unknown` on its first passing check (one pass is enough for a node nobody has seen up) or
 /// goes down after `fall` failures; afterwards `rise` passes bring it up and `fall` failures take it down.
-/// A `starting` answer moves the node to `starting` at once and resets both counters.
+/// A `starting` answer moves the node to `starting` at once and resets both counters; a starting node comes up on
+/// its first pass (NocoBase said it was booting and now says it is ready: no flapping to guard against).
 class health_state {
 public:
     health_state(unsigned rise, unsigned fall) noexcept : rise_(rise ? rise : 1), fall_(fall ? fall : 1) {}

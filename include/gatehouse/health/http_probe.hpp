@@ -19,13 +19,18 @@ struct probe_outcome {
 };
 
 /// Judges a health answer: a pass when the status is expected and the body (trimmed) equals expect_body (or
-/// expect_body is empty); NocoBase's 503 `{"error":{"maintaining":true,"code":...}}` means starting; anything
+/// expect_body is empty); NocoBase's 503 `{"error":{"maintaining":true,"code":...}}` means starting (detail:
+/// "APP_COMMANDING upgrade: load plugin [auth], 9/77", NocoBase's code, command and progress message); anything
 /// else fails. Pure.
 probe_outcome judge_health_answer(unsigned status, std::string_view body, const config::health_check_config& cfg);
 
 /// If `body` is NocoBase's "app not running" JSON (`error.maintaining == true`), its code and command name
 /// ("APP_COMMANDING upgrade"); otherwise empty. Pure.
 std::string nocobase_maintaining(std::string_view body);
+
+/// The `error.message` of NocoBase's JSON error body, control characters blanked, at most 120 bytes; "" when
+/// absent. Pure.
+std::string nocobase_message(std::string_view body);
 
 /// Runs one check against `endpoint` within cfg.timeout, on the calling coroutine's executor. With `tls` (an
 /// https:// node) the check goes through TLS, verified as the node's requests are (`names`); a refused handshake

@@ -44,6 +44,10 @@ struct access_record {
     std::string_view tunnel_closed_by;  ///< "client", "node" or "gatehouse" (idle timeout, a stalled side, a stop)
 };
 
+/// Copies the text `r` points to (every string_view field) into `storage` and points `r` there: the record then
+/// outlives the request it came from (a WebSocket tunnel logs its line long after its request's parser is gone).
+void keep_strings(access_record& r, std::string& storage);
+
 /// Appends one line in Nginx's combined format followed by gatehouse's fields:
 /// `1.2.3.4 - - [26/Nov/2026:21:00:00 +0000] "GET / HTTP/1.1" 200 12 "-" "curl/8" node=node1 upstream_status=200
 /// upstream_time=0.002 request_time=0.003 request_id=... maintenance=0 bypass=0 peer=10.0.0.2`; a tunnel's line

@@ -23,6 +23,14 @@ struct node_sample {
 };
 
 /// Everything one scrape shows; workers' counters already summed (`requests.nodes` aligned with `nodes`).
+/// [cluster]'s link to Redis.
+struct cluster_sample {
+    bool enabled = false;  ///< false: no cluster families
+    bool redis_up = false;
+    std::uint64_t failures = 0;
+    std::uint64_t updates_received = 0;
+};
+
 struct scrape {
     std::vector<node_sample> nodes;
     worker_counters requests;
@@ -35,6 +43,7 @@ struct scrape {
     double last_reload_success_unix = 0;       ///< 0 = never (the start counts as the first load)
     double start_time_unix = 0;
     std::string version;
+    cluster_sample cluster;
 };
 
 /// Node states every node gets a gatehouse_node_state sample for (one of them 1).

@@ -21,8 +21,9 @@ namespace gatehouse::proxy {
 /// to compile on any other.
 ///
 /// Three guards make that safe to live with:
-/// - read_some_unless_drained() (eager_io.hpp) is the one place that reads and then marks, with no wait between the
-///   two; the only other mark is the one on a node socket before its connect (nothing can be read from it yet);
+/// - read_some_unless_drained() (eager_io.hpp) and a tunnel's byte_pump (tunnel_pump.hpp, by the same rule) are the
+///   places that read and then mark, with no wait between the two; the only other mark is the one on a node socket
+///   before its connect (nothing can be read from it yet);
 /// - read_drain_check.hpp's start-up self-test checks on a loopback pair that the mark does what is described
 ///   here, and turns the mark off (logged) when it does not;
 /// - the CMake option GATEHOUSE_READ_DRAIN=OFF compiles it out (read_drain_off.cpp: no Asio internals at all).

@@ -2,17 +2,20 @@
 #pragma once
 
 #include <gatehouse/net.hpp>
-#include <gatehouse/proxy/eager_io.hpp>
+#include <gatehouse/proxy/read_drain.hpp>
 #include <gatehouse/proxy/tls_stream.hpp>
 #include <gatehouse/upstream/node_stream.hpp>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
+#include <boost/asio/write.hpp>
 
 #include <cstdint>
+#include <cstring>
+#include <functional>
 #include <memory>
+#include <new>
 #include <string_view>
-#include <tuple>
 
 namespace gatehouse::proxy {
 
@@ -32,112 +35,201 @@ struct pump_result {
     std::uint64_t bytes = 0;  ///< written to the destination
 };
 
-/// What pump_bytes needs of each side beyond tls_stream.hpp's socket_of and holds_input: a plain TCP socket, the
-/// client's TLS stream (read through OpenSSL asynchronously, see detail::read_piece_async), or a node connection
-/// (plain or TLS, read through node_stream::read_now).
-inline tcp::socket& socket_of(upstream::node_stream& s) noexcept { return s.socket(); }
-inline bool holds_input(upstream::node_stream&) noexcept { return false; }  // a TLS node is read again instead
-inline bool reads_through_tls(const tcp::socket&) noexcept { return false; }
-inline bool reads_through_tls(const tls_stream&) noexcept { return false; }  // holds_input tells instead
-inline bool reads_through_tls(const upstream::node_stream& s) noexcept { return s.is_tls(); }
+/// Bytes a tunnel direction reads into its own small buffer while it waits: a short message (a NocoBase `ping`, a
+/// chat event) goes through without a piece.
+inline constexpr std::size_t tunnel_head = 64;
+
+/// What byte_pump needs of each side of a tunnel: a plain TCP socket, the client's TLS stream (wss), or a node
+/// connection (plain, or TLS to an https:// node).
+namespace tunnel_side {
+
+/// The socket read and written directly when the side is plain TCP (direct writes, read_drain's marks); nullptr
+/// through TLS (every read and write then goes through OpenSSL).
+inline tcp::socket* plain_socket(tcp::socket& s) noexcept { return &s; }
+inline tcp::socket* plain_socket(tls_stream&) noexcept { return nullptr; }
+inline tcp::socket* plain_socket(upstream::node_stream& s) noexcept { return s.is_tls() ? nullptr : &s.socket(); }
+
+/// Reads what is there now without waiting: net::error::would_block when nothing is (or, through the client's
+/// TLS, when OpenSSL holds no decrypted byte: a record still to decrypt is left to the next asynchronous read, so
+/// this read never touches the socket nor writes).
+inline std::size_t read_now(tcp::socket& s, const net::mutable_buffer& b, error_code& ec) { return s.read_some(b, ec); }
+inline std::size_t read_now(upstream::node_stream& s, const net::mutable_buffer& b, error_code& ec) {
+    return s.read_now(b, ec);
+}
+inline std::size_t read_now(tls_stream& s, const net::mutable_buffer& b, error_code& ec) {
+    if (SSL_pending(s.native_handle()) <= 0) {
+        ec = net::error::would_block;
+        return 0;
+    }
+    return s.read_some(b, ec);  // OpenSSL has the bytes: no socket read, no write
+}
+
+/// Passes a FIN on: the sending side of a plain socket or of a node connection (a TCP FIN, no close_notify, see
+/// node_stream::shutdown_send). Not on a TLS client: close_notify must come before its FIN, and sending it is the
+/// session's (tunnel.cpp).
 inline void shutdown_send(tcp::socket& s) noexcept {
     error_code ignored;
     s.shutdown(tcp::socket::shutdown_send, ignored);
 }
+inline void shutdown_send(tls_stream&) noexcept {}
 inline void shutdown_send(upstream::node_stream& s) noexcept {
     error_code ignored;
     s.shutdown_send(ignored);
 }
 
-namespace detail {
-
-/// One read from a tunnel's source into `piece`, after it became readable: direct on a plain socket (the bytes are
-/// there), non-blocking through OpenSSL on a TLS node (would_block: TLS needs the socket).
-inline std::tuple<error_code, std::size_t> read_piece(tcp::socket& from, char* piece) {
-    error_code ec;
-    const std::size_t n = from.read_some(net::buffer(piece, tunnel_piece), ec);
-    return {ec, n};
-}
-inline std::tuple<error_code, std::size_t> read_piece(upstream::node_stream& from, char* piece) {
-    error_code ec;
-    const std::size_t n = from.read_now(net::buffer(piece, tunnel_piece), ec);
-    return {ec, n};
-}
-/// Through the client's TLS stream: a record may still be incomplete, then it waits for the rest.
-inline net::awaitable<std::tuple<error_code, std::size_t>> read_piece_async(tls_stream& from, char* piece) {
-    auto [ec, n] = co_await from.async_read_some(net::buffer(piece, tunnel_piece), use_tuple);
-    // A TLS peer closing without close_notify is the end of its bytes all the same (a WebSocket has its own
-    // close frames); a close_notify reads as eof.
-    if (ec == net::ssl::error::stream_truncated) ec = net::error::eof;
-    co_return std::tuple{ec, n};
+/// A TLS peer closing without close_notify is the end of its bytes all the same (a WebSocket has its own close
+/// frames); a close_notify reads as eof already.
+inline error_code end_of_tls(const error_code& ec) noexcept {
+    return ec == net::ssl::error::stream_truncated ? error_code(net::error::eof) : ec;
 }
 
-}  // namespace detail
+}  // namespace tunnel_side
 
 /// Copies bytes from `from` to `to` until `from` closes or either side fails, never holding a message whole:
-/// - it waits for readability on the bare socket before taking a buffer, so a quiet direction holds none (an
-///   idle tunnel costs its sockets and coroutine frames); the piece is given back whenever a read emptied the socket;
-/// - each piece is written (eager_write) before the next read, so a side that does not read stops the other
-///   (its kernel buffers fill) instead of gatehouse's memory growing;
-/// - a FIN from `from` is passed on as a shutdown of `to`'s sending side (half-close; not on a TLS client `to`, see
-///   below), and ends this direction only.
-/// The client side may be a TLS stream (wss): its decrypted bytes are read through OpenSSL, and what OpenSSL already
-/// holds is read without waiting for the socket. Through a TLS node (an https:// node) the socket's readiness does not
-/// tell everything either: after a read that returned bytes the next read comes without waiting (after a pass through
-/// the event loop), and only a read that finds nothing (would_block: TLS needs the socket) waits for readability.
-/// Both sockets must be in non-blocking mode (client and node sockets are). `watch` is told of progress:
+/// - it waits with an asynchronous read into a 64-byte buffer of its own: a quiet direction holds no piece, and it
+///   is driven by completion handlers, not a coroutine (an idle direction costs one pending read whose handler holds
+///   a pointer); only when those 64 bytes are filled is a 16 KiB piece taken for the rest (read at once, without
+///   waiting), given back once a read emptied the socket;
+/// - on a plain socket, a read that emptied it marks it drained (read_drain.hpp, same rule as
+///   read_some_unless_drained), so the next wait costs no system call: a message costs a read and a write, as in
+///   Nginx;
+/// - through TLS (a wss client, an https:// node) every read goes through OpenSSL (Asio's TLS stream), which reads
+///   the socket only when it holds no whole record: bytes OpenSSL already holds are never waited for at the socket;
+/// - each piece is written (directly while the kernel takes it on a plain socket, else by an asynchronous write)
+///   before the next read, so a side that does not read stops the other (its kernel buffers fill) instead of
+///   gatehouse's memory growing;
+/// - a FIN from `from` is passed on as a shutdown of `to`'s sending side (half-close; not to a TLS client, see
+///   tunnel_side::shutdown_send), and ends this direction only.
+/// Plain sockets must be in non-blocking mode (client and node sockets are). `watch` is told of progress:
 /// `watch.writing()` before a write (that may wait on a side that does not read), `watch.moved(piece)` after the bytes
-/// of `piece` (one read's worth) went through, and `watch.ended(result)` once, when this direction ends.
+/// of `piece` (one read's worth) went through, and `watch.ended(result)` once, when this direction ends; then
+/// `done(result)`. `watch.stopped()` true ends the direction before its next wait (source_failed, operation_aborted):
+/// cancelling a socket ends the pending wait, and this ends one whose completion was already queued. The pump must
+/// outlive its operations: its owner waits for `done` (cancelling or closing the sockets ends the pending operation).
 template <class From, class To, class Watch>
-net::awaitable<pump_result> pump_bytes(From& from, To& to, Watch watch) {
-    pump_result r;
-    std::unique_ptr<char[]> piece;
-    bool read_first = reads_through_tls(from);  // TLS may hold bytes that came with the last read or the upgrade
-    for (;;) {
-        // Waiting for readability re-arms the socket (EPOLL_CTL_MOD re-checks it), so bytes that came before
-        // the wait are seen; it also goes back to the event loop between pieces of a fast transfer. Bytes OpenSSL
-        // already holds (decrypted, or a record read whole) would not wake the socket: they are read at once.
-        error_code wait_ec;
-        if (read_first) co_await net::post(socket_of(from).get_executor(), net::use_awaitable);
-        else if (!holds_input(from))
-            std::tie(wait_ec) = co_await socket_of(from).async_wait(tcp::socket::wait_read, use_tuple);
-        if (wait_ec) {
-            r = {pump_end::source_failed, wait_ec, r.bytes};
-            break;
-        }
-        if (!piece) piece = std::make_unique_for_overwrite<char[]>(tunnel_piece);
-        error_code ec;
-        std::size_t n = 0;
-        if constexpr (is_tls_stream<From>) std::tie(ec, n) = co_await detail::read_piece_async(from, piece.get());
-        else std::tie(ec, n) = detail::read_piece(from, piece.get());
-        if (ec == net::error::would_block || ec == net::error::try_again) {
-            piece.reset();
-            read_first = false;
-            continue;
-        }
-        if (ec == net::error::eof) {
-            // A TLS client is not half-closed here: close_notify must come before the FIN, and sending it is the
-            // caller's (the session's tunnel step). A TLS node gets a TCP FIN (node_stream::shutdown_send).
-            if constexpr (!is_tls_stream<To>) shutdown_send(to);
-            break;
-        }
-        if (ec) {
-            r = {pump_end::source_failed, ec, r.bytes};
-            break;
-        }
-        watch.writing();
-        auto [write_ec, written] = co_await eager_write(to, net::buffer(piece.get(), n));
-        if (write_ec) {
-            r = {pump_end::destination_failed, write_ec, r.bytes};
-            break;
-        }
-        r.bytes += n;
-        watch.moved(std::string_view(piece.get(), n));
-        read_first = reads_through_tls(from);
-        if (!read_first && n < tunnel_piece && !holds_input(from)) piece.reset();  // empty for now: wait without one
+class byte_pump {
+public:
+    byte_pump(From& from, To& to, Watch watch) : from_(from), to_(to), watch_(watch) {}
+    byte_pump(const byte_pump&) = delete;
+    byte_pump& operator=(const byte_pump&) = delete;
+
+    /// Starts the direction; `done(const pump_result&)` is called once, from a handler of the sockets' context.
+    template <class Done>
+    void start(Done done) {
+        done_ = std::move(done);
+        wait();
     }
-    watch.ended(r);
-    co_return r;
-}
+
+private:
+    void wait() {
+        if (watch_.stopped()) return finish(pump_end::source_failed, net::error::operation_aborted);
+        tcp::socket* plain = tunnel_side::plain_socket(from_);
+        if (plain && !known_drained(*plain) && read_drain_enabled() && read_own(*plain)) return;
+        // Marked drained (by the last read), Asio queues the read without trying it and without an epoll_ctl call;
+        // it is performed on the next readiness event, and its completion runs from that same event's handling, so
+        // a short read there may mark the socket again (read_some_unless_drained's rule).
+        queued_without_attempt_ = plain && known_drained(*plain);
+        from_.async_read_some(net::buffer(head_), [this](const error_code& ec, std::size_t n) {
+            arrived(tunnel_side::end_of_tls(ec), n);
+        });
+    }
+
+    /// A plain socket not marked drained: Asio would try a read first and, finding nothing, queue the operation; its
+    /// completion could then not tell that attempt from one that found bytes (after which a mark is unsafe), so the
+    /// socket would stay unmarked, one failed read per message. Reading here first instead: nothing marks it (our
+    /// own read, no wait in between); a short read marks it and is relayed at once; anything else (64 bytes, the
+    /// end, an error) goes through the event loop like a completion. False when the asynchronous read must follow.
+    bool read_own(tcp::socket& socket) {
+        error_code ec;
+        const std::size_t n = socket.read_some(net::buffer(head_), ec);
+        if (ec == net::error::would_block || ec == net::error::try_again) {
+            mark_drained(socket);
+            return false;
+        }
+        if (!ec && n < tunnel_head) {
+            mark_drained(socket);
+            if (known_drained(socket)) {  // the next wait is queued: no recursion past one relay
+                relay(head_, n, false);
+                return true;
+            }
+        }
+        queued_without_attempt_ = false;
+        net::post(socket.get_executor(), [this, ec, n] { arrived(ec, n); });
+        return true;
+    }
+
+    void arrived(const error_code& ec, std::size_t n) {
+        if (ec == net::error::eof) return source_closed();
+        if (ec) return finish(pump_end::source_failed, ec);
+        tcp::socket* plain = tunnel_side::plain_socket(from_);
+        if (n < tunnel_head) {
+            if (plain && queued_without_attempt_) mark_drained(*plain);
+            return relay(head_, n, false);
+        }
+        if (!piece_) {
+            piece_.reset(new (std::nothrow) char[tunnel_piece]);
+            if (!piece_) return finish(pump_end::source_failed, net::error::no_memory);
+        }
+        std::memcpy(piece_.get(), head_, n);
+        error_code rec;
+        const std::size_t more = tunnel_side::read_now(from_, net::buffer(piece_.get() + n, tunnel_piece - n), rec);
+        rec = tunnel_side::end_of_tls(rec);
+        const bool eof = rec == net::error::eof;
+        const bool empty = rec == net::error::would_block || rec == net::error::try_again;
+        if (rec && !eof && !empty) return finish(pump_end::source_failed, rec);
+        if (plain && (empty || (!rec && n + more < tunnel_piece))) mark_drained(*plain);  // our own read
+        relay(piece_.get(), n + more, eof);
+    }
+
+    /// Writes `n` bytes at `data`, then waits for more (or passes the FIN on when `eof`).
+    void relay(const char* data, std::size_t n, bool eof) {
+        watch_.writing();
+        std::size_t written = 0;
+        if (tcp::socket* plain = tunnel_side::plain_socket(to_)) {
+            error_code ec;
+            while (written < n) {  // directly while the kernel takes it
+                const std::size_t w = plain->write_some(net::buffer(data + written, n - written), ec);
+                if (ec == net::error::would_block || ec == net::error::try_again) break;
+                if (ec) return finish(pump_end::destination_failed, ec);
+                written += w;
+            }
+            if (written == n) return written_whole(data, n, eof);
+        }
+        net::async_write(to_, net::buffer(data + written, n - written),
+                         [this, data, n, eof](const error_code& write_ec, std::size_t) {
+                             if (write_ec) return finish(pump_end::destination_failed, write_ec);
+                             written_whole(data, n, eof);
+                         });
+    }
+
+    void written_whole(const char* data, std::size_t n, bool eof) {
+        bytes_ += n;
+        watch_.moved(std::string_view(data, n));
+        if (eof) return source_closed();
+        if (n < tunnel_piece) piece_.reset();  // the source is empty for now: wait without a piece
+        wait();
+    }
+
+    void source_closed() {
+        tunnel_side::shutdown_send(to_);
+        finish(pump_end::source_closed, {});
+    }
+
+    void finish(pump_end end, const error_code& ec) noexcept {
+        piece_.reset();
+        const pump_result r{end, ec, bytes_};
+        watch_.ended(r);
+        done_(r);
+    }
+
+    From& from_;
+    To& to_;
+    Watch watch_;
+    bool queued_without_attempt_ = false;
+    char head_[tunnel_head];
+    std::unique_ptr<char[]> piece_;
+    std::uint64_t bytes_ = 0;
+    std::function<void(const pump_result&)> done_;
+};
 
 }  // namespace gatehouse::proxy

@@ -40,6 +40,8 @@ public:
 private:
     void begin_shutdown(int signal_number);
     void finish();
+    void start_watchdog();
+    void start_listeners_and_notify();
 
     net::io_context control_{1};
     std::unique_ptr<control::controller> controller_;
@@ -49,6 +51,7 @@ private:
     std::size_t drained_workers_ = 0;
     bool stopping_ = false;
     std::unique_ptr<net::steady_timer> drain_timer_;
+    std::unique_ptr<net::steady_timer> watchdog_timer_;  ///< WATCHDOG=1 pings, when systemd watches (WatchdogSec=)
 };
 
 }  // namespace gatehouse::server

@@ -64,7 +64,7 @@ void client_session<Stream>::finish_request(const exchange& x) noexcept {
     if (!host_.counting() && !host_.access_logging()) return;
     const double request_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - x.started).count();
     if (host_.counting()) count_request(x, request_time);
-    if (host_.access_logging()) log_request(x, request_time);
+    if (host_.access_logging() && !x.tunnel) log_request(x, request_time);  // a tunnel logs itself when it closes
 }
 
 template <class Stream>
@@ -96,6 +96,14 @@ void client_session<Stream>::count_websocket_upgrade(const exchange& x) noexcept
 
 template <class Stream>
 void client_session<Stream>::log_request(const exchange& x, double request_time) noexcept {
+    log::access_record r = access_of(x);
+    r.request_time = request_time;
+    r.unix_ms = util::coarse_unix_ms();
+    host_.log_access(r);
+}
+
+template <class Stream>
+log::access_record client_session<Stream>::access_of(const exchange& x) const noexcept {
     const auto& h = x.request.get();
     log::access_record r;
     r.client_ip = x.client_ip.empty() ? std::string_view(peer_ip_) : x.client_ip;
@@ -112,17 +120,9 @@ void client_session<Stream>::log_request(const exchange& x, double request_time)
     else if (x.node && x.own == metrics::own_reason::bad_gateway) r.node = x.node->name;
     r.upstream_status = x.upstream_status;
     r.upstream_time = x.upstream_time;
-    r.request_time = request_time;
     r.maintenance = x.maintenance;
     r.bypass = x.bypassed;
-    if (x.tunnel) {
-        r.tunnel = true;
-        r.body_bytes_sent = x.tunnel->to_client;
-        r.tunnel_from_client = x.tunnel->from_client;
-        r.tunnel_closed_by = to_string(x.tunnel->closed_by.value_or(tunnel_closer::gatehouse));
-    }
-    r.unix_ms = util::coarse_unix_ms();
-    host_.log_access(r);
+    return r;
 }
 
 template <class Stream>
@@ -200,6 +200,7 @@ net::awaitable<void> client_session<Stream>::linger_close() {
     template void client_session<S>::count_request(const exchange&, double) noexcept;                             \
     template void client_session<S>::count_websocket_upgrade(const exchange&) noexcept;                           \
     template void client_session<S>::log_request(const exchange&, double) noexcept;                               \
+    template log::access_record client_session<S>::access_of(const exchange&) const noexcept;                     \
     template net::awaitable<void> client_session<S>::answer_failure(exchange&, failure_kind, std::string_view);   \
     template net::awaitable<bool> client_session<S>::answer_bad_gateway(exchange&);                               \
     template net::awaitable<bool> client_session<S>::redirect_to_https(exchange&, const config::config&);        \

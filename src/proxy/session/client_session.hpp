@@ -22,8 +22,10 @@
 //   next_try                 whether another try follows (tries, stale pooled connections)
 //   relay_response           response_filter shapes the client's head, compression_filter decides gzip; the body is
 //                            held (gzipped whole) or streamed (relay_compressed_response deflates it as it comes)
-//   tunnel                   instead of relay_response when the node switched a WebSocket upgrade: the 101, then
-//                            bytes both ways until both sides closed (or one failed, or websocket_idle passed)
+//   open_tunnel              instead of relay_response when the node switched a WebSocket upgrade: the 101, and
+//                            the exchange's fields the tunnel logs copied into tunnel_ (hand_over_tunnel)
+//   tunnel                   run by run() once serve_request returned (the exchange is gone): bytes both ways until
+//                            both sides closed (or one failed, websocket_idle passed, its node was drained long enough)
 //   finish_request           counters and the access log, whatever the exit (exchange_end)
 #pragma once
 
@@ -231,19 +233,26 @@ private:
     net::awaitable<error_code> read_held_body(std::size_t length, config::duration idle);
 
     // --- A WebSocket upgrade the node switched (tunnel.cpp) ---
-    /// The 101 to the client, then the bytes of both directions until both sides closed, one failed, timeouts.
-    /// websocket_idle passed without a byte, or the worker stops. The connection closes afterwards: false.
-    net::awaitable<bool> tunnel(exchange& x, const config::config& cfg);
     /// The 101 head with the node's bytes that followed it, and the client's bytes that followed its request head;
-    /// then the exchange's buffers go back (each direction takes a piece only while bytes are there).
+    /// then the exchange's buffers go back and what the tunnel keeps moves into tunnel_ (hand_over_tunnel). False:
+    /// the connection ends with the tunnel, which run() runs once serve_request's frame (the exchange) is gone.
     net::awaitable<bool> open_tunnel(exchange& x, const config::config& cfg);
-    /// What one direction of the tunnel tells the session (proxy::pump_bytes' watch).
+    /// The record the tunnel keeps: the access log fields (copied), its clocks, the in-flight count.
+    void hand_over_tunnel(exchange& x, bool open);
+    /// The bytes of both directions until both sides closed, one failed, websocket_idle passed without a byte,
+    /// its node was drained for upstream.drain_websockets_after, or the worker stops; then its log line.
+    net::awaitable<void> tunnel();
+    void log_tunnel() noexcept;
+    /// upstream.drain_websockets_after: once the tunnel's node is drained or disabled, its close time (on_tick).
+    void watch_node_drain() noexcept;
+    /// What one direction of the tunnel tells the session (proxy::byte_pump's watch).
     struct tunnel_watch {
         client_session* session;
         bool to_node;  ///< client -> node
         void writing() const noexcept { session->tunnel_writing(to_node); }
         void moved(std::string_view piece) const noexcept { session->tunnel_moved(to_node, piece); }
         void ended(const pump_result& r) const noexcept { session->tunnel_ended(to_node, r); }
+        bool stopped() const noexcept { return session->tunnel_->stopped[to_node]; }
     };
     void count_tunnel_bytes(bool to_node, std::size_t n) noexcept;
     void tunnel_writing(bool to_node) noexcept;
@@ -268,6 +277,8 @@ private:
     void count_request(const exchange& x, double request_time) noexcept;
     void count_websocket_upgrade(const exchange& x) noexcept;
     void log_request(const exchange& x, double request_time) noexcept;
+    /// The access log fields of an exchange (views into it; request_time and unix_ms left to the caller).
+    log::access_record access_of(const exchange& x) const noexcept;
     /// Records an answer given before the request head could be parsed (no exchange yet).
     void record_headless_answer(unsigned status, std::uint64_t sent_bytes) noexcept;
 
@@ -318,7 +329,7 @@ private:
     bool buffers_released_ = false;  // parked without buffers: wait for readability before allocating
     std::uint64_t peer_key_ = 0;  // ip_hash key of the socket peer
     std::int64_t body_deadline_ms_ = std::numeric_limits<std::int64_t>::max();  // timeouts.client_body's end
-    tunnel_state* tunnel_ = nullptr;      // the open WebSocket tunnel (on serve_request's frame), if any
+    std::unique_ptr<tunnel_record> tunnel_;  // the WebSocket tunnel being opened or open, if any
     std::int64_t tunnel_idle_ms_ = 0;     // timeouts.websocket_idle
     std::int64_t tunnel_stall_ms_ = 0;    // timeouts.client_idle: the longest a write may wait on either side
 };

@@ -2,6 +2,7 @@
 // Private to src/proxy/session.
 #pragma once
 
+#include <gatehouse/log/access_log.hpp>
 #include <gatehouse/metrics/counters.hpp>
 #include <gatehouse/model/snapshot.hpp>
 #include <gatehouse/net.hpp>
@@ -76,8 +77,9 @@ struct tunnel_state {
     std::int64_t idle_until_ms = never;            ///< timeouts.websocket_idle after the last byte either way
     std::int64_t stall_until_ms[2] = {never, never};  ///< a write waiting on a side that does not read (client_idle)
     std::int64_t stop_at_ms = never;               ///< graceful stop: closed before shutdown_drain ends
+    std::int64_t drain_close_at_ms = never;        ///< upstream.drain_websockets_after after its node was drained
     std::int64_t deadline_ms() const noexcept {
-        return std::min({idle_until_ms, stall_until_ms[0], stall_until_ms[1], stop_at_ms});
+        return std::min({idle_until_ms, stall_until_ms[0], stall_until_ms[1], stop_at_ms, drain_close_at_ms});
     }
 };
 
@@ -94,6 +96,18 @@ public:
 private:
     session_host& host_;
     session_base& session_;
+};
+
+/// An open WebSocket tunnel once its exchange is gone (the request's parser, its fields and serve_request's frame):
+/// the tunnel's clocks, the access log line it writes when it closes, and its in-flight count (so drain, pin and
+/// least_request treat it like a request). The session owns it while run() runs the tunnel.
+struct tunnel_record : tunnel_state {
+    log::access_record line;  ///< the request's fields, pointing into `strings`
+    std::string strings;
+    std::chrono::steady_clock::time_point started;  ///< when the request head began to arrive
+    std::optional<in_flight_mark> in_flight;
+    bool open = false;                    ///< the 101 reached the client (else the record only logs its line)
+    bool stopped[2] = {false, false};     ///< by direction (1: client -> node): ends before its next wait
 };
 
 /// Per-request state that the steps share; lives on serve_request's frame.

@@ -49,9 +49,10 @@ bool client_session<Stream>::start_try(exchange& x, node_choice& choice, std::si
     x.in_flight.emplace(host_, *this, x.node->index);
     auto others = choice.excluded;
     others.set(x.node->index);
-    // An upgrade is never sent twice, even after NocoBase's "starting" 503.
-    x.can_retry_elsewhere =
-        choice.tries_left > 1 && x.held && !x.websocket() && others.count() < x.nodes->nodes.size();
+    // An upgrade is never sent twice, even after NocoBase's "starting" 503; when only starting nodes take requests,
+    // the first one's "starting" answer is the client's (another would say the same).
+    x.can_retry_elsewhere = choice.tries_left > 1 && x.held && !x.websocket() && !choice.availability.to_starting &&
+                            others.count() < x.nodes->nodes.size();
     return reused;
 }
 

@@ -18,13 +18,17 @@ failure_kind head_failure(const error_code& ec, bool timed_out) {
     return closed ? failure_kind::closed_before_head : failure_kind::invalid_response;
 }
 
+constexpr std::size_t upgrade_answer_reserve = 1024;  // a WebSocket upgrade's answer: a 101 head, grown if larger
+
 }  // namespace
 
 template <class Stream>
 net::awaitable<std::optional<attempt>> client_session<Stream>::read_final_head(exchange& x, const config::config& cfg,
                                                                                bool reused) {
     set_deadline(phase::response_head, cfg.timeouts.upstream_response);
-    up_in_.reserve(upstream_read_reserve);
+    // A WebSocket upgrade's answer is a head of a few hundred bytes (a 101) that leaves the buffer at once: no 16 KiB
+    // for it (thousands of upgrades in a burst would leave that much free memory in the allocator each).
+    up_in_.reserve(x.websocket() ? upgrade_answer_reserve : upstream_read_reserve);
     for (int interim = 0;; ++interim) {
         x.response.emplace();
         x.response->header_limit(response_head_limit);

@@ -58,6 +58,7 @@ void client_session<Stream>::on_force_close() {
 
 template <class Stream>
 void client_session<Stream>::on_tick() {
+    if (phase_ == phase::tunnel) watch_node_drain();
     if (phase_ != phase::idle) return;
     if (!idle_seen_by_tick_) {
         idle_seen_by_tick_ = true;  // idle for less than a tick so far: the next request may come at once
@@ -120,7 +121,9 @@ net::awaitable<void> client_session<Stream>::run() {
             }
         }
         first_request_ = false;
-        if (!co_await serve_request()) break;
+        const bool next = co_await serve_request();
+        if (tunnel_) co_await tunnel();  // a WebSocket tunnel runs here, after the exchange's frame is gone
+        if (!next) break;
     }
     if constexpr (is_tls) co_await send_close_notify();
     close_sockets();
@@ -171,7 +174,7 @@ net::awaitable<bool> client_session<Stream>::serve_request() {
         const bool reused = start_try(x, choice, *picked);
         const attempt outcome = co_await try_node(x, cfg, reused);
         if (outcome == attempt::answered) {
-            if (x.switched()) co_return co_await tunnel(x, cfg);  // the exchange becomes a WebSocket tunnel
+            if (x.switched()) co_return co_await open_tunnel(x, cfg);  // then run() runs the WebSocket tunnel
             co_return co_await relay_response(x, cfg);
         }
         if (outcome == attempt::failed) co_return false;

@@ -5,7 +5,6 @@
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/proxy/eager_io.hpp>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <array>
@@ -29,57 +28,13 @@ constexpr auto direction_index(bool to_node) noexcept {
 }  // namespace
 
 template <class Stream>
-net::awaitable<bool> client_session<Stream>::tunnel(exchange& x, const config::config& cfg) {
+net::awaitable<bool> client_session<Stream>::open_tunnel(exchange& x, const config::config& cfg) {
     x.status = 101;
-    tunnel_ = &x.tunnel.emplace();
+    tunnel_ = std::make_unique<tunnel_record>();
     if (host_.counting())
         ++host_.counters().websocket_upgrades[static_cast<std::size_t>(metrics::websocket_result::upgraded)];
     tunnel_idle_ms_ = cfg.timeouts.websocket_idle.count();
     tunnel_stall_ms_ = cfg.timeouts.client_idle.count();
-    if (co_await open_tunnel(x, cfg)) {
-        tunnelling = true;  // counted in gatehouse_websocket_connections{node} and /api/status until it closes
-        phase_ = phase::tunnel;
-        timed_out_ = false;
-        tunnel_->idle_until_ms = util::coarse_now_ms() + tunnel_idle_ms_;
-        deadline_ms_ = tunnel_->deadline_ms();
-        if (host_.draining()) stop_tunnel_before_drain_ends();  // the stop began while the upgrade was on its way
-        // node -> client runs as a coroutine of its own, client -> node in this one, which then waits for the other
-        // (on a timer that never expires, cancelled when the other ends): lighter than a parallel group.
-        net::steady_timer other_done(host_.context(), net::steady_timer::time_point::max());
-        bool other_running = true;
-        net::co_spawn(host_.context(), pump_bytes(upstream_, stream_, tunnel_watch{this, false}),
-                      [this, &other_done, &other_running](std::exception_ptr, pump_result r) {
-                          other_running = false;
-                          other_done.cancel();
-                          if (is_tls && r.end == pump_end::source_closed) stop_reading_tls_client();
-                      });
-        co_await pump_bytes(stream_, upstream_, tunnel_watch{this, true});
-        while (other_running) co_await other_done.async_wait(use_tuple);
-        if constexpr (is_tls) {
-            // close_notify before the FIN (pump_bytes does not half-close a TLS stream): a wss client then sees a
-            // clean end rather than a truncated stream. Bounded by the closing deadline.
-            set_deadline(phase::closing, std::chrono::milliseconds(linger_ms));
-            co_await stream_.async_shutdown(use_tuple);
-        }
-        log::debug(describe(&x) + ": WebSocket tunnel to " + x.node->name + " closed by " +
-                   std::string(to_string(tunnel_->closed_by.value_or(tunnel_closer::gatehouse))));
-    }
-    tunnel_ = nullptr;
-    tunnelling = false;
-    phase_ = phase::closing;
-    co_return false;  // the connection closes with its tunnel
-}
-
-template <class Stream>
-void client_session<Stream>::stop_reading_tls_client() noexcept {
-    // The node closed its side: over TLS that cannot be passed on as a half-close (no close_notify may follow a
-    // FIN), so the client's side is not read any further and the tunnel ends with close_notify.
-    error_code ignored;
-    socket_of(stream_).cancel(ignored);
-}
-
-template <class Stream>
-net::awaitable<bool> client_session<Stream>::open_tunnel(exchange& x, const config::config& cfg) {
     response_head_options options;
     options.request_id = x.request_id;
     options.switching_protocols = true;
@@ -92,20 +47,16 @@ net::awaitable<bool> client_session<Stream>::open_tunnel(exchange& x, const conf
     auto [ec, n] = co_await eager_write(stream_, head);
     tunnel_->opened = std::chrono::steady_clock::now();
     x.sent_bytes = std::min<std::size_t>(n, out_.size());
-    if (ec) {
-        tunnel_->closed_by = tunnel_closer::client;
-        co_return false;
-    }
-    count_tunnel_bytes(false, up_in_.size());
+    bool open = !ec;
+    if (ec) tunnel_->closed_by = tunnel_closer::client;
+    else count_tunnel_bytes(false, up_in_.size());
     // The client may have sent frames right behind its request head (before the 101): they go to the node now.
-    if (in_.size() > 0) {
+    if (open && in_.size() > 0) {
         set_deadline(phase::upstream_write, cfg.timeouts.client_idle);
         auto [uec, un] = co_await eager_write(upstream_, in_.data());
-        if (uec) {
-            tunnel_->closed_by = tunnel_closer::node;
-            co_return false;
-        }
-        count_tunnel_bytes(true, in_.size());
+        if (uec) tunnel_->closed_by = tunnel_closer::node;
+        else count_tunnel_bytes(true, in_.size());
+        open = !uec;
     }
     // From here each direction holds a piece only while bytes are there.
     in_.consume(in_.size());
@@ -113,7 +64,95 @@ net::awaitable<bool> client_session<Stream>::open_tunnel(exchange& x, const conf
     up_in_.consume(up_in_.size());
     up_in_.shrink_to_fit();
     out_ = std::string();
-    co_return true;
+    hand_over_tunnel(x, open);
+    co_return false;  // the connection closes with its tunnel
+}
+
+template <class Stream>
+void client_session<Stream>::hand_over_tunnel(exchange& x, bool open) {
+    tunnel_->open = open;
+    tunnel_->started = x.started;
+    tunnel_->line = access_of(x);
+    log::keep_strings(tunnel_->line, tunnel_->strings);
+    // The in-flight count moves from the exchange to the tunnel (the worker keeps the session's node index current).
+    const std::size_t node = in_flight_node;
+    x.in_flight.reset();
+    if (open && node != no_node) tunnel_->in_flight.emplace(host_, *this, node);
+    x.tunnel = static_cast<const tunnel_state&>(*tunnel_);  // the request's counters: it lasted until the 101; its log line is the tunnel's
+}
+
+template <class Stream>
+net::awaitable<void> client_session<Stream>::tunnel() {
+    if (tunnel_->open) {
+        tunnelling = true;  // counted in gatehouse_websocket_connections{node} and /api/status until it closes
+        phase_ = phase::tunnel;
+        timed_out_ = false;
+        tunnel_->idle_until_ms = util::coarse_now_ms() + tunnel_idle_ms_;
+        deadline_ms_ = tunnel_->deadline_ms();
+        if (host_.draining()) stop_tunnel_before_drain_ends();  // the stop began while the upgrade was on its way
+        watch_node_drain();
+        // Each direction is driven by completion handlers (an idle one costs a pending read into its 64 bytes); this
+        // coroutine waits for both on a timer that never expires, cancelled when the second ends.
+        net::steady_timer both_done(host_.context(), net::steady_timer::time_point::max());
+        int running = 2;
+        const auto ended = [&both_done, &running](const pump_result&) {
+            if (--running == 0) both_done.cancel();
+        };
+        byte_pump<Stream, upstream::node_stream, tunnel_watch> to_node(stream_, upstream_, tunnel_watch{this, true});
+        byte_pump<upstream::node_stream, Stream, tunnel_watch> to_client(upstream_, stream_, tunnel_watch{this, false});
+        to_node.start(ended);
+        to_client.start([this, &ended](const pump_result& r) {
+            if (is_tls && r.end == pump_end::source_closed) stop_reading_tls_client();
+            ended(r);
+        });
+        while (running > 0) co_await both_done.async_wait(use_tuple);
+    }
+    log_tunnel();  // before a wss close_notify, which may wait (a stop must not lose the line)
+    const bool was_open = tunnel_->open;
+    tunnelling = false;
+    tunnel_.reset();  // its in-flight count ends
+    phase_ = phase::closing;
+    if constexpr (is_tls) {
+        // close_notify before the FIN (a TLS client is never half-closed by the pump): a wss client then sees a
+        // clean end rather than a truncated stream, also when gatehouse closes the tunnel (idle, drain, stop).
+        // Bounded by the closing deadline.
+        if (was_open) {
+            set_deadline(phase::closing, std::chrono::milliseconds(linger_ms));
+            co_await stream_.async_shutdown(use_tuple);
+        }
+    }
+}
+
+template <class Stream>
+void client_session<Stream>::log_tunnel() noexcept {
+    if (tunnel_->open)
+        log::debug("client " + peer_ip_ + " \"" + std::string(tunnel_->line.method) + " " +
+                   std::string(tunnel_->line.target) + "\": WebSocket tunnel to " + std::string(tunnel_->line.node) +
+                   " closed by " + std::string(to_string(tunnel_->closed_by.value_or(tunnel_closer::gatehouse))));
+    if (!host_.access_logging()) return;
+    log::access_record r = tunnel_->line;
+    r.request_time = std::chrono::duration<double>(std::chrono::steady_clock::now() - tunnel_->started).count();
+    r.tunnel = true;
+    r.body_bytes_sent = tunnel_->to_client;
+    r.tunnel_from_client = tunnel_->from_client;
+    r.tunnel_closed_by = to_string(tunnel_->closed_by.value_or(tunnel_closer::gatehouse));
+    r.unix_ms = util::coarse_unix_ms();
+    host_.log_access(r);
+}
+
+template <class Stream>
+void client_session<Stream>::watch_node_drain() noexcept {
+    if (!tunnel_ || in_flight_node == no_node) return;
+    const model::snapshot& nodes = *host_.snapshot();  // the worker's newest: a drain or a reload shows at once
+    const auto after = nodes.config->upstream.drain_websockets_after.count();
+    const bool drained =
+        after > 0 && in_flight_node < nodes.nodes.size() && !nodes.nodes[in_flight_node].takes_new_requests;
+    // Drained, disabled, or another node pinned: the tunnel keeps going for drain_websockets_after, then closes
+    // (FIN both ways: the deadline cancels both directions, whose ends shut both sockets down). Put back before
+    // then, it stays.
+    if (!drained) tunnel_->drain_close_at_ms = tunnel_state::never;
+    else if (tunnel_->drain_close_at_ms == tunnel_state::never) tunnel_->drain_close_at_ms = util::coarse_now_ms() + after;
+    if (!timed_out_) deadline_ms_ = tunnel_->deadline_ms();
 }
 
 template <class Stream>
@@ -151,13 +190,23 @@ void client_session<Stream>::tunnel_ended(bool to_node, const pump_result& r) no
     // next one at once.
     if (r.end == pump_end::source_closed) return;
     // wss: client -> node stopped by stop_reading_tls_client (the node closed): the tunnel ends with close_notify,
-    // not with a shut-down socket. (A stop by a timeout sets timed_out_; one by the other direction's failure has
-    // shut the sockets down already.)
-    if (is_tls && to_node && r.ec == net::error::operation_aborted && !timed_out_) return;
+    // not with a shut-down socket.
+    if (is_tls && to_node && r.ec == net::error::operation_aborted && tunnel_->stopped[1] && !timed_out_) return;
+    tunnel_->stopped[0] = tunnel_->stopped[1] = true;  // a completion already queued does not wait again
     cancel_sockets();
     error_code ignored;
-    beast::get_lowest_layer(stream_).shutdown(tcp::socket::shutdown_both, ignored);
     upstream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    // Closed by gatehouse (idle, drain_websockets_after, a stop), a wss client still gets close_notify first.
+    if (!(is_tls && timed_out_)) beast::get_lowest_layer(stream_).shutdown(tcp::socket::shutdown_both, ignored);
+}
+
+template <class Stream>
+void client_session<Stream>::stop_reading_tls_client() noexcept {
+    // The node closed its side: over TLS that cannot be passed on as a half-close (no close_notify may follow a
+    // FIN), so the client's side is not read any further and the tunnel ends with close_notify.
+    tunnel_->stopped[1] = true;
+    error_code ignored;
+    socket_of(stream_).cancel(ignored);
 }
 
 template <class Stream>
@@ -170,8 +219,11 @@ void client_session<Stream>::stop_tunnel_before_drain_ends() noexcept {
 }
 
 #define GATEHOUSE_INSTANTIATE(S)                                                                                  \
-    template net::awaitable<bool> client_session<S>::tunnel(exchange&, const config::config&);                    \
     template net::awaitable<bool> client_session<S>::open_tunnel(exchange&, const config::config&);               \
+    template void client_session<S>::hand_over_tunnel(exchange&, bool);                                           \
+    template net::awaitable<void> client_session<S>::tunnel();                                                    \
+    template void client_session<S>::log_tunnel() noexcept;                                                       \
+    template void client_session<S>::watch_node_drain() noexcept;                                                 \
     template void client_session<S>::count_tunnel_bytes(bool, std::size_t) noexcept;                             \
     template void client_session<S>::tunnel_writing(bool) noexcept;                                               \
     template void client_session<S>::tunnel_moved(bool, std::string_view) noexcept;                                   \

@@ -561,8 +561,10 @@ max_fails = 7
 fail_timeout = "2s"
 fail_timeout_max = "1m"
 fail_on_5xx = true
+starting_interval = "250ms"
 )") + one_node);
     const auto& h = c.health_check;
+    EXPECT_EQ(h.starting_interval, std::chrono::milliseconds(250));
     EXPECT_EQ(c.upstream.slow_start, std::chrono::seconds(30));
     EXPECT_EQ(c.upstream.balance, balance_policy::ip_hash);
     EXPECT_EQ(h.host, "app.example");
@@ -582,13 +584,15 @@ fail_on_5xx = true
 // Bad health-check values are reported with their key.
 TEST(LoadConfig, RejectsBadHealthCheckValues) {
     try {
-        parse_config(std::string("[health_check]\npath = \"nope\"\nexpect_status = [\"600-700\"]\nrise = 0\n") + one_node);
+        parse_config(std::string("[health_check]\npath = \"nope\"\nexpect_status = [\"600-700\"]\nrise = 0\n"
+                                 "starting_interval = \"0ms\"\n") + one_node);
         FAIL() << "accepted";
     } catch (const config_error& e) {
         const std::string text = e.what();
         EXPECT_TRUE(contains(text, "health_check.path")) << text;
         EXPECT_TRUE(contains(text, "health_check.expect_status[0]")) << text;
         EXPECT_TRUE(contains(text, "health_check.rise")) << text;
+        EXPECT_TRUE(contains(text, "health_check.starting_interval")) << text;
     }
 }
 

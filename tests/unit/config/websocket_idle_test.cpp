@@ -1,4 +1,4 @@
-// timeouts.websocket_idle: its default, its units, and 0 refused (a tunnel must end some time).
+// timeouts.websocket_idle: its default, its units, and 0 refused (a tunnel must end some time); upstream.drain_websockets_after.
 #include <gatehouse/config/load.hpp>
 
 #include <gtest/gtest.h>
@@ -37,5 +37,27 @@ TEST(WebSocketIdleKey, ZeroIsAProblem) {
         ASSERT_EQ(e.problems().size(), 1u) << e.what();
         EXPECT_EQ(e.problems().front().key, "timeouts.websocket_idle");
         EXPECT_EQ(e.problems().front().message, "must be greater than 0");
+    }
+}
+
+TEST(DrainWebSocketsAfterKey, OffByDefault) {
+    EXPECT_EQ(parse_config(one_node).upstream.drain_websockets_after, 0ms);
+}
+
+TEST(DrainWebSocketsAfterKey, IsReadFromUpstream) {
+    const auto c = parse_config("[upstream]\ndrain_websockets_after = \"2m\"\n"
+                                "[[upstream.node]]\nname = \"a\"\naddress = \"127.0.0.1:1\"\n");
+    EXPECT_EQ(c.upstream.drain_websockets_after, 2min);
+}
+
+TEST(DrainWebSocketsAfterKey, NotADurationIsAProblemNamingTheKey) {
+    try {
+        parse_config("[upstream]\ndrain_websockets_after = \"soon\"\n"
+                     "[[upstream.node]]\nname = \"a\"\naddress = \"127.0.0.1:1\"\n",
+                     "test.toml");
+        ADD_FAILURE() << "drain_websockets_after = \"soon\" was accepted";
+    } catch (const config_error& e) {
+        ASSERT_EQ(e.problems().size(), 1u) << e.what();
+        EXPECT_EQ(e.problems().front().key, "upstream.drain_websockets_after");
     }
 }

@@ -56,14 +56,26 @@ TEST(HealthState, UnknownNodeGoesDownAfterFall) {
     EXPECT_EQ(s.health(), node_health::down);
 }
 
-// A "starting" answer is its own state at once, and counts neither as pass nor failure.
-TEST(HealthState, StartingIsNotFailure) {
-    health_state s(2, 3);
+// A "starting" answer is its own state at once, and counts neither as pass nor failure; the node that said it was
+// starting comes up on its first pass (NocoBase's own "ready"), whatever `rise`.
+TEST(HealthState, StartingIsNotFailureAndComesUpOnFirstPass) {
+    health_state s(3, 3);
     s.observe(check_result::pass);
     s.observe(check_result::fail);
     EXPECT_TRUE(s.observe(check_result::starting));
     EXPECT_EQ(s.health(), node_health::starting);
     EXPECT_EQ(s.consecutive_failures(), 0u);
+    EXPECT_TRUE(s.observe(check_result::pass));
+    EXPECT_EQ(s.health(), node_health::up);
+}
+
+// A node that was down (refused, failed) still needs `rise` passes: only "starting" earns the quick way back.
+TEST(HealthState, DownNodeStillNeedsRisePasses) {
+    health_state s(3, 1);
+    s.observe(check_result::pass);
+    EXPECT_TRUE(s.observe(check_result::fail));
+    EXPECT_EQ(s.health(), node_health::down);
+    EXPECT_FALSE(s.observe(check_result::pass));
     EXPECT_FALSE(s.observe(check_result::pass));
     EXPECT_TRUE(s.observe(check_result::pass));
     EXPECT_EQ(s.health(), node_health::up);

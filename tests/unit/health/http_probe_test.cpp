@@ -82,12 +82,23 @@ TEST(JudgeHealthAnswer, NoExpectedStatusNothingPasses) {
     EXPECT_EQ(health::judge_health_answer(200, "ok", c).result, check_result::fail);
 }
 
-// NocoBase's 503 "maintaining" means starting (not a failure), with its code and command as the detail.
+// NocoBase's 503 "maintaining" means starting (not a failure), with its code, command and message as the detail.
 TEST(JudgeHealthAnswer, NocoBaseMaintaining503IsStarting) {
     const config::health_check_config c;
     const auto o = health::judge_health_answer(503, commanding, c);
     EXPECT_EQ(o.result, check_result::starting);
-    EXPECT_EQ(o.detail, "APP_COMMANDING upgrade");
+    EXPECT_EQ(o.detail, "APP_COMMANDING upgrade: upgrading");
+    const auto bare = health::judge_health_answer(503, R"({"error":{"maintaining":true,"code":"APP_STARTING"}})", c);
+    EXPECT_EQ(bare.detail, "APP_STARTING");
+}
+
+// NocoBase's progress message is shown on one line and bounded.
+TEST(NocoBaseMessage, OneBoundedLine) {
+    EXPECT_EQ(health::nocobase_message(R"({"error":{"message":"load plugin [ai], 50/77"}})"), "load plugin [ai], 50/77");
+    EXPECT_EQ(health::nocobase_message(R"({"error":{"message":"a\nb\u0007c"}})"), "a b c");
+    EXPECT_EQ(health::nocobase_message(R"({"error":{"message":")" + std::string(500, 'x') + R"("}})").size(), 120u);
+    EXPECT_EQ(health::nocobase_message(R"({"error":{"message":5}})"), "");
+    EXPECT_EQ(health::nocobase_message("not json"), "");
 }
 
 // Only a 503 is inspected: the same JSON with another status fails, and a 503 with any other body fails.

@@ -65,3 +65,30 @@ TEST(AccessLogTunnel, PlainLinesHaveNoTunnelFields) {
     EXPECT_EQ(combined.find("ws_"), std::string::npos) << combined;
     EXPECT_EQ(json.find("ws_"), std::string::npos) << json;
 }
+
+TEST(AccessLogTunnel, KeptStringsOutliveTheRequest) {
+    log::access_record r;
+    std::string kept;
+    {
+        std::string method = "GET", target = "/ws?token=abc", agent = "Mozilla/5.0", id = "r1", node = "node1";
+        r = tunnel_record();
+        r.method = method;
+        r.target = target;
+        r.user_agent = agent;
+        r.request_id = id;
+        r.node = node;
+        log::keep_strings(r, kept);
+        method.assign(3, 'X');  // the request's own text changes, then goes
+        target.assign(13, 'X');
+    }
+    EXPECT_EQ(r.method, "GET");
+    EXPECT_EQ(r.target, "/ws?token=abc");
+    EXPECT_EQ(r.user_agent, "Mozilla/5.0");
+    EXPECT_EQ(r.request_id, "r1");
+    EXPECT_EQ(r.node, "node1");
+    EXPECT_EQ(r.client_ip, "203.0.113.9");
+    EXPECT_EQ(r.referer, "");
+    EXPECT_GE(static_cast<const void*>(r.target.data()), static_cast<const void*>(kept.data()));
+    EXPECT_LE(static_cast<const void*>(r.target.data() + r.target.size()),
+              static_cast<const void*>(kept.data() + kept.size()));
+}

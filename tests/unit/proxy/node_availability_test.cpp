@@ -63,15 +63,15 @@ TEST(NodeAvailability, EveryUpNodeEjectedMeansEjectionIsIgnored) {
     EXPECT_TRUE(a.excluded.test(2)) << "a node the active checks call down stays out";
 }
 
-// Ejection is not ignored for nodes the operator took out (drained, disabled) nor when nodes are down or
-// starting: then no node is ready.
+// Ejection is not ignored for nodes the operator took out (drained, disabled) nor when nodes are down: then no
+// node is ready.
 TEST(NodeAvailability, OperatorDecisionsAndDownNodesAreNeverOverridden) {
     model::operator_state ops;
     ops.nodes = {{"node1", model::node_admin::draining}};
     const auto s = three_nodes(ops);
     eject(s->nodes[0]);
     set_health(s->nodes[1], model::node_health::down);
-    set_health(s->nodes[2], model::node_health::starting);
+    set_health(s->nodes[2], model::node_health::down);
     const auto a = assess(*s);
     EXPECT_FALSE(a.any_ready);
     EXPECT_FALSE(a.ejection_ignored);
@@ -102,4 +102,40 @@ TEST(NodeAvailability, EjectedNodeThatIsAlsoDownStaysOut) {
     EXPECT_TRUE(a.excluded.test(0));
     EXPECT_TRUE(a.excluded.test(1));
     EXPECT_FALSE(a.excluded.test(2));
+}
+
+// While another node is up, a starting node takes nothing.
+TEST(NodeAvailability, StartingNodeWaitsWhileAnotherIsUp) {
+    const auto s = three_nodes();
+    set_health(s->nodes[1], model::node_health::starting);
+    set_health(s->nodes[2], model::node_health::down);
+    const auto a = assess(*s);
+    EXPECT_TRUE(a.any_ready);
+    EXPECT_FALSE(a.to_starting);
+    EXPECT_FALSE(a.excluded.test(0));
+    EXPECT_TRUE(a.excluded.test(1));
+    EXPECT_TRUE(a.excluded.test(2));
+}
+
+// With no node up, the nodes that say they are starting take the request (NocoBase answers its own progress);
+// an ejected or drained starting node does not, nor does a down one.
+TEST(NodeAvailability, NoNodeUpSendsToStartingNodes) {
+    model::operator_state ops;
+    ops.nodes = {{"node1", model::node_admin::draining}};
+    const auto s = three_nodes(ops);
+    set_health(s->nodes[0], model::node_health::starting);
+    set_health(s->nodes[1], model::node_health::starting);
+    set_health(s->nodes[2], model::node_health::down);
+    auto a = assess(*s);
+    EXPECT_TRUE(a.any_ready);
+    EXPECT_TRUE(a.to_starting);
+    EXPECT_FALSE(a.all_starting);
+    EXPECT_TRUE(a.excluded.test(0)) << "drained by the operator";
+    EXPECT_FALSE(a.excluded.test(1));
+    EXPECT_TRUE(a.excluded.test(2)) << "down";
+
+    eject(s->nodes[1]);
+    a = assess(*s);
+    EXPECT_FALSE(a.any_ready) << "an ejected starting node failed real requests: not tried";
+    EXPECT_FALSE(a.to_starting);
 }
