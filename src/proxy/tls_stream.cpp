@@ -36,6 +36,9 @@ tls_stream::tls_stream(tcp::socket&& socket, net::ssl::context& context, tls_io 
     ssl_ = SSL_new(context.native_handle());
     if (!ssl_) throw std::bad_alloc();
     SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+    // One recv for whatever the socket has (up to the 17 KiB record buffer), not one for each record's 5-byte header
+    // and one for its body; what it read beyond the record stays in OpenSSL (SSL_has_pending, see holds_input).
+    SSL_set_read_ahead(ssl_, 1);
     error_code ignored;
     socket_.non_blocking(true, ignored);
     SSL_set_fd(ssl_, socket_.native_handle());  // a socket BIO that does not close the descriptor
@@ -66,7 +69,9 @@ int tls_stream::attempt(op_kind kind, void* data, std::size_t size, std::size_t&
         ec = net::error::not_connected;  // no handshake done: nothing to close
         return -1;
     }
-    ERR_clear_error();
+    // SSL_get_error needs an empty error queue; failures below leave it empty, so it is cleared only when something
+    // else left an error (clearing costs OpenSSL 3 about 1,700 instructions: 16 slots, each freed).
+    if (ERR_peek_error() != 0) ERR_clear_error();
     errno = 0;
     int r = 0;
     switch (kind) {
@@ -85,7 +90,6 @@ int tls_stream::attempt(op_kind kind, void* data, std::size_t size, std::size_t&
     const int e = SSL_get_error(ssl_, r);
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
         wants = e == SSL_ERROR_WANT_READ ? tcp::socket::wait_read : tcp::socket::wait_write;
-        ERR_clear_error();
         return 0;
     }
     ec = map_error(e, saved_errno);

@@ -4,6 +4,7 @@
 #include <gatehouse/net.hpp>
 #include <gatehouse/proxy/read_drain.hpp>
 #include <gatehouse/proxy/tls_stream.hpp>
+#include <gatehouse/proxy/tls_write.hpp>
 #include <gatehouse/upstream/node_stream.hpp>
 
 #include <boost/asio/write.hpp>
@@ -22,7 +23,8 @@ namespace gatehouse::proxy {
 /// handler dispatches per request and, under load, a longer wait for every request. On a plain TCP socket in
 /// non-blocking mode (client and node sockets are put in that mode when they are opened) this first writes
 /// directly; only what the kernel does not take at once (a full send buffer) is left to an asynchronous write.
-/// Other streams (TLS) take the asynchronous path.
+/// The TLS client stream writes the same way through OpenSSL (tls_write.hpp), gathering small buffers into one
+/// record.
 template <class Stream, class ConstBufferSequence>
 net::awaitable<std::tuple<error_code, std::size_t>> eager_write(Stream& stream, const ConstBufferSequence& buffers) {
     if constexpr (std::is_same_v<Stream, tcp::socket>) {
@@ -42,30 +44,7 @@ net::awaitable<std::tuple<error_code, std::size_t>> eager_write(Stream& stream, 
             co_return std::tuple{ec, written + n};
         }
     } else if constexpr (is_tls_stream<Stream>) {
-        // Direct TLS (tls_io::direct): OpenSSL writes to the socket at once what it can; write_now says would_block
-        // when OpenSSL needs the socket (what it took of the piece is then written by the asynchronous write that
-        // goes on with the same bytes, as OpenSSL requires). Asio's TLS mode always says would_block.
-        std::size_t written = 0;
-        bool blocked = false;
-        for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers) && !blocked; ++it) {
-            net::const_buffer piece(*it);  // empty pieces (a sequence may hold some) are skipped
-            while (piece.size() > 0) {
-                error_code ec;
-                const std::size_t n = stream.write_now(piece, ec);
-                if (ec == net::error::would_block) {
-                    blocked = true;
-                    break;
-                }
-                if (ec) co_return std::tuple{ec, written};
-                piece += n;
-                written += n;
-            }
-        }
-        if (!blocked) co_return std::tuple{error_code{}, written};
-        beast::buffers_suffix<ConstBufferSequence> rest(buffers);
-        rest.consume(written);
-        auto [ec, n] = co_await net::async_write(stream, rest, use_tuple);
-        co_return std::tuple{ec, written + n};
+        co_return co_await write_tls(stream, buffers);  // a record per piece of up to 16 KiB, not per buffer
     }
     co_return co_await net::async_write(stream, buffers, use_tuple);
 }

@@ -172,9 +172,45 @@ TEST_P(TlsStream, HoldsInputAndTellsTruncationFromCloseNotify) {
         EXPECT_EQ(got, "abcdefghij");
         if (GetParam() == tls_io::direct) {
             EXPECT_TRUE(held_after_first);
+            EXPECT_EQ(SSL_get_read_ahead(server_->native_handle()), 1);  // one recv takes every record there
         }
         EXPECT_EQ(end, clean ? error_code(net::error::eof) : error_code(net::ssl::error::stream_truncated)) << end.message();
     }
+}
+
+// A response's head and body pieces (empty ones between) written by eager_write reach the client as one TLS record:
+// Asio's client returns one record per read, so its first read gets them all (before, head and body were a record
+// each, and a send each). A sequence longer than a record goes in records of 16 KiB.
+TEST_P(TlsStream, EagerWriteSendsSmallPiecesAsOneRecord) {
+    const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", big = pattern_of(40000);
+    std::string first_read, rest;
+    run([&]() -> net::awaitable<void> {
+            auto& s = *server_;
+            co_await s.async_handshake(net::ssl::stream_base::server, use_tuple);
+            const std::array<net::const_buffer, 4> pieces{net::buffer(head), net::const_buffer(), net::buffer("hello", 5),
+                                                          net::buffer(big)};
+            auto [ec, n] = co_await eager_write(s, std::array<net::const_buffer, 3>{pieces[0], pieces[1], pieces[2]});
+            EXPECT_FALSE(ec) << ec.message();
+            EXPECT_EQ(n, head.size() + 5);
+            std::tie(ec, n) = co_await eager_write(s, std::array<net::const_buffer, 2>{pieces[2], pieces[3]});
+            EXPECT_EQ(n, 5 + big.size());
+            co_await s.async_shutdown(use_tuple);
+        },
+        [&]() -> net::awaitable<void> {
+            co_await client_handshake();
+            char buf[65536];
+            auto [ec, n] = co_await client_->async_read_some(net::buffer(buf), use_tuple);
+            first_read.assign(buf, n);
+            for (;;) {
+                std::tie(ec, n) = co_await client_->async_read_some(net::buffer(buf), use_tuple);
+                EXPECT_LE(n, tls_record_payload);
+                rest.append(buf, n);
+                if (ec) break;
+            }
+            co_await client_->async_shutdown(use_tuple);
+        });
+    EXPECT_EQ(first_read, head + "hello");
+    EXPECT_TRUE(rest == "hello" + big) << rest.size();
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, TlsStream, ::testing::Values(tls_io::direct, tls_io::asio),
