@@ -12,9 +12,9 @@
 #   - keep-alive: `wrk` over https with C connections, each handshaking once;
 #   - memory: N idle keep-alive TLS connections (default 1,000; --idle N), one request each, held 3 s: the
 #     resident memory (VmRSS of all the proxy's processes) gained per connection.
-# and the proxy's CPU time (utime+stime from /proc/PID/stat) per connection or request. gatehouse takes part once it
-# terminates TLS ([tls] listen/cert/key); until then `gatehouse check` refuses the [tls] table and the report says
-# so. Loopback only; everything it starts is stopped by PID on exit; certificate, configs and logs live in a
+# and the proxy's CPU time (utime+stime from /proc/PID/stat) per connection or request. A gatehouse binary whose
+# `gatehouse check` refuses the [tls] table (one from before TLS, via --gatehouse) gets empty rows, and the report
+# says so. Loopback only; everything it starts is stopped by PID on exit; certificate, configs and logs live in a
 # mktemp -d directory. Needs openssl, wrk, nginx (nginx-light), haproxy, python3. See bench/README.md.
 set -euo pipefail
 
@@ -290,7 +290,7 @@ for proxy in gatehouse nginx haproxy; do
     if [[ $proxy == gatehouse ]]; then
         gatehouse_conf "$port" >"$TMP/gatehouse.toml"
         if ! "$GATEHOUSE" check -c "$TMP/gatehouse.toml" >"$TMP/gatehouse-check.log" 2>&1; then
-            GATEHOUSE_NOTE="gatehouse has no TLS listener yet: \`gatehouse check\` refuses the [tls] table ($(grep -m1 -i 'tls' "$TMP/gatehouse-check.log" || head -1 "$TMP/gatehouse-check.log")); its rows are empty."
+            GATEHOUSE_NOTE="this gatehouse has no TLS listener: \`gatehouse check\` refuses the [tls] table ($(grep -m1 -i 'tls' "$TMP/gatehouse-check.log" || head -1 "$TMP/gatehouse-check.log")); its rows are empty."
             echo "tls_bench: $GATEHOUSE_NOTE" >&2
             continue
         fi
