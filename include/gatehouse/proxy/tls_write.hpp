@@ -38,16 +38,22 @@ net::const_buffer next_tls_piece(const ConstBufferSequence& rest, std::string& s
     return net::buffer(scratch);
 }
 
+/// The gathering buffer of this thread (at most one record; one for every sequence type, hence not in the template).
+inline std::string& tls_write_scratch() {
+    static thread_local std::string scratch;
+    return scratch;
+}
+
 /// Writes all of `buffers` to the TLS client stream, like net::async_write, in pieces of next_tls_piece. In direct
 /// mode OpenSSL writes each piece to the socket at once when it can; when it needs the socket (would_block; always
 /// in Asio's mode) the piece goes on asynchronously with the same bytes, as OpenSSL requires (a gathered piece is
 /// copied out of the per-thread scratch buffer first: another connection may gather meanwhile).
 template <class ConstBufferSequence>
 net::awaitable<std::tuple<error_code, std::size_t>> write_tls(tls_stream& stream, const ConstBufferSequence& buffers) {
-    static thread_local std::string scratch;
     beast::buffers_suffix<ConstBufferSequence> rest(buffers);
     std::size_t written = 0;
     for (;;) {
+        std::string& scratch = tls_write_scratch();  // this thread's, taken again after every wait
         const net::const_buffer piece = next_tls_piece(rest, scratch);
         if (piece.size() == 0) co_return std::tuple{error_code{}, written};
         error_code ec;
