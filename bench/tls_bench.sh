@@ -2,17 +2,19 @@
 # TLS termination: gatehouse vs Nginx vs HAProxy, in one run on this machine, with the same generated certificate,
 # proxying to the same plain node.
 #
-#   bench/tls_bench.sh [--quick] [--duration S] [--connections C] [--rsa] [--gatehouse PATH]
+#   bench/tls_bench.sh [--quick] [--duration S] [--connections C] [--idle N] [--rsa] [--gatehouse PATH]
 #
 # Measures, for each proxy in turn (one worker/thread, no access log, pinned to core 1; the clients on core 0):
 #   - full handshakes: `openssl s_time -new`, one client: connect, full handshake (TLS 1.3), close, again;
 #   - resumed handshakes: `openssl s_time -reuse -tls1_2`, the same with the TLS 1.2 session resumed;
 #   - a connection per request: `wrk -H "Connection: close"` over https with C connections (default 50): each
 #     request (GET /, proxied) on a new connection with a full handshake (wrk does not resume sessions);
-#   - keep-alive: `wrk` over https with C connections, each handshaking once.
-# and the proxy's CPU time (utime+stime from /proc/PID/stat) per connection or request. gatehouse takes part once it
-# terminates TLS ([tls] listen/cert/key); until then `gatehouse check` refuses the [tls] table and the report says
-# so. Loopback only; everything it starts is stopped by PID on exit; certificate, configs and logs live in a
+#   - keep-alive: `wrk` over https with C connections, each handshaking once;
+#   - memory: N idle keep-alive TLS connections (default 1,000; --idle N), one request each, held 3 s: the
+#     resident memory (VmRSS of all the proxy's processes) gained per connection.
+# and the proxy's CPU time (utime+stime from /proc/PID/stat) per connection or request. A gatehouse binary whose
+# `gatehouse check` refuses the [tls] table (one from before TLS, via --gatehouse) gets empty rows, and the report
+# says so. Loopback only; everything it starts is stopped by PID on exit; certificate, configs and logs live in a
 # mktemp -d directory. Needs openssl, wrk, nginx (nginx-light), haproxy, python3. See bench/README.md.
 set -euo pipefail
 
@@ -20,6 +22,7 @@ REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 GATEHOUSE="$REPO_ROOT/build/gatehouse"
 DURATION=10
 CONNECTIONS=50
+IDLE=1000
 KEY_TYPE=ec
 
 usage() {
@@ -28,6 +31,7 @@ usage: bench/tls_bench.sh [options]
   --quick              3 s per measurement (about a minute in all)
   --duration S         seconds per measurement (default 10)
   --connections C      wrk's keep-alive connections (default 50)
+  --idle N             idle TLS connections for the memory figure (default 1000; 0 = skip it)
   --rsa                an RSA 2048 certificate instead of ECDSA P-256
   --gatehouse PATH     gatehouse binary (default: build/gatehouse in the repository)
   -h, --help           this text
@@ -40,6 +44,7 @@ while [[ $# -gt 0 ]]; do
         --quick) DURATION=3; shift ;;
         --duration) [[ $# -ge 2 ]] || die "--duration needs a number"; DURATION=$2; shift 2 ;;
         --connections) [[ $# -ge 2 ]] || die "--connections needs a number"; CONNECTIONS=$2; shift 2 ;;
+        --idle) [[ $# -ge 2 ]] || die "--idle needs a number"; IDLE=$2; shift 2 ;;
         --rsa) KEY_TYPE=rsa; shift ;;
         --gatehouse) [[ $# -ge 2 ]] || die "--gatehouse needs a path"; GATEHOUSE=$2; shift 2 ;;
         -h|--help) usage; exit 0 ;;
@@ -48,6 +53,7 @@ while [[ $# -gt 0 ]]; do
 done
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "--duration must be a positive whole number"
 [[ $CONNECTIONS =~ ^[1-9][0-9]*$ ]] || die "--connections must be a positive whole number"
+[[ $IDLE =~ ^[0-9]+$ ]] || die "--idle must be a whole number"
 [[ $GATEHOUSE == /* ]] || GATEHOUSE="$PWD/$GATEHOUSE"
 [[ -x $GATEHOUSE ]] || die "gatehouse binary not found: $GATEHOUSE (build it, or pass --gatehouse)"
 for tool in openssl wrk nginx haproxy python3 pgrep; do command -v "$tool" >/dev/null || die "$tool is not installed"; done
@@ -244,14 +250,47 @@ wrk_run() {
     python3 -c "print(f'{$reqs / $DURATION:.0f} {($t1 - $t0) / $(getconf CLK_TCK) * 1e6 / $reqs:.1f}')"
 }
 
-declare -A FULL=() RESUMED=() CLOSE=() KEEP=()
+# idle_rss PORT -> bytes of proxy RSS per idle keep-alive TLS connection (IDLE of them, one request each, held 3 s
+# so that gatehouse's idle tick has given their buffers back), or "-" when skipped.
+idle_rss() {
+    [[ $IDLE -gt 0 ]] || { echo "-"; return; }
+    ulimit -n $(( IDLE + 256 )) 2>/dev/null || true
+    "${CLIENT[@]}" python3 - "$1" "$IDLE" "${PROXY_PIDS[@]}" <<'PY' || echo "?"
+import socket, ssl, sys, time
+port, n, pids = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+def rss():
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/status") as f:
+            total += sum(int(l.split()[1]) for l in f if l.startswith("VmRSS:"))
+    return total
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+def one_request(t):
+    t.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data: data += t.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
+    while len(body) < length: body += t.recv(65536)
+held = [ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="localhost")]
+one_request(held[0]); time.sleep(1)
+before = rss()
+for _ in range(n):
+    t = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="localhost")
+    one_request(t); held.append(t)
+time.sleep(3)
+print(f"{(rss() - before) * 1024 / n:.0f}")
+PY
+}
+
+declare -A FULL=() RESUMED=() CLOSE=() KEEP=() IDLE_RSS=()
 GATEHOUSE_NOTE=""
 for proxy in gatehouse nginx haproxy; do
     port=$(free_port)
     if [[ $proxy == gatehouse ]]; then
         gatehouse_conf "$port" >"$TMP/gatehouse.toml"
         if ! "$GATEHOUSE" check -c "$TMP/gatehouse.toml" >"$TMP/gatehouse-check.log" 2>&1; then
-            GATEHOUSE_NOTE="gatehouse has no TLS listener yet: \`gatehouse check\` refuses the [tls] table ($(grep -m1 -i 'tls' "$TMP/gatehouse-check.log" || head -1 "$TMP/gatehouse-check.log")); its rows are empty."
+            GATEHOUSE_NOTE="this gatehouse has no TLS listener: \`gatehouse check\` refuses the [tls] table ($(grep -m1 -i 'tls' "$TMP/gatehouse-check.log" || head -1 "$TMP/gatehouse-check.log")); its rows are empty."
             echo "tls_bench: $GATEHOUSE_NOTE" >&2
             continue
         fi
@@ -270,19 +309,22 @@ PY
     echo "$proxy: resumed handshakes ..." >&2; RESUMED[$proxy]=$(s_time "$port" -reuse -tls1_2)
     echo "$proxy: a connection per request ..." >&2; CLOSE[$proxy]=$(wrk_run "$port" -H "Connection: close")
     echo "$proxy: keep-alive ..." >&2;         KEEP[$proxy]=$(wrk_run "$port")
+    echo "$proxy: idle connections ..." >&2;   IDLE_RSS[$proxy]=$(idle_rss "$port")
     stop_pid "$PROXY_PID"
 done
 
 echo
 echo "TLS, one plain node, $(nproc) cores, ${KEY_TYPE^^} certificate, $DURATION s each; $(openssl version | awk '{ print $1, $2 }'); $(nginx -v 2>&1 | sed 's/.*: //'), $(haproxy -v | head -1 | awk '{ print $1, $3 }')"
 echo
-echo "| proxy | full handshakes/s (1 client) | CPU per full | resumed/s (TLS 1.2, 1 client) | CPU per resumed | a connection per request, req/s ($CONNECTIONS conns) | CPU per request | keep-alive req/s ($CONNECTIONS conns) | CPU per request |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| proxy | full handshakes/s (1 client) | CPU per full | resumed/s (TLS 1.2, 1 client) | CPU per resumed | a connection per request, req/s ($CONNECTIONS conns) | CPU per request | keep-alive req/s ($CONNECTIONS conns) | CPU per request | RSS per idle TLS connection ($IDLE) |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for proxy in gatehouse nginx haproxy; do
     read -r f fc <<<"${FULL[$proxy]:-- -}"
     read -r r rc <<<"${RESUMED[$proxy]:-- -}"
     read -r c cc <<<"${CLOSE[$proxy]:-- -}"
     read -r k kc <<<"${KEEP[$proxy]:-- -}"
-    printf '| %s | %s | %s µs | %s | %s µs | %s | %s µs | %s | %s µs |\n' "$proxy" "$f" "$fc" "$r" "$rc" "$c" "$cc" "$k" "$kc"
+    i=${IDLE_RSS[$proxy]:--}
+    [[ $i =~ ^-?[0-9]+$ ]] && i="$(python3 -c "print(f'{$i / 1024:.1f}')") KiB"
+    printf '| %s | %s | %s µs | %s | %s µs | %s | %s µs | %s | %s µs | %s |\n' "$proxy" "$f" "$fc" "$r" "$rc" "$c" "$cc" "$k" "$kc" "$i"
 done
 [[ -z $GATEHOUSE_NOTE ]] || { echo; echo "$GATEHOUSE_NOTE"; }

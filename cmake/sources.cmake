@@ -13,6 +13,7 @@ add_library(gatehouse_net STATIC
   src/model/snapshot.cpp
   src/tls/certificate.cpp
   src/tls/server_tls.cpp
+  src/tls/ocsp_staple.cpp
   src/net/endpoints.cpp
   src/net/node_tls.cpp
   src/proxy/head_scan.cpp
@@ -34,6 +35,7 @@ add_library(gatehouse_net STATIC
   src/proxy/request_body_buffer.cpp
   src/health/http_probe.cpp
   src/health/health_checker.cpp
+  src/proxy/tls_stream.cpp
   src/proxy/client_session.cpp
   src/proxy/session/session_loop.cpp
   src/proxy/session/request_steps.cpp

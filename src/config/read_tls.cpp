@@ -20,7 +20,9 @@ std::optional<tls_certificate> read_pair(reader& r, const toml::table& t, const 
         ok = false;
     }
     if (!ok) return std::nullopt;
-    return tls_certificate{relative_to(origin, *cert), relative_to(origin, *key)};
+    tls_certificate pair{relative_to(origin, *cert), relative_to(origin, *key), {}};
+    if (auto ocsp = r.string(t, "ocsp_response", path); ocsp && !ocsp->empty()) pair.ocsp_response = relative_to(origin, *ocsp);
+    return pair;
 }
 
 void read_certificates(reader& r, const toml::table& t, const std::string& origin, tls_config& out) {
@@ -28,7 +30,7 @@ void read_certificates(reader& r, const toml::table& t, const std::string& origi
     if (!list) return;
     for (std::size_t i = 0; i < list->size(); ++i) {
         const std::string path = index_path("tls.certificate", i);
-        if (const auto* item = r.table(*list->get(i), path, {"cert", "key"}))
+        if (const auto* item = r.table(*list->get(i), path, {"cert", "key", "ocsp_response"}))
             if (auto pair = read_pair(r, *item, path, origin)) out.certificates.push_back(std::move(*pair));
     }
 }
@@ -37,11 +39,13 @@ void read_certificates(reader& r, const toml::table& t, const std::string& origi
 
 void read_tls(reader& r, const toml::table& root, const std::string& origin, tls_config& out) {
     const std::string path = "tls";
-    const auto* t = r.section(root, path, {"listen", "cert", "key", "certificate", "ciphers", "ciphersuites", "hsts"});
+    const auto* t = r.section(root, path, {"listen", "cert", "key", "certificate", "ciphers", "ciphersuites", "hsts",
+                                         "direct_io", "ocsp_response"});
     if (!t) return;
     if (auto v = r.addresses(*t, "listen", path)) out.listen = std::move(*v);
     if (auto v = r.string(*t, "ciphers", path)) out.ciphers = std::move(*v);
     if (auto v = r.string(*t, "ciphersuites", path)) out.ciphersuites = std::move(*v);
+    if (auto v = r.boolean(*t, "direct_io", path)) out.direct_io = *v;
     if (auto v = r.string(*t, "hsts", path)) {
         if (v->find_first_of("\r\n") != std::string::npos)
             r.problem(t->get("hsts")->source(), "tls.hsts", "must be one line (a header value)");

@@ -27,8 +27,9 @@ void start_client_session(session_host& owner, tcp::socket&& socket) {
 }
 
 void start_tls_session(session_host& owner, tcp::socket&& socket, std::shared_ptr<const tls::server_tls> certificates) {
+    const tls_io io = owner.snapshot()->config->tls.direct_io ? tls_io::direct : tls_io::asio;
     auto session = std::make_shared<detail::client_session<tls_stream>>(
-        owner, tls_stream(std::move(socket), certificates->initial_context()));
+        owner, tls_stream(std::move(socket), certificates->initial_context(), io));
     session->keep(std::move(certificates));
     spawn_session(owner, std::move(session));
 }

@@ -28,4 +28,13 @@ std::string error_response(http::status status, std::string_view detail, std::st
     return own_response(status, "text/plain; charset=utf-8", body, request_id, keep_alive);
 }
 
+void add_field(std::string& response, std::string_view name, std::string_view value) {
+    const auto line_end = response.find("\r\n");
+    if (line_end == std::string::npos) return;
+    std::string field;
+    field.reserve(name.size() + value.size() + 4);
+    field.append(name).append(": ").append(value).append("\r\n");
+    response.insert(line_end + 2, field);
+}
+
 }  // namespace gatehouse::proxy

@@ -2,6 +2,7 @@
 #include <gatehouse/tls/server_tls.hpp>
 
 #include <gatehouse/tls/certificate.hpp>
+#include <gatehouse/tls/ocsp_staple.hpp>
 
 #include <openssl/err.h>
 #include <openssl/rand.h>
@@ -60,6 +61,7 @@ struct builder {
     std::string_view file;
     std::chrono::system_clock::time_point now;
     load_result& out;
+    server_tls* target = nullptr;  ///< being built (holds the stapled OCSP responses)
 
     void problem(std::string_view key, const std::string& path, const std::string& what) {
         out.problems.push_back(std::string(file) + ": " + std::string(key) + ": " + path + ": " + what);
@@ -134,11 +136,27 @@ struct builder {
             problem(key + ".key", pair.key, "does not match the certificate " + pair.cert);
             return nullptr;
         }
+        if (!pair.ocsp_response.empty() && !staple(c, pair.ocsp_response, key + ".ocsp_response")) return nullptr;
         if (names) *names = facts->dns_names;
         return ctx;
     }
 
+    /// Reads the OCSP response for the context's certificate and staples it; false after a problem.
+    bool staple(SSL_CTX* c, const std::string& path, const std::string& key) {
+        auto read = read_ocsp_response(path, SSL_CTX_get0_certificate(c), now);
+        if (!read.problem.empty()) {
+            problem(key, path, read.problem);
+            return false;
+        }
+        if (!read.warning.empty()) out.warnings.push_back(std::string(file) + ": " + key + ": " + path + ": " + read.warning);
+        if (read.der.empty()) return true;
+        target->staples_.push_back(std::make_unique<std::vector<unsigned char>>(std::move(read.der)));
+        staple_ocsp(c, target->staples_.back().get());
+        return true;
+    }
+
     void build(server_tls& tls) {
+        target = &tls;
         tls.default_ = context_for(cfg.default_certificate, "tls", nullptr);
         for (std::size_t i = 0; i < cfg.certificates.size(); ++i) {
             const auto& pair = cfg.certificates[i];

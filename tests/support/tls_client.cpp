@@ -124,14 +124,20 @@ std::string tls_client::read_response() {
 }
 
 bool tls_client::closed_by_peer(std::chrono::milliseconds timeout) {
+    return how_closed(timeout) != "open";  // a receive timeout comes back as EAGAIN: still open
+}
+
+std::string tls_client::how_closed(std::chrono::milliseconds timeout) {
     set_socket_timeout(impl_->stream().next_layer().native_handle(), timeout);
     char buf[4096];
     for (;;) {
         boost::system::error_code ec;
         impl_->stream().read_some(net::buffer(buf), ec);
         if (!ec) continue;
-        // A receive timeout comes back as EAGAIN: still open.
-        return ec != net::error::would_block && ec != net::error::try_again;
+        if (ec == net::error::would_block || ec == net::error::try_again) return "open";
+        if (ec == net::error::eof) return "close_notify";  // OpenSSL reads a close_notify as SSL_ERROR_ZERO_RETURN
+        if (ec == ssl::error::stream_truncated) return "truncated";
+        return "error: " + ec.message();
     }
 }
 

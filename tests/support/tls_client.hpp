@@ -43,6 +43,9 @@ public:
     std::string read_response();
     /// True when the server closes the connection within `timeout` (end of stream, a TLS close or a reset).
     bool closed_by_peer(std::chrono::milliseconds timeout);
+    /// How the server ends the connection within `timeout`: "close_notify" (a TLS close, then end of stream),
+    /// "truncated" (end of stream without close_notify), "error: ..." or "open" (nothing within the timeout).
+    std::string how_closed(std::chrono::milliseconds timeout);
 
 private:
     struct impl;

@@ -200,6 +200,7 @@ inline constexpr const char* default_ciphersuites =
 struct tls_certificate {
     std::string cert;
     std::string key;
+    std::string ocsp_response;  ///< DER OCSP response to staple, kept fresh by the operator; "" = no stapling
 };
 
 /// TLS termination ([tls]); the certificates themselves are read by tls::load_server_tls (not here).
@@ -210,6 +211,7 @@ struct tls_config {
     std::string ciphers = intermediate_ciphers;  ///< TLS 1.2
     std::string ciphersuites = default_ciphersuites;  ///< TLS 1.3
     std::string hsts;                            ///< Strict-Transport-Security value on TLS answers ("" = none)
+    bool direct_io = true;  ///< OpenSSL on the client socket itself (proxy/tls_stream.hpp); false = Asio's ssl::stream
     bool enabled() const noexcept { return !listen.empty(); }
 };
 

@@ -3,6 +3,8 @@
 
 #include <gatehouse/net.hpp>
 #include <gatehouse/proxy/read_drain.hpp>
+#include <gatehouse/proxy/tls_stream.hpp>
+#include <gatehouse/proxy/tls_write.hpp>
 #include <gatehouse/upstream/node_stream.hpp>
 
 #include <boost/asio/write.hpp>
@@ -21,7 +23,8 @@ namespace gatehouse::proxy {
 /// handler dispatches per request and, under load, a longer wait for every request. On a plain TCP socket in
 /// non-blocking mode (client and node sockets are put in that mode when they are opened) this first writes
 /// directly; only what the kernel does not take at once (a full send buffer) is left to an asynchronous write.
-/// Other streams (TLS) take the asynchronous path.
+/// The TLS client stream writes the same way through OpenSSL (tls_write.hpp), gathering small buffers into one
+/// record.
 template <class Stream, class ConstBufferSequence>
 net::awaitable<std::tuple<error_code, std::size_t>> eager_write(Stream& stream, const ConstBufferSequence& buffers) {
     if constexpr (std::is_same_v<Stream, tcp::socket>) {
@@ -40,6 +43,8 @@ net::awaitable<std::tuple<error_code, std::size_t>> eager_write(Stream& stream, 
             auto [ec, n] = co_await net::async_write(stream, rest, use_tuple);
             co_return std::tuple{ec, written + n};
         }
+    } else if constexpr (is_tls_stream<Stream>) {
+        co_return co_await write_tls(stream, buffers);  // a record per piece of up to 16 KiB, not per buffer
     }
     co_return co_await net::async_write(stream, buffers, use_tuple);
 }
@@ -82,6 +87,11 @@ net::awaitable<std::tuple<error_code, std::size_t>> read_some_unless_drained(Str
             if (!ec && n < wanted && queued_without_attempt) mark_drained(stream);
             co_return std::tuple{ec, n};
         }
+    } else if constexpr (is_tls_stream<Stream>) {
+        // Direct TLS: bytes OpenSSL holds or the socket has are taken without a pass through the event loop.
+        error_code ec;
+        const std::size_t n = stream.read_now(*net::buffer_sequence_begin(buffer), ec);
+        if (ec != net::error::would_block) co_return std::tuple{ec, n};
     }
     co_return co_await stream.async_read_some(buffer, use_tuple);
 }

@@ -23,4 +23,7 @@ std::string own_response(http::status status, std::string_view content_type, std
 /// what was wrong with the client's own request and is kept.
 std::string error_response(http::status status, std::string_view detail, std::string_view request_id, bool keep_alive);
 
+/// Adds the field "name: value" to a complete response made by the functions above, right after its status line.
+void add_field(std::string& response, std::string_view name, std::string_view value);
+
 }  // namespace gatehouse::proxy

@@ -37,6 +37,7 @@ private:
     };
     std::unique_ptr<boost::asio::ssl::context> default_;
     std::vector<named> by_name_;
+    std::vector<std::unique_ptr<std::vector<unsigned char>>> staples_;  ///< OCSP responses the contexts staple
 };
 
 /// What load_server_tls found: the contexts (nullptr when TLS is off or on problems), the problems that make the

@@ -20,6 +20,7 @@ net::awaitable<void> client_session<Stream>::respond_error(http::status status, 
 
     keep_alive = keep_alive && !host_.draining();
     out_ = error_response(status, detail, x ? x->request_id : std::string_view{}, keep_alive);
+    add_own_fields();
     const auto head_end = out_.find("\r\n\r\n");
     const std::uint64_t body = head_end == std::string::npos ? 0 : out_.size() - head_end - 4;
     if (x) {
@@ -166,9 +167,18 @@ net::awaitable<bool> client_session<Stream>::send_own_answer(bool keep_alive) {
 }
 
 template <class Stream>
+void client_session<Stream>::add_own_fields() {
+    if constexpr (is_tls) {
+        const std::string& hsts = host_.snapshot()->config->tls.hsts;
+        if (!hsts.empty()) add_field(out_, "Strict-Transport-Security", hsts);
+    }
+}
+
+template <class Stream>
 net::awaitable<void> client_session<Stream>::linger_close() {
     // Closing with unread input makes the kernel send a reset, which can destroy the answer before the client
     // reads it. Stop sending, read what the client still sends for a short while, then close.
+    if constexpr (is_tls) co_await send_close_notify();  // before the FIN
     auto& socket = beast::get_lowest_layer(stream_);
     error_code ec;
     socket.shutdown(tcp::socket::shutdown_send, ec);
@@ -195,7 +205,8 @@ net::awaitable<void> client_session<Stream>::linger_close() {
     template net::awaitable<bool> client_session<S>::answer_bad_gateway(exchange&);                               \
     template net::awaitable<bool> client_session<S>::redirect_to_https(exchange&, const config::config&);        \
     template net::awaitable<bool> client_session<S>::send_own_answer(bool);                                       \
-    template net::awaitable<void> client_session<S>::linger_close();
+    template net::awaitable<void> client_session<S>::linger_close();                                              \
+    template void client_session<S>::add_own_fields();
 GATEHOUSE_INSTANTIATE(tcp::socket)
 GATEHOUSE_INSTANTIATE(tls_stream)
 #undef GATEHOUSE_INSTANTIATE

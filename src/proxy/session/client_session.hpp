@@ -4,6 +4,7 @@
 //
 // Before the first request, on a TLS connection (tls_handshake.cpp):
 //   handshake                the TLS handshake within timeouts.client_header; a failure closes the connection
+//   send_close_notify        TLS close_notify before an ordinary close (bounded by a short deadline)
 //                            (counted by reason), having touched no node
 //
 // The steps of one request, in order (serve_request runs them, and reads as this list):
@@ -133,6 +134,9 @@ private:
     net::awaitable<bool> handshake();
     void handshake_failed(const error_code& ec);
     void handshake_done() noexcept;
+    /// close_notify before the connection closes (keep-alive timeout, Connection: close, graceful stop, an own
+    /// answer that closes), bounded by the closing deadline; nothing when the handshake never finished or TLS failed.
+    net::awaitable<void> send_close_notify();
 
     // --- The request's steps, in order (session_loop.cpp runs them; request_steps.cpp, node_choice.cpp) ---
     net::awaitable<bool> serve_request();
@@ -267,6 +271,8 @@ private:
     /// Writes the answer in out_, then lingers and closes unless `keep_alive`; true when the connection stays.
     net::awaitable<bool> send_own_answer(bool keep_alive);
     net::awaitable<void> linger_close();
+    /// Fields every own answer in out_ carries on this stream: tls.hsts on TLS.
+    void add_own_fields();
     void finish_request(const exchange& x) noexcept;
     void count_request(const exchange& x, double request_time) noexcept;
     void count_websocket_upgrade(const exchange& x) noexcept;

@@ -130,6 +130,7 @@ net::awaitable<bool> client_session<Stream>::answer_maintenance(exchange& x, con
     answer.retry_after_seconds = static_cast<unsigned>((retry_ms + 999) / 1000);
     const bool keep = x.keep_alive && x.body_consumed && !host_.draining();
     out_ = unavailable_response(x.request.get(), answer, x.request_id, keep);
+    add_own_fields();
     x.status = 503;
     x.own = metrics::own_reason::maintenance;
     x.maintenance = true;
@@ -153,6 +154,7 @@ net::awaitable<bool> client_session<Stream>::answer_unavailable(exchange& x, con
     log::warning(describe(&x) + ": 503 Service Unavailable (" +
                  (availability.all_starting ? "every node is starting" : "no node is up") + ")");
     out_ = unavailable_response(x.request.get(), answer, x.request_id, keep);
+    add_own_fields();
     x.status = 503;
     x.own = metrics::own_reason::no_node;
     x.sent_bytes = out_.size();

@@ -125,6 +125,7 @@ net::awaitable<void> client_session<Stream>::run() {
         if (tunnel_) co_await tunnel();  // a WebSocket tunnel runs here, after the exchange's frame is gone
         if (!next) break;
     }
+    if constexpr (is_tls) co_await send_close_notify();
     close_sockets();
 }
 

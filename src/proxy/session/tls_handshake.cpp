@@ -68,10 +68,21 @@ void client_session<Stream>::handshake_done() noexcept {
     if (SSL_session_reused(stream_.native_handle()) == 1) ++host_.counters().tls_resumed;
 }
 
+template <class Stream>
+net::awaitable<void> client_session<Stream>::send_close_notify() {
+    SSL* ssl = stream_.native_handle();
+    if (!socket_of(stream_).is_open() || SSL_is_init_finished(ssl) != 1 || (SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN))
+        co_return;
+    // Both TLS modes then wait for the client's close_notify or close: the closing deadline bounds that.
+    set_deadline(phase::closing, std::chrono::milliseconds(linger_ms));
+    co_await stream_.async_shutdown(use_tuple);
+}
+
 // The handshake exists for the TLS stream only.
 template net::awaitable<bool> client_session<tls_stream>::handshake();
 template void client_session<tls_stream>::handshake_failed(const error_code&);
 template void client_session<tls_stream>::handshake_done() noexcept;
+template net::awaitable<void> client_session<tls_stream>::send_close_notify();
 
 }  // namespace detail
 }  // namespace gatehouse::proxy

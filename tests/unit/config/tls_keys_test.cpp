@@ -12,6 +12,8 @@ TEST(TlsKeys, OffByDefaultWithMozillaIntermediateCiphers) {
     EXPECT_EQ(c.tls.ciphers, intermediate_ciphers);
     EXPECT_EQ(c.tls.ciphersuites, default_ciphersuites);
     EXPECT_EQ(c.tls.hsts, "");
+    EXPECT_TRUE(c.tls.direct_io);
+    EXPECT_EQ(c.tls.default_certificate.ocsp_response, "");
 }
 
 TEST(TlsKeys, ReadsListenersCertificatesRelativeToTheFileAndOptions) {
@@ -24,9 +26,12 @@ key = "/abs/key.pem"
 ciphers = "ECDHE-RSA-AES128-GCM-SHA256"
 ciphersuites = "TLS_AES_128_GCM_SHA256"
 hsts = "max-age=60"
+direct_io = false
+ocsp_response = "ocsp/full.der"
 [[tls.certificate]]
 cert = "b.pem"
 key = "b.key"
+ocsp_response = "/var/ocsp/b.der"
 )", "/etc/gatehouse/gatehouse.toml");
     ASSERT_EQ(c.tls.listen.size(), 1u);
     EXPECT_EQ(c.tls.listen[0].port, 8443);
@@ -37,6 +42,9 @@ key = "b.key"
     EXPECT_EQ(c.tls.ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
     EXPECT_EQ(c.tls.ciphersuites, "TLS_AES_128_GCM_SHA256");
     EXPECT_EQ(c.tls.hsts, "max-age=60");
+    EXPECT_FALSE(c.tls.direct_io);
+    EXPECT_EQ(c.tls.default_certificate.ocsp_response, "/etc/gatehouse/ocsp/full.der");
+    EXPECT_EQ(c.tls.certificates[0].ocsp_response, "/var/ocsp/b.der");
     EXPECT_TRUE(c.proxy.redirect_https);
 }
 

@@ -37,3 +37,12 @@ TEST(ErrorResponse, ServerSideDetailStaysInTheLog) {
     const auto bad = proxy::error_response(http::status::bad_request, "line not ended by CRLF", "", false);
     EXPECT_NE(bad.find("400 Bad Request: line not ended by CRLF\n"), std::string::npos) << bad;
 }
+
+// add_field puts a field right after the status line and leaves the rest (head end, body, length) as it was.
+TEST(ErrorResponse, AddFieldGoesAfterTheStatusLine) {
+    auto r = proxy::error_response(http::status::bad_gateway, "", "", true);
+    const auto before = r;
+    proxy::add_field(r, "Strict-Transport-Security", "max-age=600");
+    EXPECT_EQ(r, "HTTP/1.1 502 Bad Gateway\r\nStrict-Transport-Security: max-age=600\r\n" +
+                     before.substr(before.find("\r\n") + 2));
+}
