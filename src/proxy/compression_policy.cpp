@@ -131,17 +131,12 @@ compression_decision decide_compression(const compression_facts& f, const config
 
 namespace {
 
-/// Every line of `name` joined with ",", as one list.
-template <class Fields>
-std::string joined(const Fields& fields, http::field name) {
-    std::string out;
-    for (auto [it, end] = fields.equal_range(name); it != end; ++it) out.append(out.empty() ? "" : ",").append(it->value());
-    return out;
+/// Appends a field line's value to a comma-joined list.
+void join_into(std::string& list, std::string_view value) {
+    list.append(list.empty() ? "" : ",").append(value);
 }
 
-std::optional<std::uint64_t> length_of(const http::response_header<>& response) {
-    if (response.count(http::field::transfer_encoding) != 0) return std::nullopt;
-    const auto text = response[http::field::content_length];
+std::optional<std::uint64_t> parse_length(std::string_view text) noexcept {
     if (text.empty()) return std::nullopt;
     std::uint64_t n = 0;
     for (const char c : text) {
@@ -151,22 +146,53 @@ std::optional<std::uint64_t> length_of(const http::response_header<>& response) 
     return n;
 }
 
+/// The answer's facts in one pass over its fields (a lookup by name in Beast's field set costs a string compare per
+/// level of its tree; a pass compares enums). The first line of a single-valued field counts, as `operator[]` did.
+void gather_response_facts(const http::response_header<>& response, compression_facts& facts,
+                           std::string& cache_control) {
+    bool chunked = false, have_type = false, have_encoding = false, have_length = false;
+    std::string_view length_text;
+    for (const auto& f : response) {
+        switch (f.name()) {
+        case http::field::content_type:
+            if (!have_type) facts.content_type = f.value();
+            have_type = true;
+            break;
+        case http::field::content_encoding:
+            if (!have_encoding) facts.content_encoding = f.value();
+            have_encoding = true;
+            break;
+        case http::field::content_length:
+            if (!have_length) length_text = f.value();
+            have_length = true;
+            break;
+        case http::field::content_range: facts.content_range = true; break;
+        case http::field::transfer_encoding: chunked = true; break;
+        case http::field::cache_control: join_into(cache_control, f.value()); break;
+        default: break;
+        }
+    }
+    facts.status = response.result_int();
+    facts.content_length = chunked ? std::nullopt : parse_length(length_text);
+}
+
 }  // namespace
 
 compression_decision decide_compression(const http::request_header<>& request,
                                         const http::response_header<>& response,
                                         const config::compression_config& cfg) {
     if (!cfg.enabled) return {compression_verdict::disabled, false};
-    const std::string accept = joined(request, http::field::accept_encoding);
-    const std::string cache_control = joined(response, http::field::cache_control);
+    std::string cache_control, accept;
     compression_facts facts;
-    facts.status = response.result_int();
-    facts.accept_encoding = accept;
-    facts.content_type = response[http::field::content_type];
-    facts.content_encoding = response[http::field::content_encoding];
-    facts.content_range = response.count(http::field::content_range) != 0;
+    gather_response_facts(response, facts, cache_control);
     facts.cache_control = cache_control;
-    facts.content_length = length_of(response);
+    // Every reason but the client's own is decided without the request: Accept-Encoding is read only when it counts.
+    facts.accept_encoding = "gzip";
+    const auto decision = decide_compression(facts, cfg);
+    if (!decision.compress()) return decision;
+    for (const auto& f : request)
+        if (f.name() == http::field::accept_encoding) join_into(accept, f.value());
+    facts.accept_encoding = accept;
     return decide_compression(facts, cfg);
 }
 

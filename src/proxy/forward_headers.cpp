@@ -22,8 +22,9 @@ class connection_tokens {
 public:
     template <class Fields>
     explicit connection_tokens(const Fields& fields) {
-        for (auto [it, end] = fields.equal_range(http::field::connection); it != end; ++it) {
-            for_each_list_element(it->value(), [this](std::string_view token) {
+        for (const auto& f : fields) {
+            if (f.name() != http::field::connection) continue;
+            for_each_list_element(f.value(), [this](std::string_view token) {
                 add(token);
                 return true;
             });
@@ -140,7 +141,7 @@ void write_upstream_request_head(std::string& out, const http::request_header<>&
     // The node gets HTTP/1.1, which needs exactly one Host (Node.js answers 400 without one): the client's (checked
     // to be the only one), never dropped even when Connection lists it, and empty for an HTTP/1.0 client that sent
     // none (RFC 9112 3.2: an empty Host when the target URI has no authority).
-    append_field(out, "Host", request[http::field::host]);
+    append_field(out, "Host", first_value(request, http::field::host));
 
     std::string_view prior_proto, prior_host;
     for (const auto& f : request) {
@@ -178,7 +179,7 @@ void write_upstream_request_head(std::string& out, const http::request_header<>&
     out.append("\r\n");
     const bool keep = ctx.keep_forwarded_host_proto;
     append_field(out, "X-Forwarded-Proto", keep && !prior_proto.empty() ? prior_proto : ctx.scheme);
-    const std::string_view host = request[http::field::host];
+    const std::string_view host = first_value(request, http::field::host);
     const auto forwarded_host = keep && !prior_host.empty() ? prior_host : host;
     if (!forwarded_host.empty()) append_field(out, "X-Forwarded-Host", forwarded_host);
     append_field(out, "X-Real-IP", client);

@@ -36,6 +36,31 @@ bool valid_host(std::string_view host) noexcept {
     return true;
 }
 
+/// The fields framing and Host depend on, counted in one pass (a lookup by name in Beast's field set compares
+/// strings at each level of its tree; this compares enums).
+struct framing_fields {
+    std::size_t hosts = 0, te_count = 0;
+    bool has_cl = false;
+    std::string_view host, te;  ///< the first Host and Transfer-Encoding lines
+};
+
+framing_fields scan_framing_fields(const http::request_header<>& head) noexcept {
+    framing_fields s;
+    for (const auto& f : head) {
+        switch (f.name()) {
+        case http::field::host:
+            if (s.hosts++ == 0) s.host = f.value();
+            break;
+        case http::field::transfer_encoding:
+            if (s.te_count++ == 0) s.te = f.value();
+            break;
+        case http::field::content_length: s.has_cl = true; break;
+        default: break;
+        }
+    }
+    return s;
+}
+
 }  // namespace
 
 request_verdict check_request(const http::request_header<>& head, std::uint64_t max_body) noexcept {
@@ -43,21 +68,17 @@ request_verdict check_request(const http::request_header<>& head, std::uint64_t 
     if (head.method() == http::verb::unknown) return reject(http::status::not_implemented, "unknown method");
     if (!valid_target(head.target(), head.method())) return reject(http::status::bad_request, "invalid request target");
 
-    const auto hosts = head.count(http::field::host);
+    const auto [hosts, te_count, has_cl, host, te] = scan_framing_fields(head);
     if (head.version() == 11 && hosts != 1) return reject(http::status::bad_request, "HTTP/1.1 needs exactly one Host header");
     if (hosts > 1) return reject(http::status::bad_request, "more than one Host header");
-    if (!valid_host(head[http::field::host])) return reject(http::status::bad_request, "invalid Host header");
-
-    const auto te_count = head.count(http::field::transfer_encoding);
-    const auto cl_range = head.equal_range(http::field::content_length);
-    const bool has_cl = cl_range.first != cl_range.second;
+    if (!valid_host(host)) return reject(http::status::bad_request, "invalid Host header");
 
     request_verdict ok;
     if (te_count > 0) {
         if (te_count > 1) return reject(http::status::bad_request, "more than one Transfer-Encoding header");
         if (has_cl) return reject(http::status::bad_request, "both Content-Length and Transfer-Encoding");
         if (head.version() < 11) return reject(http::status::bad_request, "Transfer-Encoding in an HTTP/1.0 request");
-        if (!beast::iequals(trim_ows(head[http::field::transfer_encoding]), "chunked"))
+        if (!beast::iequals(trim_ows(te), "chunked"))
             return reject(http::status::bad_request, "transfer coding other than chunked");
         ok.framing = body_framing::chunked;
         return ok;
@@ -66,7 +87,8 @@ request_verdict check_request(const http::request_header<>& head, std::uint64_t 
         // Beast already refused differing values; identical duplicates ("5, 5" or two lines) collapse to one.
         std::uint64_t length = 0;
         bool first = true, valid = true, consistent = true;
-        for (auto it = cl_range.first; it != cl_range.second && valid && consistent; ++it) {
+        for (auto it = head.begin(); it != head.end() && valid && consistent; ++it) {
+            if (it->name() != http::field::content_length) continue;
             for_each_list_element(it->value(), [&](std::string_view item) {
                 std::uint64_t n = 0;
                 const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), n);

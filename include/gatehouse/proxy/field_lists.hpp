@@ -25,4 +25,15 @@ constexpr bool for_each_list_element(std::string_view list, Visit visit) {
     }
 }
 
+/// The first line of the known field `name` in `fields` (a Beast header), or "" when there is none: what
+/// `fields[name]` returns, found by a pass over the fields in order comparing enums. Beast 1.81's `operator[]` turns
+/// the enum back into a string and compares strings case-insensitively at each level of its tree, several times
+/// dearer on a head of a dozen fields. `name` must not be `field::unknown`.
+template <class Fields, class Field>
+std::string_view first_value(const Fields& fields, Field name) noexcept {
+    for (const auto& f : fields)
+        if (f.name() == name) return f.value();
+    return {};
+}
+
 }  // namespace gatehouse::proxy

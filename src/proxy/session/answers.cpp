@@ -5,6 +5,7 @@
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/proxy/eager_io.hpp>
 #include <gatehouse/proxy/error_response.hpp>
+#include <gatehouse/proxy/field_lists.hpp>
 #include <gatehouse/proxy/https_redirect.hpp>
 
 namespace gatehouse::proxy::detail {
@@ -113,8 +114,8 @@ log::access_record client_session<Stream>::access_of(const exchange& x) const no
     r.http_version = h.version();
     r.status = x.status;
     r.body_bytes_sent = x.body_bytes_sent;
-    r.referer = h[http::field::referer];
-    r.user_agent = h[http::field::user_agent];
+    r.referer = first_value(h, http::field::referer);
+    r.user_agent = first_value(h, http::field::user_agent);
     r.request_id = x.request_id;
     if (x.node && x.upstream_status != 0) r.node = x.node->name;
     else if (x.node && x.own == metrics::own_reason::bad_gateway) r.node = x.node->name;

@@ -4,6 +4,7 @@
 
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/proxy/eager_io.hpp>
+#include <gatehouse/proxy/field_lists.hpp>
 #include <gatehouse/proxy/gzip_encoder.hpp>
 #include <gatehouse/proxy/read_drain.hpp>
 
@@ -83,7 +84,7 @@ response_head_options client_session<Stream>::response_filter(const exchange& x,
     if (head_request || status == 204 || status == 304) {
         // HEAD and 304 answers may state the length of the body they do not carry; keep it.
         if (head_request || status == 304) {
-            if (const auto cl = parse_length(head[http::field::content_length])) {
+            if (const auto cl = parse_length(first_value(head, http::field::content_length))) {
                 options.framing = response_framing::content_length;
                 options.content_length = *cl;
             }

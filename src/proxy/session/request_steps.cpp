@@ -28,7 +28,7 @@ request_refusal client_session<Stream>::request_filter(exchange& x, const config
 
     x.verdict = check_request(head, cfg.limits.max_request_body);
     if (!x.verdict.accepted()) return {.status = x.verdict.status, .reason = x.verdict.reason, .parse_error = {}};
-    if (const auto expect = head[http::field::expect]; !expect.empty()) {
+    if (const auto expect = first_value(head, http::field::expect); !expect.empty()) {
         if (!beast::iequals(expect, "100-continue"))
             return {.status = http::status::expectation_failed, .reason = "only 100-continue is supported",
                     .parse_error = {}};

@@ -164,6 +164,27 @@ TEST(CompressionPolicy, BeastHeadsGiveTheSameFacts) {
     EXPECT_TRUE(decide_compression(request, response, {}).compress()) << "unknown length";
 }
 
+TEST(CompressionPolicy, BeastHeadsClientRefusalAndFirstLinesCount) {
+    http::request_header<> request;
+    http::response_header<> response;
+    response.result(http::status::ok);
+    response.insert(http::field::content_type, "application/json");
+    response.insert(http::field::content_type, "image/png");  // the first line decides, as fields[name] returns it
+    response.set(http::field::content_length, "5000");
+    const auto no_header = decide_compression(request, response, {});
+    EXPECT_EQ(no_header.verdict, compression_verdict::client_refuses);
+    EXPECT_TRUE(no_header.vary) << "the answer depended on Accept-Encoding";
+    request.set(http::field::accept_encoding, "gzip;q=0");
+    EXPECT_EQ(decide_compression(request, response, {}).verdict, compression_verdict::client_refuses);
+    request.set(http::field::accept_encoding, "gzip");
+    EXPECT_TRUE(decide_compression(request, response, {}).compress());
+    response.insert(http::field::content_encoding, "identity");
+    response.insert(http::field::content_encoding, "gzip");
+    EXPECT_TRUE(decide_compression(request, response, {}).compress()) << "the first Content-Encoding line counts";
+    response.set(http::field::content_range, "bytes 0-9/5000");
+    EXPECT_EQ(decide_compression(request, response, {}).verdict, compression_verdict::partial);
+}
+
 TEST(CompressionHeaders, VaryCoverage) {
     EXPECT_TRUE(vary_covers_accept_encoding("Accept-Encoding"));
     EXPECT_TRUE(vary_covers_accept_encoding("Origin, accept-encoding"));
