@@ -363,7 +363,7 @@ net::awaitable<void> worker::accept_loop(tcp::acceptor& acceptor, bool tls) {
             paused_accept pause(paused_accepts_, backoff);
             co_await backoff.async_wait(use_tuple);
         }
-        // The peer's address comes with the accept (one getpeername fewer per connection).
+        // The peer's address comes with the accept: no getpeername per connection.
         tcp::endpoint peer;
         auto [ec, socket] = co_await acceptor.async_accept(peer, use_tuple);
         if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
