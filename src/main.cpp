@@ -4,6 +4,7 @@
 #include "cli/admin_commands.hpp"
 #include "cli/import_nginx.hpp"
 
+#include <gatehouse/admin/admin_target.hpp>
 #include <gatehouse/config/admin_token.hpp>
 #include <gatehouse/config/load.hpp>
 #include <gatehouse/config/loopback_only.hpp>
@@ -138,7 +139,7 @@ int main(int argc, char** argv) {
     CLI::App app{"gatehouse: a Layer-7 load balancer for NocoBase clusters"};
     app.set_version_flag("--version", version_text);
     app.require_subcommand(1);
-    std::string config_path = cli::default_config_path();
+    std::string config_path = admin::default_config_path();
 
     bool start_in_maintenance = false;
     auto* serve_cmd = app.add_subcommand("serve", "Run the proxy on a configuration file");

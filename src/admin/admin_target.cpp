@@ -3,6 +3,8 @@
 
 #include <gatehouse/net/endpoints.hpp>
 
+#include <unistd.h>
+
 namespace gatehouse::admin {
 
 admin_target choose_admin_target(const std::string& explicit_address, const config::socket_address& listen,
@@ -24,6 +26,10 @@ admin_target choose_admin_target(const std::string& explicit_address, const conf
         .append(address)
         .append(")");
     return {{}, false, std::move(refusal)};
+}
+
+std::string default_config_path(const std::string& installed) {
+    return ::access(installed.c_str(), F_OK) == 0 ? installed : "conf/gatehouse.toml";
 }
 
 }  // namespace gatehouse::admin

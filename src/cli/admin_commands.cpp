@@ -17,20 +17,14 @@
 #include <memory>
 #include <optional>
 #include <sstream>
-#include <unistd.h>
 
 namespace gatehouse::cli {
 namespace json = boost::json;
 
-std::string default_config_path() {
-    constexpr const char* installed = "/etc/gatehouse/gatehouse.toml";
-    return ::access(installed, F_OK) == 0 ? installed : "conf/gatehouse.toml";
-}
-
 namespace {
 
 struct common_options {
-    std::string config_path = default_config_path();
+    std::string config_path = admin::default_config_path();
     std::string admin;  ///< host:port; from the configuration when empty
     std::string token;  ///< from the configuration (token_env / token_file) when empty
     bool json = false;

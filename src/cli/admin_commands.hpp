@@ -8,9 +8,6 @@
 
 namespace gatehouse::cli {
 
-/// `/etc/gatehouse/gatehouse.toml` when it exists (an installed gatehouse), else `conf/gatehouse.toml`.
-std::string default_config_path();
-
 /// Adds the operator subcommands to `app`. After parsing, `run_selected` returns the exit code of the one chosen,
 /// or -1 when none of them was.
 std::function<int()> add_admin_commands(CLI::App& app, const char* version_text);

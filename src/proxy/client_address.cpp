@@ -19,12 +19,17 @@ bool is_port(std::string_view digits) noexcept {
     return value <= 65535;
 }
 
-bool is_ipv6(std::string_view text) noexcept {
-    return text.find(':') != std::string_view::npos && config::parse_ip(text).has_value();
+/// The address `text` when it is an IPv6 address (`v6`, with a colon) or an IPv4 one (without); nullopt otherwise.
+std::optional<config::ip_bytes> parse_ip_of_family(std::string_view text, bool v6) noexcept {
+    if ((text.find(':') != std::string_view::npos) != v6) return std::nullopt;
+    return config::parse_ip(text);
 }
 
-bool is_ipv4(std::string_view text) noexcept {
-    return text.find(':') == std::string_view::npos && config::parse_ip(text).has_value();
+/// True when `ip` lies in one of `networks`.
+bool in_any(const config::ip_bytes& ip, std::span<const config::cidr> networks) noexcept {
+    for (const auto& net : networks)
+        if (net.contains(ip)) return true;
+    return false;
 }
 
 /// Calls `visit(element)` for each non-empty trimmed element of the lines, right to left (last line first);
@@ -41,12 +46,6 @@ void for_each_element_from_right(std::span<const std::string_view> lines, Visit 
             rest = rest.substr(0, comma);
         }
     }
-}
-
-client_origin peer_origin(std::string_view peer) {
-    client_origin o;
-    o.address = peer;
-    return o;
 }
 
 /// `hops_from_right` (collected right to left) joined left to right, then the peer.
@@ -67,14 +66,14 @@ std::optional<std::string_view> forwarded_entry_address(std::string_view entry) 
         const auto inside = entry.substr(1, close - 1);
         const auto after = entry.substr(close + 1);
         if (!after.empty() && (after.front() != ':' || !is_port(after.substr(1)))) return std::nullopt;
-        if (!is_ipv6(inside)) return std::nullopt;
+        if (!parse_ip_of_family(inside, true)) return std::nullopt;
         return inside;
     }
     const auto first_colon = entry.find(':');
     if (first_colon != std::string_view::npos && entry.find(':', first_colon + 1) == std::string_view::npos) {
         // One colon: v4:port (a bare IPv6 address has at least two).
         const auto host = entry.substr(0, first_colon);
-        if (!is_port(entry.substr(first_colon + 1)) || !is_ipv4(host)) return std::nullopt;
+        if (!is_port(entry.substr(first_colon + 1)) || !parse_ip_of_family(host, false)) return std::nullopt;
         return host;
     }
     if (!config::parse_ip(entry)) return std::nullopt;  // bare IPv4 or IPv6
@@ -84,10 +83,13 @@ std::optional<std::string_view> forwarded_entry_address(std::string_view entry) 
 bool is_trusted(std::string_view ip, std::span<const config::cidr> networks) noexcept {
     if (networks.empty()) return false;
     const auto bytes = config::parse_ip(ip);
-    if (!bytes) return false;
-    for (const auto& net : networks)
-        if (net.contains(*bytes)) return true;
-    return false;
+    return bytes && in_any(*bytes, networks);
+}
+
+client_origin peer_client(std::string_view peer) noexcept {
+    client_origin o;
+    o.address = peer;
+    return o;
 }
 
 client_origin resolve_forwarded(std::string_view peer, std::span<const std::string_view> forwarded_for,
@@ -104,9 +106,7 @@ client_origin resolve_forwarded(std::string_view peer, std::span<const std::stri
             decided = true;
             return false;
         }
-        bool vouched = false;
-        for (const auto& net : trusted) vouched = vouched || net.contains(*ip);
-        if (vouched) {
+        if (in_any(*ip, trusted)) {
             hops.push_back(*address);
             return true;
         }
@@ -134,7 +134,7 @@ client_origin resolve_forwarded(std::string_view peer, std::span<const std::stri
 
 client_origin resolve_client(std::string_view peer, std::span<const std::string_view> forwarded_for,
                              std::span<const config::cidr> trusted) {
-    if (!is_trusted(peer, trusted)) return peer_origin(peer);
+    if (!is_trusted(peer, trusted)) return peer_client(peer);
     return resolve_forwarded(peer, forwarded_for, trusted);
 }
 
@@ -149,9 +149,7 @@ std::string_view logged_client(const client_origin& origin) noexcept {
 bool client_in(const client_origin& origin, std::string_view peer, std::span<const config::cidr> networks) noexcept {
     if (!origin.known() || networks.empty()) return false;
     if (!origin.ip) return is_trusted(peer, networks);
-    for (const auto& net : networks)
-        if (net.contains(*origin.ip)) return true;
-    return false;
+    return in_any(*origin.ip, networks);
 }
 
 }  // namespace gatehouse::proxy

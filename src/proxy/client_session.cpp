@@ -22,14 +22,15 @@ void spawn_session(session_host& owner, std::shared_ptr<detail::client_session<S
 }
 }  // namespace
 
-void start_client_session(session_host& owner, tcp::socket&& socket) {
-    spawn_session(owner, std::make_shared<detail::client_session<tcp::socket>>(owner, std::move(socket)));
+void start_client_session(session_host& owner, tcp::socket&& socket, const net::ip::address& peer) {
+    spawn_session(owner, std::make_shared<detail::client_session<tcp::socket>>(owner, std::move(socket), peer));
 }
 
-void start_tls_session(session_host& owner, tcp::socket&& socket, std::shared_ptr<const tls::server_tls> certificates) {
+void start_tls_session(session_host& owner, tcp::socket&& socket, const net::ip::address& peer,
+                       std::shared_ptr<const tls::server_tls> certificates) {
     const tls_io io = owner.snapshot()->config->tls.direct_io ? tls_io::direct : tls_io::asio;
     auto session = std::make_shared<detail::client_session<tls_stream>>(
-        owner, tls_stream(std::move(socket), certificates->initial_context(), io));
+        owner, tls_stream(std::move(socket), certificates->initial_context(), io), peer);
     session->keep(std::move(certificates));
     spawn_session(owner, std::move(session));
 }

@@ -100,11 +100,7 @@ void append_number(std::string& out, std::uint64_t n) {
 
 client_origin resolve_client(std::string_view peer_ip, const http::request_header<>& request,
                              std::span<const config::cidr> trusted) {
-    if (!is_trusted(peer_ip, trusted)) {
-        client_origin peer;  // the usual case: nothing to read, nothing allocated
-        peer.address = peer_ip;
-        return peer;
-    }
+    if (!is_trusted(peer_ip, trusted)) return peer_client(peer_ip);  // the usual case
     std::vector<std::string_view> lines;
     for (auto [it, end] = request.equal_range("X-Forwarded-For"); it != end; ++it) lines.push_back(it->value());
     return resolve_forwarded(peer_ip, lines, trusted);

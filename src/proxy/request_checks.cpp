@@ -113,7 +113,6 @@ bool is_idempotent(http::verb method) noexcept {
     case http::verb::get:
     case http::verb::head:
     case http::verb::options:
-    case http::verb::trace:
     case http::verb::put:
     case http::verb::delete_:
         return true;

@@ -319,33 +319,31 @@ std::string address_key(const net::ip::address& a) {
 }
 }  // namespace
 
-bool worker::admit_client(tcp::socket& socket) {
+bool worker::admit_client(tcp::socket& socket, const net::ip::address& peer) {
     const auto cap = snapshot_->config->limits.max_connections_per_client;
     if (cap == 0) return true;
-    error_code ec;
-    const auto peer = socket.remote_endpoint(ec);
-    if (ec) return true;  // already gone: the session finds out at its first read
-    auto slot = client_limiter::shared().acquire(address_key(peer.address()), cap);
+    auto slot = client_limiter::shared().acquire(address_key(peer), cap);
     if (slot) {
         pending_slot_ = std::move(*slot);
         return true;
     }
     if (counting()) ++counters_.refused_per_client;
     if (per_client_cap_log_.due(util::coarse_now_ms()))
-        log::warning("client " + peer.address().to_string() + " has " + std::to_string(cap) +
+        log::warning("client " + unmap_v4(peer).to_string() + " has " + std::to_string(cap) +
                      " connections open, limits.max_connections_per_client reached: new ones are closed at once");
-    socket.close(ec);
+    error_code ignored;
+    socket.close(ignored);
     return false;
 }
 
-void worker::start_session(tcp::socket&& socket, bool tls) {
-    if (!admit_client(socket)) return;
+void worker::start_session(tcp::socket&& socket, const net::ip::address& peer, bool tls) {
+    if (!admit_client(socket, peer)) return;
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     socket.non_blocking(true, ignored);  // lets the session write without a pass through the event loop
     proxy::watch_peer_close(socket, ignored);  // lets the session skip reads that would fail (proxy/read_drain)
-    if (!tls) proxy::start_client_session(*this, std::move(socket));
-    else if (snapshot_->tls) proxy::start_tls_session(*this, std::move(socket), snapshot_->tls);
+    if (!tls) proxy::start_client_session(*this, std::move(socket), peer);
+    else if (snapshot_->tls) proxy::start_tls_session(*this, std::move(socket), peer, snapshot_->tls);
     else socket.close(ignored);  // no certificates (cannot happen: tls.listen needs them)
 }
 
@@ -365,7 +363,9 @@ net::awaitable<void> worker::accept_loop(tcp::acceptor& acceptor, bool tls) {
             paused_accept pause(paused_accepts_, backoff);
             co_await backoff.async_wait(use_tuple);
         }
-        auto [ec, socket] = co_await acceptor.async_accept(use_tuple);
+        // The peer's address comes with the accept: no getpeername per connection.
+        tcp::endpoint peer;
+        auto [ec, socket] = co_await acceptor.async_accept(peer, use_tuple);
         if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
         if (ec) {
             // EMFILE/ENFILE/ENOBUFS: keep serving the connections we have; retrying at once would spin.
@@ -377,15 +377,15 @@ net::awaitable<void> worker::accept_loop(tcp::acceptor& acceptor, bool tls) {
             co_await backoff.async_wait(use_tuple);
             continue;
         }
-        start_session(std::move(socket), tls);
+        start_session(std::move(socket), peer.address(), tls);
         // Drain what else is queued now, up to a bound (HAProxy's tune.maxaccept): one accept per event-loop
         // pass lets the backlog grow under a burst of new connections while the loop is busy.
         for (int i = 0; i < max_accepts_per_wakeup && !at_connection_cap(); ++i) {
             tcp::socket more(context_);
             error_code aec;
-            acceptor.accept(more, aec);
+            acceptor.accept(more, peer, aec);
             if (aec) break;  // would_block: the queue is empty (EMFILE and the like: the async path handles them)
-            start_session(std::move(more), tls);
+            start_session(std::move(more), peer.address(), tls);
         }
     }
 }

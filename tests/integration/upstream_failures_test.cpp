@@ -44,7 +44,8 @@ TEST_F(UpstreamFailures, DeadNodeIsRetriedOnLiveNode) {
     EXPECT_EQ(live.requests(), 50u);
 }
 
-// A node that sends no response head within upstream_response gets the client a 504 in about that time.
+// A node that sends no response head within upstream_response gets the client a 504 in about that time, naming
+// neither the node nor its address nor the error.
 TEST_F(UpstreamFailures, SlowNodeAnswers504) {
     add_upstream("slowpoke");
     auto& gh = start_gatehouse({.timeouts = {{"upstream_response", "1s"}}});
@@ -55,6 +56,8 @@ TEST_F(UpstreamFailures, SlowNodeAnswers504) {
     const auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
     EXPECT_EQ(r.status, 504u) << r.raw;
     EXPECT_LT(r.body.size(), 512u) << r.body;
+    for (const char* detail : {"slowpoke", "127.0.0.1", "timed out"})  // the log keeps them
+        EXPECT_EQ(r.raw.find(detail), std::string::npos) << "the answer names " << detail << ": " << r.raw;
     EXPECT_GE(elapsed, 900ms);
     EXPECT_LT(elapsed, 2500ms);
 }

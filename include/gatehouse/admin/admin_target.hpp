@@ -20,4 +20,8 @@ struct admin_target {
 admin_target choose_admin_target(const std::string& explicit_address, const config::socket_address& listen,
                                  bool have_token);
 
+/// The configuration file every command reads without -c: `installed` when it exists (an installed gatehouse, so
+/// `sudo gatehouse nodes` finds the running one's admin API and token), else `conf/gatehouse.toml`.
+std::string default_config_path(const std::string& installed = "/etc/gatehouse/gatehouse.toml");
+
 }  // namespace gatehouse::admin

@@ -40,6 +40,9 @@ std::optional<std::string_view> forwarded_entry_address(std::string_view entry) 
 /// True when `ip` (text) lies in one of `networks`.
 bool is_trusted(std::string_view ip, std::span<const config::cidr> networks) noexcept;
 
+/// The socket peer as the client (a peer not in proxy.trusted_proxies): nothing read, nothing allocated.
+client_origin peer_client(std::string_view peer) noexcept;
+
 /// The client behind a trusted peer. `forwarded_for` holds every X-Forwarded-For line of the request, in order;
 /// they form one list, read from the right: each trusted entry vouches for the one left of it, the first untrusted
 /// entry is the client (the left-most one when every entry is trusted; the peer when there is none). An entry that

@@ -31,7 +31,8 @@ struct request_verdict {
 /// no CONNECT; Content-Length not above `max_body` (0 = unlimited).
 request_verdict check_request(const http::request_header<>& head, std::uint64_t max_body) noexcept;
 
-/// True for methods that RFC 9110 calls idempotent (a retry cannot repeat a side effect).
+/// True for GET, HEAD, OPTIONS, PUT and DELETE: a retry cannot repeat a side effect. RFC 9110 also counts TRACE;
+/// gatehouse does not (nothing needs it sent twice), so exactly these five may ever go to a node again.
 bool is_idempotent(http::verb method) noexcept;
 
 }  // namespace gatehouse::proxy

@@ -119,11 +119,11 @@ private:
     net::awaitable<void> accept_loop(tcp::acceptor& acceptor, bool tls);
     /// Sets up an accepted client socket (no Nagle, non-blocking) and starts its session (TLS: with the current
     /// snapshot's certificates).
-    void start_session(tcp::socket&& socket, bool tls);
+    void start_session(tcp::socket&& socket, const net::ip::address& peer, bool tls);
     void close_acceptors() noexcept;
     /// limits.max_connections_per_client: counts the socket's peer address across all workers (its slot is kept in
     /// pending_slot_ until the session links); at the cap, closes the socket at once, counts and logs it: false.
-    bool admit_client(tcp::socket& socket);
+    bool admit_client(tcp::socket& socket, const net::ip::address& peer);
     net::awaitable<void> tick_loop();
     /// limits.max_connections reached: accepting waits until a session ends.
     bool at_connection_cap() const noexcept;

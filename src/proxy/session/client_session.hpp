@@ -56,8 +56,6 @@
 
 namespace gatehouse::proxy::detail {
 
-std::string peer_address(const tcp::socket& s);
-
 /// Which nodes a request may still go to, across its tries.
 struct node_choice {
     node_availability availability;
@@ -98,7 +96,8 @@ struct failure_note {
 template <class Stream>
 class client_session final : public session_base, public std::enable_shared_from_this<client_session<Stream>> {
 public:
-    client_session(session_host& host, Stream&& stream);
+    /// `peer`: the client socket's peer address, as accept returned it (no getpeername per connection).
+    client_session(session_host& host, Stream&& stream, const net::ip::address& peer);
     ~client_session() override;
 
     net::awaitable<void> run();

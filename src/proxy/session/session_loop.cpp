@@ -12,17 +12,10 @@
 
 namespace gatehouse::proxy::detail {
 
-std::string peer_address(const tcp::socket& s) {
-    error_code ec;
-    const auto ep = s.remote_endpoint(ec);
-    if (ec) return "unknown";
-    return unmap_v4(ep.address()).to_string();
-}
-
 template <class Stream>
-client_session<Stream>::client_session(session_host& host, Stream&& stream)
+client_session<Stream>::client_session(session_host& host, Stream&& stream, const net::ip::address& peer)
     : host_(host), stream_(std::move(stream)), upstream_(host.context()) {
-    peer_ip_ = peer_address(beast::get_lowest_layer(stream_));
+    peer_ip_ = unmap_v4(peer).to_string();
     if (const auto ip = config::parse_ip(peer_ip_)) peer_key_ = balancer::client_key(*ip);
     host_.link(*this);
 }
@@ -302,7 +295,7 @@ void client_session<Stream>::count_upstream_error(const exchange& x, metrics::up
 
 // The client streams this file's members are built for: plain TCP and TLS (the same in the other files).
 #define GATEHOUSE_INSTANTIATE(S)                                                                                  \
-    template client_session<S>::client_session(session_host&, S&&);                                               \
+    template client_session<S>::client_session(session_host&, S&&, const net::ip::address&);                      \
     template client_session<S>::~client_session();                                                                \
     template void client_session<S>::on_deadline(std::int64_t);                                                   \
     template void client_session<S>::on_shutdown();                                                               \

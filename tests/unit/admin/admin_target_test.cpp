@@ -3,7 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
 using gatehouse::admin::choose_admin_target;
+using gatehouse::admin::default_config_path;
 using gatehouse::config::socket_address;
 
 namespace {
@@ -55,6 +60,20 @@ TEST(AdminTarget, ExplicitAdminAddressGetsTheToken) {
     EXPECT_TRUE(t.refusal.empty());
     EXPECT_EQ(t.address, "192.0.2.7:9901");
     EXPECT_TRUE(t.send_token);
+}
+
+// Without -c the commands read the installed configuration when there is one (so they find the running gatehouse's
+// admin API and token), else the source tree's conf/gatehouse.toml.
+TEST(AdminTarget, DefaultConfigurationIsTheInstalledOneWhenItExists) {
+    const auto installed = std::filesystem::temp_directory_path() /
+                           ("gatehouse-installed-" + std::to_string(::getpid()) + ".toml");
+    std::filesystem::remove(installed);
+    EXPECT_EQ(default_config_path(installed.string()), "conf/gatehouse.toml");
+    std::ofstream(installed) << "# installed\n";
+    EXPECT_EQ(default_config_path(installed.string()), installed.string());
+    std::filesystem::remove(installed);
+    const bool here = std::filesystem::exists("/etc/gatehouse/gatehouse.toml");
+    EXPECT_EQ(default_config_path(), here ? "/etc/gatehouse/gatehouse.toml" : "conf/gatehouse.toml");
 }
 
 }  // namespace

@@ -114,10 +114,12 @@ TEST(RequestChecks, EnforcesBodyLimit) {
     EXPECT_TRUE(verdict_for(head, 0).accepted());
 }
 
-// Idempotent methods are the RFC 9110 ones.
+// Only GET, HEAD, OPTIONS, PUT and DELETE may ever go twice (issue 18 §2); everything else, TRACE and the WebDAV
+// methods included, counts as non-idempotent.
 TEST(RequestChecks, KnowsIdempotentMethods) {
-    EXPECT_TRUE(is_idempotent(http::verb::get));
-    EXPECT_TRUE(is_idempotent(http::verb::put));
-    EXPECT_FALSE(is_idempotent(http::verb::post));
-    EXPECT_FALSE(is_idempotent(http::verb::patch));
+    for (const auto m : {http::verb::get, http::verb::head, http::verb::options, http::verb::put, http::verb::delete_})
+        EXPECT_TRUE(is_idempotent(m)) << http::to_string(m);
+    for (const auto m : {http::verb::post, http::verb::patch, http::verb::trace, http::verb::lock, http::verb::mkcol,
+                         http::verb::propfind, http::verb::unknown})
+        EXPECT_FALSE(is_idempotent(m)) << http::to_string(m);
 }
