@@ -43,6 +43,7 @@ usage: bench/proxy_bench.sh [options]
   --quick              small response only, 50 and 1000 connections, 3 s runs (unless --duration)
   --connections LIST   client connection counts, comma-separated (default 50,1000)
   --responses LIST     which answers: small, 1KiB, 64KiB, comma-separated (default all; --quick: small)
+  --node-keepalive N   idle node connections Nginx and HAProxy may keep per node (default 64; gatehouse: by demand)
   --out FILE           also write the markdown report to FILE
   --keep-tmp           keep the temporary directory (configs, logs, raw wrk output)
   --wait-idle SECONDS  first wait up to SECONDS for both cores to be idle (< 10 % busy over 2 s)
@@ -63,6 +64,8 @@ while [[ $# -gt 0 ]]; do
         --quick) QUICK=1; shift ;;
         --connections) [[ $# -ge 2 ]] || die "--connections needs a list"; CONNECTIONS_ARG=$2; shift 2 ;;
         --responses) [[ $# -ge 2 ]] || die "--responses needs a list"; RESPONSES_ARG=$2; shift 2 ;;
+        --node-keepalive) [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || die "--node-keepalive needs a count"
+                          UPSTREAM_KEEPALIVE=$2; shift 2 ;;
         --out) [[ $# -ge 2 ]] || die "--out needs a file"; OUT=$2; shift 2 ;;
         --out=*) OUT=${1#*=}; shift ;;
         --keep-tmp) KEEP_TMP=1; shift ;;
