@@ -102,6 +102,20 @@ def ratio(a, b):
     return f"{a / b:.2f}×"
 
 
+def node_conns_per_1k(row):
+    """New node connections per 1,000 requests (None for the upstream alone, or a results file without them)."""
+    n, requests = num(row.get("node_conns")), num(row.get("requests"))
+    if row.get("proxy") == "upstream" or n is None or not requests:
+        return None
+    return max(n, 0.0) * 1000 / requests
+
+
+def f_per_1k(x):
+    if x is None:
+        return "n/a"
+    return f"{x:.2f}" if x < 10 else f"{x:.0f}"
+
+
 def errors_text(row):
     parts = []
     for key, label in (("non2xx", "non-2xx/3xx"), ("connect", "connect"), ("read", "read"),
@@ -136,8 +150,8 @@ def cmd_table(path):
     out = []
     flagged = False
     out.append("| scenario | conns | proxy | req/s | p50 ms | p99 ms | CPU µs/req | CPU s/100k req "
-               "| proxy CPU % | RSS MiB | core0 % | core1 % | errors |")
-    out.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+               "| proxy CPU % | RSS MiB | node conns/1k req | core0 % | core1 % | errors |")
+    out.append("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for key in order:
         scen, conns = key
         for proxy in sorted(groups[key], key=lambda p: PROXY_ORDER.index(p) if p in PROXY_ORDER else 99):
@@ -146,10 +160,11 @@ def cmd_table(path):
             if proxy != "upstream" and interfered(r):
                 label += " †"
                 flagged = True
-            out.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+            out.append("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
                 scen, conns, label, f_rps(num(r["rps"])), f_ms(num(r["p50_ms"])),
                 f_ms(num(r["p99_ms"])), f1(num(r["cpu_us_per_req"])), f2(num(r["cpu_s_per_100k"])),
-                f1(num(r["cpu_pct"])), f1(num(r["rss_mib"])), f1(num(r["core0_pct"])), f1(num(r["core1_pct"])),
+                f1(num(r["cpu_pct"])), f1(num(r["rss_mib"])), f_per_1k(node_conns_per_1k(r)),
+                f1(num(r["core0_pct"])), f1(num(r["core1_pct"])),
                 errors_text(r)))
 
     if flagged:

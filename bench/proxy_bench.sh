@@ -2,10 +2,12 @@
 # gatehouse vs Nginx vs HAProxy, in one run on one machine, against the same three demo upstreams.
 #
 #   bench/proxy_bench.sh [--gatehouse PATH] [--duration SECONDS] [--quick] [--out FILE]
+#                        [--connections 50,1000] [--responses small,1KiB,64KiB]
 #
 # Three `gatehouse upstream` nodes (127.0.0.1:13001-13003) and wrk run on core 0; each proxy runs on core 1,
 # alone there. Every proxy: one worker, keep-alive to clients and to the nodes, round robin, no access log.
-# Prints a markdown table (req/s, p50/p99, proxy CPU per request, RSS, errors) and gatehouse/other ratios.
+# Prints a markdown table (req/s, p50/p99, proxy CPU per request, RSS, new node connections per 1,000 requests,
+# errors) and gatehouse/other ratios.
 # Loopback only. Everything it starts is stopped on exit; configs and logs live in a mktemp -d directory.
 # See bench/README.md.
 set -euo pipefail
@@ -27,7 +29,9 @@ declare -A PROXY_PORT=([gatehouse]=18080 [nginx]=18081 [haproxy]=18082 [gatehous
 declare -A ADMIN_PORT=([gatehouse]=18088 [gatehouse_nometrics]=18089)
 PROXIES=(gatehouse nginx haproxy)
 METRICS_COST=0
-UPSTREAM_KEEPALIVE=64        # idle keep-alive connections to the nodes, per node (gatehouse's unit)
+UPSTREAM_KEEPALIVE=64        # Nginx's and HAProxy's idle connections to the nodes, per node (gatehouse: its default)
+CONNECTIONS_ARG=""
+RESPONSES_ARG=
 LOAD_CPU=0                   # wrk + upstreams
 PROXY_CPU=1                  # the proxy under test, alone
 
@@ -37,6 +41,9 @@ usage: bench/proxy_bench.sh [options]
   --gatehouse PATH     gatehouse binary (default: build/gatehouse in the repository)
   --duration SECONDS   length of each measured run (default 10)
   --quick              small response only, 50 and 1000 connections, 3 s runs (unless --duration)
+  --connections LIST   client connection counts, comma-separated (default 50,1000)
+  --responses LIST     which answers: small, 1KiB, 64KiB, comma-separated (default all; --quick: small)
+  --node-keepalive N   idle node connections Nginx and HAProxy may keep per node (default 64; gatehouse: by demand)
   --out FILE           also write the markdown report to FILE
   --keep-tmp           keep the temporary directory (configs, logs, raw wrk output)
   --wait-idle SECONDS  first wait up to SECONDS for both cores to be idle (< 10 % busy over 2 s)
@@ -55,6 +62,10 @@ while [[ $# -gt 0 ]]; do
         --duration) [[ $# -ge 2 ]] || die "--duration needs a number"; DURATION=$2; DURATION_SET=1; shift 2 ;;
         --duration=*) DURATION=${1#*=}; DURATION_SET=1; shift ;;
         --quick) QUICK=1; shift ;;
+        --connections) [[ $# -ge 2 ]] || die "--connections needs a list"; CONNECTIONS_ARG=$2; shift 2 ;;
+        --responses) [[ $# -ge 2 ]] || die "--responses needs a list"; RESPONSES_ARG=$2; shift 2 ;;
+        --node-keepalive) [[ $# -ge 2 && $2 =~ ^[1-9][0-9]*$ ]] || die "--node-keepalive needs a count"
+                          UPSTREAM_KEEPALIVE=$2; shift 2 ;;
         --out) [[ $# -ge 2 ]] || die "--out needs a file"; OUT=$2; shift 2 ;;
         --out=*) OUT=${1#*=}; shift ;;
         --keep-tmp) KEEP_TMP=1; shift ;;
@@ -72,6 +83,19 @@ else
     SCENARIOS=("small:/" "1KiB:/bytes/1024" "64KiB:/bytes/65536")
 fi
 CONNECTIONS=(50 1000)
+if [[ -n $CONNECTIONS_ARG ]]; then
+    IFS=, read -r -a CONNECTIONS <<<"$CONNECTIONS_ARG"
+    for c in "${CONNECTIONS[@]}"; do [[ $c =~ ^[1-9][0-9]*$ ]] || die "--connections: '$c' is not a count"; done
+fi
+if [[ -n $RESPONSES_ARG ]]; then
+    declare -A RESPONSE_PATH=([small]=/ [1KiB]=/bytes/1024 [64KiB]=/bytes/65536)
+    SCENARIOS=()
+    IFS=, read -r -a picked <<<"$RESPONSES_ARG"
+    for r in "${picked[@]}"; do
+        [[ -n ${RESPONSE_PATH[$r]:-} ]] || die "--responses: '$r' is not one of small, 1KiB, 64KiB"
+        SCENARIOS+=("$r:${RESPONSE_PATH[$r]}")
+    done
+fi
 if [[ $METRICS_COST -eq 1 ]]; then
     PROXIES=(gatehouse gatehouse_nometrics)
     SCENARIOS=("small:/" "1KiB:/bytes/1024")
@@ -211,7 +235,16 @@ core_stat() {             # "busy total" jiffies of one core from /proc/stat
 }
 
 RESULTS="$TMP/results.tsv"
-printf 'scenario\tpath\tconns\tproxy\tduration_s\trequests\trps\tp50_ms\tp99_ms\tnon2xx\tconnect\tread\twrite\ttimeout\tcpu_s\tcpu_us_per_req\tcpu_s_per_100k\tcpu_pct\trss_mib\tcore0_pct\tcore1_pct\n' >"$RESULTS"
+printf 'scenario\tpath\tconns\tproxy\tduration_s\trequests\trps\tp50_ms\tp99_ms\tnon2xx\tconnect\tread\twrite\ttimeout\tcpu_s\tcpu_us_per_req\tcpu_s_per_100k\tcpu_pct\trss_mib\tcore0_pct\tcore1_pct\tnode_conns\n' >"$RESULTS"
+
+node_connections() {      # connections the three demo nodes have accepted so far (each query adds its own)
+    local total=0 p n
+    for p in "${UPSTREAM_PORTS[@]}"; do
+        n=$(curl -fsS --max-time 2 "http://127.0.0.1:$p/__demo/connections" 2>/dev/null || echo 0)
+        total=$(( total + n ))
+    done
+    echo "$total"
+}
 
 run_wrk() {               # run_wrk CONNS SECONDS URL OUTFILE
     taskset -c "$LOAD_CPU" wrk -t1 -c"$1" -d"$2"s --timeout 2s --latency "$3" >"$4" 2>&1 || true
@@ -227,13 +260,18 @@ measure() {
     run_wrk "$conns" "$WARMUP" "$url" "$TMP/warmup.txt"        # warm-up: pools, caches, page faults
     sleep 0.3
 
-    local c0a c1a c0b c1b t0 t1 cpu0 cpu1
+    local c0a c1a c0b c1b t0 t1 cpu0 cpu1 nodes0 nodes1
+    nodes0=$(node_connections)
     c0a=$(core_stat "$LOAD_CPU"); c1a=$(core_stat "$PROXY_CPU")
     cpu0=$(cpu_ticks "${pids[@]}"); t0=$EPOCHREALTIME
     run_wrk "$conns" "$DURATION" "$url" "$raw"
     t1=$EPOCHREALTIME; cpu1=$(cpu_ticks "${pids[@]}")
     c0b=$(core_stat "$LOAD_CPU"); c1b=$(core_stat "$PROXY_CPU")
     local rss; rss=$(rss_kib "${pids[@]}")
+    nodes1=$(node_connections)
+    # New node connections during the run: the difference, less the second query's own 3 connections. Straight
+    # to a node ("upstream alone") they are wrk's own, not a proxy's.
+    local node_conns=$(( nodes1 - nodes0 - ${#UPSTREAM_PORTS[@]} ))
 
     local parsed
     parsed=$(python3 "$REPORT_PY" wrk "$raw") || { cat "$raw" >&2; die "wrk run failed: $scen $conns $proxy"; }
@@ -253,11 +291,11 @@ measure() {
     }')
     local wall cpu_s us per100k pct rss_mib core0 core1
     IFS=$'\t' read -r wall cpu_s us per100k pct rss_mib core0 core1 <<<"$row"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
         "$scen" "$path" "$conns" "$proxy" "$wall" "$requests" "$rps" "$p50" "$p99" "$non2xx" "$econn" "$eread" \
-        "$ewrite" "$etime" "$cpu_s" "$us" "$per100k" "$pct" "$rss_mib" "$core0" "$core1" >>"$RESULTS"
-    printf '  %-6s %5s conns %-9s %10.0f req/s  p50 %8.2f ms  p99 %8.2f ms  CPU %6.1f us/req  errors %s\n' \
-        "$scen" "$conns" "$proxy" "$rps" "$p50" "$p99" "$us" \
+        "$ewrite" "$etime" "$cpu_s" "$us" "$per100k" "$pct" "$rss_mib" "$core0" "$core1" "$node_conns" >>"$RESULTS"
+    printf '  %-6s %5s conns %-9s %10.0f req/s  p50 %8.2f ms  p99 %8.2f ms  CPU %6.1f us/req  node conns %s  errors %s\n' \
+        "$scen" "$conns" "$proxy" "$rps" "$p50" "$p99" "$us" "$node_conns" \
         "$(( non2xx + econn + eread + ewrite + etime ))" >&2
     sleep 0.5
 }
@@ -272,7 +310,7 @@ write_gatehouse_conf() {     # write_gatehouse_conf NAME (gatehouse or gatehouse
         echo
         echo "[upstream]"
         echo "balance = \"round_robin\""
-        echo "keepalive = $UPSTREAM_KEEPALIVE"
+        echo "# keepalive: the default (idle connections sized by demand, no cap)"
         for i in "${!UPSTREAM_PORTS[@]}"; do
             echo
             echo "[[upstream.node]]"
@@ -466,7 +504,9 @@ HEADER=$(cat <<EOF
 - date: $(date -u '+%Y-%m-%d %H:%M UTC'); host: $(uname -sr); CPU: $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo) ($NCPU online)
 - gatehouse: $(version_of "$GATEHOUSE" --version) ($GATEHOUSE)
 - $(version_of nginx -v); $(version_of haproxy -v); $(version_of wrk -v | awk '{ print $1, $2 }')
-- each run: \`wrk -t1 -c{50,1000} -d${DURATION}s --latency\` after a ${WARMUP} s warm-up; open-files limit $NOFILE
+- each run: \`wrk -t1 -c{$(IFS=,; echo "${CONNECTIONS[*]}")} -d${DURATION}s --latency\` after a ${WARMUP} s warm-up; open-files limit $NOFILE
+- node connections: Nginx keeps \`keepalive $(( UPSTREAM_KEEPALIVE * ${#UPSTREAM_PORTS[@]} ))\` idle per worker, HAProxy \`pool-max-conn $UPSTREAM_KEEPALIVE\` per server, gatehouse its default (by demand);
+  "node conns/1k" = connections the nodes accepted during the measured run per 1,000 requests (gatehouse's include its health checks)
 - pinning: wrk + 3 × \`gatehouse upstream\` on core $LOAD_CPU; the proxy under test alone on core $PROXY_CPU;
   "upstream alone" = wrk straight to one node (both on core $LOAD_CPU)
 - before start, 1 s sample: $IDLE_NOTE

@@ -49,6 +49,7 @@ add_library(gatehouse_net STATIC
   src/proxy/session/answers.cpp
   src/proxy/session/tls_handshake.cpp
   src/upstream/connection_pool.cpp
+  src/upstream/pool_sizing.cpp
   src/upstream/node_stream.cpp
   src/server/client_limiter.cpp
   src/server/worker.cpp

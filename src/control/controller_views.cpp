@@ -106,6 +106,8 @@ net::awaitable<std::string> controller::metrics_text() {
         s.requests.tls_resumed += c.counters.tls_resumed;
         for (std::size_t k = 0; k < s.requests.tls_handshake_failures.size(); ++k)
             s.requests.tls_handshake_failures[k] += c.counters.tls_handshake_failures[k];
+        for (std::size_t k = 0; k < s.requests.idle_closed.size(); ++k)
+            s.requests.idle_closed[k] += c.counters.idle_closed[k];
         for (std::size_t k = 0; k < s.requests.websocket_bytes.size(); ++k)
             s.requests.websocket_bytes[k] += c.counters.websocket_bytes[k];
         for (std::size_t r = 0; r < s.requests.own.size(); ++r)
@@ -118,6 +120,7 @@ net::awaitable<std::string> controller::metrics_text() {
             total.response_time.add(mine.response_time);
             for (std::size_t k = 0; k < total.errors.size(); ++k) total.errors[k] += mine.errors[k];
             total.retries += mine.retries;
+            total.connections_opened += mine.connections_opened;
             if (i < c.in_flight.size()) s.nodes[i].in_flight += c.in_flight[i];
             if (i < c.pooled.size()) s.nodes[i].idle_connections += c.pooled[i];
             if (i < c.websockets.size()) s.nodes[i].websockets += c.websockets[i];

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <optional>
 #include <string_view>
 #include <system_error>
@@ -24,6 +25,7 @@ struct demo_upstreams::node_state {
     std::string name;
     std::string address;
     tcp::acceptor acceptor;
+    std::uint64_t accepted = 0;  ///< connections accepted so far (one thread serves every node)
 
     node_state(net::io_context& ctx, std::string n, const tcp::endpoint& ep) : name(std::move(n)), acceptor(ctx) {
         address = ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -85,6 +87,9 @@ net::awaitable<void> serve_connection(std::shared_ptr<demo_upstreams::node_state
         if (target == "/api/__health_check") {
             text = "ok";
             out.emplace_back(net::buffer(text));
+        } else if (target == "/__demo/connections") {
+            text = std::to_string(node->accepted);
+            out.emplace_back(net::buffer(text));
         } else if (target.starts_with("/bytes/")) {
             if (auto body = bytes_body(target.substr(7))) {
                 out.insert(out.end(), body->begin(), body->end());
@@ -117,6 +122,7 @@ net::awaitable<void> accept_loop(std::shared_ptr<demo_upstreams::node_state> nod
         auto [ec, socket] = co_await node->acceptor.async_accept(use_tuple);
         if (ec == net::error::operation_aborted || !node->acceptor.is_open()) co_return;
         if (ec) continue;
+        ++node->accepted;
         net::co_spawn(node->acceptor.get_executor(), serve_connection(node, std::move(socket)), net::detached);
     }
 }

@@ -64,6 +64,15 @@ const char* to_string(tls_failure f) noexcept {
     return "other";
 }
 
+const char* to_string(idle_close r) noexcept {
+    switch (r) {
+    case idle_close::timeout: return "timeout";
+    case idle_close::surplus: return "surplus";
+    case idle_close::unusable: case idle_close::count: break;
+    }
+    return "unusable";
+}
+
 const char* to_string(tunnel_direction d) noexcept {
     return d == tunnel_direction::client_to_node ? "client_to_node" : "node_to_client";
 }

@@ -154,6 +154,9 @@ struct node_families {
     MetricFamily upstream_connections = family("gatehouse_upstream_connections",
                                                "Connections to nodes: active (a request in flight) or idle (pooled).",
                                                MetricType::Gauge);
+    MetricFamily opened = family("gatehouse_upstream_connections_opened_total",
+                                 "New connections opened to the node (not taken from the idle pool).",
+                                 MetricType::Counter);
     MetricFamily websockets =
         family("gatehouse_websocket_connections", "Open WebSocket tunnels to the node.", MetricType::Gauge);
 };
@@ -169,6 +172,7 @@ void add_node(node_families& f, const scrape& s, std::size_t i) {
             f.errors.metric.push_back(counter({{"kind", to_string(static_cast<upstream_error>(e))}, {"node", n.name}},
                                               double(req.nodes[i].errors[e])));
         f.retries.metric.push_back(counter({{"node", n.name}}, double(req.nodes[i].retries)));
+        f.opened.metric.push_back(counter({{"node", n.name}}, double(req.nodes[i].connections_opened)));
     }
     f.up.metric.push_back(gauge({{"node", n.name}}, n.up ? 1 : 0));
     for (const char* st : node_states)
@@ -185,8 +189,20 @@ void add_node_families(std::vector<MetricFamily>& out, const scrape& s) {
     node_families f;
     for (std::size_t i = 0; i < s.nodes.size(); ++i) add_node(f, s, i);
     for (auto* family : {&f.upstream_duration, &f.errors, &f.retries, &f.up, &f.state, &f.checks, &f.check_duration,
-                         &f.upstream_connections, &f.websockets})
+                         &f.upstream_connections, &f.opened, &f.websockets})
         out.push_back(std::move(*family));
+}
+
+/// Idle node connections closed, by reason.
+void add_idle_close_family(std::vector<MetricFamily>& out, const scrape& s) {
+    std::vector<ClientMetric> closed;
+    for (std::size_t r = 0; r < s.requests.idle_closed.size(); ++r)
+        closed.push_back(
+            counter({{"reason", to_string(static_cast<idle_close>(r))}}, double(s.requests.idle_closed[r])));
+    add_family(out, "gatehouse_upstream_idle_closed_total",
+               "Idle pooled node connections closed, by reason: timeout (timeouts.upstream_idle), surplus (more than "
+               "recent demand or upstream.keepalive), unusable (closed by the node or stray bytes, seen before reuse).",
+               MetricType::Counter, std::move(closed));
 }
 
 /// Client connections and bytes.
@@ -285,6 +301,7 @@ std::string render(const scrape& s) {
     std::vector<MetricFamily> out;
     add_request_families(out, s);
     add_node_families(out, s);
+    add_idle_close_family(out, s);
     add_client_families(out, s);
     add_websocket_families(out, s);
     add_compression_families(out, s);

@@ -3,6 +3,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <limits>
@@ -55,7 +56,11 @@ std::string describe(const fd_limit_raise& r) {
 std::optional<std::uint64_t> descriptors_needed(const config::config& c, unsigned cores) noexcept {
     if (c.limits.max_connections == 0) return std::nullopt;
     const std::uint64_t workers = c.proxy.workers != 0 ? c.proxy.workers : (cores != 0 ? cores : 1);
-    const std::uint64_t pooled = std::uint64_t{c.upstream.keepalive} * c.upstream.nodes.size();
+    // Idle node connections: never more than max_connections per worker; upstream.keepalive per node may cap lower.
+    const std::uint64_t pooled =
+        c.upstream.keepalive ? std::min<std::uint64_t>(std::uint64_t{*c.upstream.keepalive} * c.upstream.nodes.size(),
+                                                       c.limits.max_connections)
+                             : c.limits.max_connections;
     std::uint64_t per_worker = 0, total = 0;
     // Saturating: an absurd max_connections must give "too many", not a wrapped small number.
     if (__builtin_mul_overflow(c.limits.max_connections, 2, &per_worker) ||

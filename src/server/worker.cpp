@@ -56,7 +56,7 @@ private:
 
 worker::worker(std::size_t id, model::snapshot_ptr snapshot, const std::vector<tcp::endpoint>& listen,
                const std::vector<tcp::endpoint>& tls_listen)
-    : id_(id), work_(context_.get_executor()), tick_(context_), pool_(snapshot->config->upstream.keepalive) {
+    : id_(id), work_(context_.get_executor()), tick_(context_), pool_(upstream::pool_limits_of(*snapshot->config)) {
     for (const auto& ep : listen) acceptors_.push_back(open_acceptor(ep));
     for (const auto& ep : tls_listen) tls_acceptors_.push_back(open_acceptor(ep));
     std::random_device rd;
@@ -199,7 +199,7 @@ void worker::apply_snapshot(model::snapshot_ptr snapshot) {
         counters_.remap(new_index_of_old, snapshot->nodes.size());
         ++nodes_generation_;
     }
-    pool_.set_max_idle(snapshot->config->upstream.keepalive);
+    pool_.set_limits(upstream::pool_limits_of(*snapshot->config));
     counting_ = snapshot->config->metrics.enabled;
     if (snapshot_ && snapshot_->access_log != snapshot->access_log) flush_access_log();  // lines go where they were meant
     // Requests copy snapshot_ to keep it alive. Re-rooting it in a control block of this worker's own keeps those

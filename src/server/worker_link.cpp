@@ -15,6 +15,7 @@ control::worker_counts count(const worker& w, bool with_counters) {
         c.idle_connections = w.idle_connections();
         for (std::size_t n = 0; n < c.in_flight.size(); ++n) c.pooled.push_back(w.pool().idle(n));
         c.counters = w.counters();
+        c.counters.idle_closed = w.pool().closed();
     }
     return c;
 }

@@ -62,6 +62,11 @@ TEST_F(Demo, DemoNodeBytesAreBoundedAndCostNoMemoryPerSize) {
     const long after = rss_kib(node.pid());
     ASSERT_GT(before, 0);
     EXPECT_LT(after - before, 16 * 1024) << "RSS " << before << " -> " << after << " KiB";
+
+    // /__demo/connections counts the connections the node accepted (itself included): what the bench reads.
+    const auto first = get(port, "/__demo/connections");
+    EXPECT_EQ(first.status, 200u);
+    EXPECT_EQ(get(port, "/__demo/connections").body, std::to_string(std::stoul(first.body) + 1));
 }
 
 // `gatehouse demo` on a configuration listening on 0.0.0.0 listens on 127.0.0.1 (same port) and says so; with

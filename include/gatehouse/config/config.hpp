@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,7 +60,9 @@ struct upstream_config {
     balance_policy balance = balance_policy::round_robin;
     std::vector<node_config> nodes;      ///< at least one, unique names
     unsigned tries = 2;                  ///< nodes tried per request (>= 1)
-    unsigned keepalive = 32;             ///< idle pooled connections kept per node per worker
+    /// Most idle pooled connections kept per node per worker; unset: as many as recent demand used (no cap);
+    /// 0: no reuse (every request opens a new connection).
+    std::optional<unsigned> keepalive;
     duration slow_start{0};              ///< a node that comes back ramps from 10% to 100% of its share over this
     node_tls_config tls;                 ///< for the nodes written "https://..."
     /// Open WebSocket tunnels on a node that takes no new requests (drained, disabled, another node pinned) are

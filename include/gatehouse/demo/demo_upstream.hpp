@@ -18,6 +18,7 @@ struct demo_node {
 /// Serves every node on one thread of its own. Answers, keep-alive:
 ///   GET /api/__health_check  -> 200 "ok" (like a running NocoBase node)
 ///   GET /bytes/N             -> 200 with exactly N bytes (N <= 64 MiB; otherwise, or not a number, 400)
+///   GET /__demo/connections  -> 200, the number of connections this node accepted so far (for benchmarks)
 ///   anything else            -> 200 text naming the node, the method and the target
 /// Request bodies over 1 MiB get 413 (and the connection closes). Every answer carries "X-Node: <name>".
 class demo_upstreams {

@@ -68,6 +68,15 @@ enum class tls_failure : std::uint8_t {
 };
 const char* to_string(tls_failure f) noexcept;
 
+/// Why an idle pooled node connection was closed (gatehouse_upstream_idle_closed_total{reason}).
+enum class idle_close : std::uint8_t {
+    timeout,   ///< idle for timeouts.upstream_idle
+    surplus,   ///< more idle than recent demand or upstream.keepalive allows
+    unusable,  ///< the node had closed it or sent stray bytes on it (found before a reuse)
+    count
+};
+const char* to_string(idle_close r) noexcept;
+
 /// Status class index of an HTTP status: 1xx -> 0 ... 5xx -> 4.
 inline std::size_t status_class(unsigned status) noexcept {
     const unsigned c = status / 100;
@@ -79,6 +88,7 @@ struct node_counters {
     histogram response_time;                   ///< request sent -> response head received
     std::array<std::uint64_t, static_cast<std::size_t>(upstream_error::count)> errors{};
     std::uint64_t retries = 0;                 ///< requests sent to another node after this one failed them
+    std::uint64_t connections_opened = 0;      ///< new connections to this node (TCP connect succeeded)
 };
 
 /// One worker's counters. Node counters are by index in the worker's current node list (re-mapped on reloads).
@@ -97,6 +107,7 @@ struct worker_counters {
     std::uint64_t tls_handshakes = 0;  ///< completed TLS handshakes
     std::uint64_t tls_resumed = 0;     ///< of which resumed a session (ticket or cache)
     std::array<std::uint64_t, static_cast<std::size_t>(tls_failure::count)> tls_handshake_failures{};
+    std::array<std::uint64_t, static_cast<std::size_t>(idle_close::count)> idle_closed{};  ///< pooled connections
 
     /// A new node list: counters of old node `o` move to `new_index_of_old[o]`; those of removed nodes are dropped.
     void remap(const std::vector<std::size_t>& new_index_of_old, std::size_t nodes);

@@ -33,8 +33,9 @@ fd_limit_raise raise_fd_limit() noexcept;
 std::string describe(const fd_limit_raise& r);
 
 /// Descriptors gatehouse may hold at its limits: per worker, a client socket and a node socket for each of
-/// limits.max_connections, plus upstream.keepalive idle node connections per node; plus fd_limit_margin for
-/// listeners, event loops, the admin API, health checks and log files. nullopt when max_connections is 0
+/// limits.max_connections, plus the idle node connections (at most limits.max_connections, or upstream.keepalive
+/// per node when that is lower); plus fd_limit_margin for listeners, event loops, the admin API, health checks and
+/// log files. nullopt when max_connections is 0
 /// (unlimited: no bound to compare). `cores` resolves proxy.workers = 0.
 std::optional<std::uint64_t> descriptors_needed(const config::config& c, unsigned cores) noexcept;
 

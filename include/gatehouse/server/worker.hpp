@@ -79,7 +79,7 @@ public:
     /// Counts the request `session` now has in flight to `node` (an index in the current node list).
     void request_started(proxy::session_base& session, std::size_t node) noexcept override {
         session.in_flight_node = node;
-        ++in_flight_[node];
+        pool_.note_in_use(node, ++in_flight_[node]);
     }
     /// Ends what request_started counted for `session` (the worker re-mapped it if the node list changed).
     void request_finished(proxy::session_base& session) noexcept override {

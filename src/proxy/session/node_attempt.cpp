@@ -39,6 +39,8 @@ net::awaitable<attempt> client_session<Stream>::try_node(exchange& x, const conf
             const auto kind = timed_out_ ? failure_kind::connect_timeout : failure_kind::connect_refused;
             co_return co_await fail_attempt(x, cfg, kind, ec.message(), {});
         }
+        if (host_.counting() && x.nodes_generation == host_.nodes_generation())
+            ++host_.counters().nodes[x.node->index].connections_opened;
         if (x.node->tls) {
             if (const error_code ec = co_await tls_handshake(*x.node, cfg)) {
                 const auto kind = timed_out_ ? failure_kind::connect_timeout : failure_kind::tls_handshake;

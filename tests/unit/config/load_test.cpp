@@ -57,7 +57,7 @@ TEST(LoadConfig, DefaultsWhenSectionsAbsent) {
     EXPECT_TRUE(c.proxy.trusted_proxies.empty());
     EXPECT_EQ(c.upstream.balance, balance_policy::round_robin);
     EXPECT_EQ(c.upstream.tries, 2u);
-    EXPECT_EQ(c.upstream.keepalive, 32u);
+    EXPECT_FALSE(c.upstream.keepalive.has_value()) << "no cap by default: the pool is sized by demand";
     ASSERT_EQ(c.upstream.nodes.size(), 1u);
     EXPECT_EQ(c.upstream.nodes[0].name, "node1");
     EXPECT_EQ(c.upstream.nodes[0].address.ip, "127.0.0.1");

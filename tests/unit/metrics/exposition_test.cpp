@@ -109,6 +109,7 @@ TEST(Exposition, NodeFamilies) {
     EXPECT_TRUE(has_line(text, R"(gatehouse_retries_total{node="a"} 9)"));
     EXPECT_TRUE(has_line(text, R"(gatehouse_upstream_connections{node="a",state="active"} 3)"));
     EXPECT_TRUE(has_line(text, R"(gatehouse_upstream_connections{node="a",state="idle"} 4)"));
+    EXPECT_TRUE(has_line(text, R"(gatehouse_upstream_connections_opened_total{node="b"} 0)"));
     EXPECT_TRUE(has_line(text, R"(gatehouse_upstream_response_duration_seconds_count{node="b"} 0)"));
     EXPECT_TRUE(has_line(text, R"(gatehouse_health_check_duration_seconds_bucket{node="a",le="+Inf"} 0)"));
 }
@@ -133,6 +134,8 @@ TEST(Exposition, ProcessWideFamilies) {
     s.requests.received_bytes = 1000;
     s.requests.sent_bytes = 2000;
     s.requests.refused_per_client = 4;
+    s.requests.nodes[0].connections_opened = 12;
+    s.requests.idle_closed = {3, 2, 1};
     s.maintenance = true;
     s.reloads_ok = 5;
     s.reloads_failed = 1;
@@ -143,6 +146,10 @@ TEST(Exposition, ProcessWideFamilies) {
     EXPECT_TRUE(has_line(text, "gatehouse_received_bytes_total 1000"));
     EXPECT_TRUE(has_line(text, "gatehouse_sent_bytes_total 2000"));
     EXPECT_TRUE(has_line(text, R"(gatehouse_client_connections_refused_total{reason="per_client_limit"} 4)"));
+    EXPECT_TRUE(has_line(text, R"(gatehouse_upstream_connections_opened_total{node="a"} 12)"));
+    EXPECT_TRUE(has_line(text, R"(gatehouse_upstream_idle_closed_total{reason="timeout"} 3)"));
+    EXPECT_TRUE(has_line(text, R"(gatehouse_upstream_idle_closed_total{reason="surplus"} 2)"));
+    EXPECT_TRUE(has_line(text, R"(gatehouse_upstream_idle_closed_total{reason="unusable"} 1)"));
     EXPECT_TRUE(has_line(text, "gatehouse_maintenance_enabled 1"));
     EXPECT_TRUE(has_line(text, R"(gatehouse_config_reloads_total{result="success"} 5)"));
     EXPECT_TRUE(has_line(text, R"(gatehouse_config_reloads_total{result="failure"} 1)"));

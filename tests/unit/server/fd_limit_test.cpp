@@ -32,6 +32,15 @@ TEST(FdLimit, NeedsTwoSocketsPerConnectionPlusPoolPlusMargin) {
         << "saturates instead of wrapping";
 }
 
+// upstream.keepalive unset (the pool sized by demand): the idle pool may hold up to max_connections per worker.
+TEST(FdLimit, DemandSizedPoolCountsUpToMaxConnectionsIdle) {
+    auto c = with(1000, 2, 0, 3);
+    c.upstream.keepalive.reset();
+    EXPECT_EQ(server::descriptors_needed(c, 2), 2 * (2 * 1000 + 1000) + server::fd_limit_margin);
+    c.upstream.keepalive = 4096;  // a cap above what max_connections allows anyway
+    EXPECT_EQ(server::descriptors_needed(c, 2), 2 * (2 * 1000 + 1000) + server::fd_limit_margin);
+}
+
 TEST(FdLimit, WarnsOnlyWhenTheBudgetExceedsTheLimit) {
     const auto c = with(10000, 2, 32, 2);  // 2 * (20000 + 64) + 100 = 40228
     EXPECT_EQ(server::fd_limit_warning(c, 2, 40228), std::nullopt);

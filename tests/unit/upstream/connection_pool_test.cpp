@@ -1,5 +1,5 @@
 // The per-worker idle connection pool on real loopback sockets: newest first, capacity, expiry, age window, remap,
-// usability check.
+// usability check, sizing by demand.
 #include <gatehouse/upstream/connection_pool.hpp>
 
 #include <gatehouse/util/coarse_clock.hpp>
@@ -69,6 +69,11 @@ bool still_open(tcp::socket& server) { return !readable_within(server.native_han
 
 std::int64_t in_a_minute() { return util::coarse_now_ms() + 60000; }
 
+/// Records recent demand of 8 connections in use on each of the first `nodes` nodes (the pool keeps up to that).
+void note_demand(upstream::connection_pool& pool, std::size_t nodes) {
+    for (std::size_t n = 0; n < nodes; ++n) pool.note_in_use(n, 8);
+}
+
 }  // namespace
 
 // The newest parked connection is handed out first.
@@ -76,6 +81,7 @@ TEST(ConnectionPool, TakesNewestFirst) {
     loopback_pairs net;
     upstream::connection_pool pool(4);
     pool.reset(1);
+    note_demand(pool, 1);
     auto a = net.connect(), b = net.connect();
     const auto pa = local_port(a), pb = local_port(b);
     const auto later = util::coarse_now_ms() + 60000;
@@ -95,6 +101,7 @@ TEST(ConnectionPool, ExpiredConnectionIsNeverTaken) {
     loopback_pairs net;
     upstream::connection_pool pool(4);
     pool.reset(1);
+    note_demand(pool, 1);
     pool.put(0, net.connect(), util::coarse_now_ms() - 1);
     EXPECT_FALSE(pool.take(0, any_age, always));
     EXPECT_EQ(pool.idle(0), 0u);
@@ -105,6 +112,7 @@ TEST(ConnectionPool, OldConnectionIsLeftForCallersThatAcceptIt) {
     loopback_pairs net;
     upstream::connection_pool pool(4);
     pool.reset(1);
+    note_demand(pool, 1);
     pool.put(0, net.connect(), util::coarse_now_ms() + 60000);
     std::this_thread::sleep_for(std::chrono::milliseconds(60));  // the behaviour under test: parked longer than 20 ms
     EXPECT_FALSE(pool.take(0, 20, always));
@@ -117,6 +125,7 @@ TEST(ConnectionPool, UnusableConnectionsAreDropped) {
     loopback_pairs net;
     upstream::connection_pool pool(4);
     pool.reset(1);
+    note_demand(pool, 1);
     const auto later = util::coarse_now_ms() + 60000;
     pool.put(0, net.connect(), later);
     pool.put(0, net.connect(), later);
@@ -129,6 +138,7 @@ TEST(ConnectionPool, PeekRefusesStrayBytesAndClosedConnections) {
     loopback_pairs net;
     upstream::connection_pool pool(4);
     pool.reset(1);
+    note_demand(pool, 1);
     const auto later = util::coarse_now_ms() + 60000;
     upstream::node_stream quiet_one{net.connect()};
     const auto quiet_port = local_port(quiet_one);
@@ -155,6 +165,7 @@ TEST(ConnectionPool, FullNodeClosesItsOldestConnection) {
     loopback_pairs net;
     upstream::connection_pool pool(2);
     pool.reset(1);
+    note_demand(pool, 1);
     auto a = net.connect(), b = net.connect(), c = net.connect();
     const auto pb = local_port(b), pc = local_port(c);
     pool.put(0, std::move(a), in_a_minute());
@@ -176,6 +187,7 @@ TEST(ConnectionPool, ZeroMaxIdleKeepsNothing) {
     loopback_pairs net;
     upstream::connection_pool pool(0);
     pool.reset(1);
+    note_demand(pool, 1);
     pool.put(0, net.connect(), in_a_minute());
     EXPECT_EQ(pool.idle(0), 0u);
     EXPECT_TRUE(closed_by_pool(net.servers[0]));
@@ -187,6 +199,7 @@ TEST(ConnectionPool, UnknownNodeParksNothing) {
     loopback_pairs net;
     upstream::connection_pool pool(4);
     pool.reset(2);
+    note_demand(pool, 2);
     pool.put(2, net.connect(), in_a_minute());
     EXPECT_TRUE(closed_by_pool(net.servers[0]));
     EXPECT_EQ(pool.idle(2), 0u);
@@ -199,6 +212,7 @@ TEST(ConnectionPool, ExpireClosesOnlyExpiredConnections) {
     loopback_pairs net;
     upstream::connection_pool pool(4);
     pool.reset(2);
+    note_demand(pool, 2);
     const auto now = util::coarse_now_ms();
     pool.put(0, net.connect(), now + 100);    // servers[0]
     pool.put(0, net.connect(), now + 5000);   // servers[1]
@@ -219,6 +233,7 @@ TEST(ConnectionPool, TakeSkipsAnExpiredNewestConnection) {
     loopback_pairs net;
     upstream::connection_pool pool(4);
     pool.reset(1);
+    note_demand(pool, 1);
     auto valid = net.connect();
     const auto valid_port = local_port(valid);
     pool.put(0, std::move(valid), in_a_minute());
@@ -235,6 +250,7 @@ TEST(ConnectionPool, RemapMovesKeptNodesAndClosesRemovedOnes) {
     loopback_pairs net;
     upstream::connection_pool pool(4);
     pool.reset(2);
+    note_demand(pool, 2);
     auto kept = net.connect();
     const auto kept_port = local_port(kept);
     pool.put(0, std::move(kept), in_a_minute());
@@ -254,9 +270,11 @@ TEST(ConnectionPool, ResetAndClearCloseEverything) {
     loopback_pairs net;
     upstream::connection_pool pool(4);
     pool.reset(2);
+    note_demand(pool, 2);
     pool.put(0, net.connect(), in_a_minute());
     pool.put(1, net.connect(), in_a_minute());
     pool.reset(3);
+    note_demand(pool, 3);
     EXPECT_TRUE(closed_by_pool(net.servers[0]));
     EXPECT_TRUE(closed_by_pool(net.servers[1]));
     EXPECT_EQ(pool.idle(0) + pool.idle(1) + pool.idle(2), 0u);
@@ -286,4 +304,75 @@ TEST(ConnectionPool, StillOpenAndQuiet) {
     net.servers[3].close();  // linger 0: an RST
     ASSERT_TRUE(readable_within(reset.socket().native_handle(), std::chrono::seconds(2)));
     EXPECT_FALSE(upstream::still_open_and_quiet(reset));
+}
+
+// Without a cap the pool keeps as many idle connections as were in use at once recently (a cap of 32 would have
+// closed most of these 100), and no more: the 101st parked closes the oldest.
+TEST(ConnectionPool, KeepsWhatRecentDemandUsed) {
+    loopback_pairs net;
+    std::vector<tcp::socket> sockets;
+    for (int i = 0; i < 101; ++i) sockets.push_back(net.connect());
+    upstream::connection_pool pool(upstream::pool_limits{});
+    pool.reset(1);
+    pool.note_in_use(0, 100);
+    for (auto& s : sockets) pool.put(0, std::move(s), in_a_minute());
+    EXPECT_EQ(pool.idle(0), 100u);
+    EXPECT_TRUE(closed_by_pool(net.servers[0]));
+    EXPECT_TRUE(still_open(net.servers[100]));
+    EXPECT_EQ(pool.closed()[static_cast<std::size_t>(metrics::idle_close::surplus)], 1u);
+}
+
+// Once demand falls, each tick closes part of the surplus, oldest first, down to what is still used.
+TEST(ConnectionPool, ExpireTrimsTheSurplusGradually) {
+    loopback_pairs net;
+    std::vector<tcp::socket> sockets;
+    for (int i = 0; i < 40; ++i) sockets.push_back(net.connect());
+    upstream::connection_pool pool(upstream::pool_limits{.demand_span_ms = 1000});
+    pool.reset(1);
+    pool.note_in_use(0, 40);
+    for (auto& s : sockets) pool.put(0, std::move(s), util::coarse_now_ms() + 60000);
+    const auto now = util::coarse_now_ms();
+    pool.expire(now);
+    EXPECT_EQ(pool.idle(0), 40u) << "still in demand";
+    pool.expire(now + 5000);  // nothing in use for two spans
+    EXPECT_EQ(pool.idle(0), 30u) << "a quarter of the surplus per tick";
+    EXPECT_TRUE(closed_by_pool(net.servers[0]));
+    EXPECT_TRUE(still_open(net.servers[39]));
+    for (int tick = 0; tick < 100 && pool.idle(0) > 0; ++tick) pool.expire(now + 5000);
+    EXPECT_EQ(pool.idle(0), 0u);
+    EXPECT_EQ(pool.closed()[static_cast<std::size_t>(metrics::idle_close::surplus)], 40u);
+}
+
+// The worker's cap holds over all nodes together: a node at its share closes its oldest, a node without idle
+// connections closes the one it parks.
+TEST(ConnectionPool, WorkerCapBoundsAllNodesTogether) {
+    loopback_pairs net;
+    upstream::connection_pool pool(upstream::pool_limits{.per_worker = 3});
+    pool.reset(2);
+    note_demand(pool, 2);
+    for (int i = 0; i < 3; ++i) pool.put(0, net.connect(), in_a_minute());
+    pool.put(1, net.connect(), in_a_minute());  // servers[3]
+    EXPECT_EQ(pool.idle(0) + pool.idle(1), 3u);
+    EXPECT_EQ(pool.idle(1), 0u);
+    EXPECT_TRUE(closed_by_pool(net.servers[3]));
+    pool.put(0, net.connect(), in_a_minute());  // servers[4] replaces the oldest of node 0
+    EXPECT_EQ(pool.idle(0), 3u);
+    EXPECT_TRUE(closed_by_pool(net.servers[0]));
+}
+
+// Closes are counted by reason: expired (timeout) and refused by the usability check (unusable).
+TEST(ConnectionPool, CountsClosesByReason) {
+    loopback_pairs net;
+    upstream::connection_pool pool(4);
+    pool.reset(1);
+    note_demand(pool, 1);
+    const auto now = util::coarse_now_ms();
+    pool.put(0, net.connect(), now + 60000);
+    pool.put(0, net.connect(), now - 1);
+    pool.put(0, net.connect(), now + 60000);
+    EXPECT_FALSE(pool.take(0, any_age, never));
+    const auto& closed = pool.closed();
+    EXPECT_EQ(closed[static_cast<std::size_t>(metrics::idle_close::timeout)], 1u);
+    EXPECT_EQ(closed[static_cast<std::size_t>(metrics::idle_close::unusable)], 2u);
+    EXPECT_EQ(closed[static_cast<std::size_t>(metrics::idle_close::surplus)], 0u);
 }
