@@ -83,8 +83,10 @@ net::awaitable<void> controller::apply_answers() {
         for (const auto& w : warnings) log::warning("dns: " + w);
         if (!warnings.empty())
             if (auto w = persist(); !w.empty()) log::error(w);
-        co_await detail::ask_every_worker<bool>(control_, workers_, [snapshot = snapshot_](worker_handle& w, auto reply) {
-            w.post_snapshot(snapshot, [reply] { reply(true); });
+        // Captures nothing it owns: GCC destroys a temporary of a co_await expression twice (PR 100611), which
+        // for a captured snapshot_ptr would free the snapshot the workers are reading.
+        co_await detail::ask_every_worker<bool>(control_, workers_, [this](worker_handle& w, auto reply) {
+            w.post_snapshot(snapshot_, [reply] { reply(true); });
         });
     } while (answers_pending_);
     applying_answers_ = false;

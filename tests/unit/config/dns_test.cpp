@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 using namespace gatehouse::config;
 using namespace std::chrono_literals;
 
@@ -62,27 +66,21 @@ refresh = "10s"
 
 // Each bad value is reported with its file, line and key.
 TEST(DnsConfig, BadValuesNameTheKey) {
-    const auto has = [](const std::string& problem, const std::string& part) {
-        return problem.find(part) != std::string::npos;
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"[[upstream.dns]]\nname = \"bad name!\"\nport = 13000\n", "test.toml:2:8: upstream.dns[0].name: invalid host name"},
+        {"[[upstream.dns]]\nname = \"10.0.0.1\"\nport = 13000\n", "upstream.dns[0].name: '10.0.0.1' is an IP address"},
+        {"[[upstream.dns]]\nname = \"nodes\"\n", "upstream.dns[0].port: is required"},
+        {dns_only + "refresh = \"100ms\"\n", "upstream.dns[0].refresh: must be between 1s and 1h"},
+        {dns_only + "weight = 0\n", "upstream.dns[0].weight"},
+        {dns_only + "colour = 1\n", "colour"},
+        {dns_only + dns_only, "upstream.dns[1].name: duplicate name"},
+        {dns_only + "[resolver]\nservers = [\"127.0.0.1\"]\n", "resolver.servers[0]"},
+        {dns_only + "[resolver]\ntimeout = \"1m\"\n", "resolver.timeout: must be at most 30s"},
+        {dns_only + "[resolver]\nrefresh = \"2h\"\n", "resolver.refresh: must be between 1s and 1h"},
+        {dns_only + "[resolver]\nnameserver = \"x\"\n", "nameserver"},
     };
-    auto p = first_problem("[[upstream.dns]]\nname = \"bad name!\"\nport = 13000\n");
-    EXPECT_TRUE(has(p, "test.toml:2:") && has(p, "upstream.dns[0].name: invalid host name")) << p;
-    p = first_problem("[[upstream.dns]]\nname = \"10.0.0.1\"\nport = 13000\n");
-    EXPECT_TRUE(has(p, "upstream.dns[0].name: '10.0.0.1' is an IP address")) << p;
-    p = first_problem("[[upstream.dns]]\nname = \"nodes\"\n");
-    EXPECT_TRUE(has(p, "upstream.dns[0].port: is required")) << p;
-    p = first_problem(dns_only + "refresh = \"100ms\"\n");
-    EXPECT_TRUE(has(p, "upstream.dns[0].refresh: must be between 1s and 1h")) << p;
-    p = first_problem(dns_only + "weight = 0\n");
-    EXPECT_TRUE(has(p, "upstream.dns[0].weight")) << p;
-    p = first_problem(dns_only + "colour = 1\n");
-    EXPECT_TRUE(has(p, "colour")) << p;
-    p = first_problem(dns_only + dns_only);
-    EXPECT_TRUE(has(p, "upstream.dns[1].name: duplicate name")) << p;
-    p = first_problem(dns_only + "[resolver]\nservers = [\"127.0.0.1\"]\n");
-    EXPECT_TRUE(has(p, "resolver.servers[0]")) << p;
-    p = first_problem(dns_only + "[resolver]\ntimeout = \"1m\"\n");
-    EXPECT_TRUE(has(p, "resolver.timeout: must be at most 30s")) << p;
-    p = first_problem(dns_only + "[resolver]\nnameserver = \"x\"\n");
-    EXPECT_TRUE(has(p, "nameserver")) << p;
+    for (const auto& [text, expected] : cases) {
+        const auto problem = first_problem(text);
+        EXPECT_NE(problem.find(expected), std::string::npos) << problem << "\nexpected: " << expected;
+    }
 }
