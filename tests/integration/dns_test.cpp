@@ -82,8 +82,13 @@ TEST_F(Dns, NodesFollowTheAnswerUnderLoad) {
 
     recorded_load load(gh.port(), 2);
     ASSERT_TRUE(load.wait_for_more(50));
-    // Added: it takes traffic once a check passed.
+    // Added: no traffic while its checks fail, then once a check passed.
+    c.set_health(health_mode::error500);
     dns_.set(discovered, {"127.0.0.2", "127.0.0.3", "127.0.0.4"});
+    ASSERT_TRUE(wait_until([&] { return c.health_checks() >= 2; }, 10s)) << gh.log();
+    ASSERT_TRUE(load.wait_for_more(50));
+    EXPECT_EQ(c.requests(), 0u) << "a new node took traffic before a passing check";
+    c.set_health(health_mode::ok);
     EXPECT_TRUE(wait_until([&] { return c.requests() > 0; }, 10s)) << gh.log();
     // Removed: gone from the status, then no request reaches it.
     dns_.set(discovered, {"127.0.0.2", "127.0.0.4"});
