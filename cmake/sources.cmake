@@ -63,6 +63,9 @@ add_library(gatehouse_net STATIC
   src/control/controller_cluster.cpp
   src/control/cluster_sync.cpp
   src/control/cluster_record.cpp
+  src/control/controller_dns.cpp
+  src/discovery/resolver.cpp
+  src/discovery/dns_watch.cpp
   src/cluster/redis_link.cpp
   src/admin/admin_api.cpp
   src/admin/admin_server.cpp
@@ -79,6 +82,10 @@ target_link_libraries(gatehouse_net PUBLIC gatehouse_core gatehouse_asio Boost::
 # hiredis (Debian's libhiredis-dev): [cluster]'s link to Redis, on a thread of its own (src/cluster/redis_link.cpp).
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 target_link_libraries(gatehouse_net PRIVATE PkgConfig::HIREDIS)
+# c-ares (Debian's libc-ares-dev): lookups of [[upstream.dns]] names and static nodes' host names on the control
+# thread's io_context (src/discovery/resolver.cpp).
+pkg_check_modules(CARES REQUIRED IMPORTED_TARGET libcares)
+target_link_libraries(gatehouse_net PRIVATE PkgConfig::CARES)
 target_compile_definitions(gatehouse_net PUBLIC GATEHOUSE_VERSION="${PROJECT_VERSION}")
 target_precompile_headers(gatehouse_net PRIVATE
   <boost/asio.hpp> <boost/beast/core.hpp> <boost/beast/http.hpp>)

@@ -18,7 +18,7 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libsystemd-dev zlib1g-dev libtomlplusplus-dev prometheus-cpp-dev libcli11-dev libgoogle-perftools-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libhiredis-dev
+  libhiredis-dev libc-ares-dev
   clang libclang-rt-14-dev
 )
 # Only for `test`: the browser test (headless Chromium through chromedriver), the deploy/ checks (promtool; the

@@ -6,7 +6,18 @@
 
 namespace gatehouse::balancer {
 
+namespace {
+
+/// No node at all (only [[upstream.dns]] names, none answering yet): every pick finds none.
+class no_node final : public balancer {
+public:
+    std::optional<std::size_t> pick(const pick_context&) override { return std::nullopt; }
+};
+
+}  // namespace
+
 std::unique_ptr<balancer> make_balancer(config::balance_policy policy, std::span<const node_entry> nodes) {
+    if (nodes.empty()) return std::make_unique<no_node>();
     switch (policy) {
     case config::balance_policy::ip_hash: return std::make_unique<ip_hash>(nodes);
     case config::balance_policy::least_request: return std::make_unique<least_request>(nodes);

@@ -96,16 +96,21 @@ void print_nodes(const json::value& status) {
     std::cout << maintenance_line(*at(status, "maintenance")) << "\n";
     if (const auto pinned = str(at(status, "pinned_node")); !pinned.empty())
         std::cout << "pinned to " << pinned << " (single-node mode)\n";
-    std::cout << std::left << std::setw(16) << "NODE" << std::setw(24) << "ADDRESS" << std::setw(10) << "STATE"
+    const auto* nodes = at(status, "nodes");
+    std::size_t width = 16;  // DNS nodes' names ("<name>@<address>") are longer
+    if (nodes && nodes->is_array())
+        for (const auto& n : nodes->get_array()) width = std::max(width, str(at(n, "name")).size() + 2);
+    std::cout << std::left << std::setw(static_cast<int>(width)) << "NODE" << std::setw(24) << "ADDRESS" << std::setw(10) << "STATE"
               << std::setw(10) << "HEALTH" << std::setw(8) << "WEIGHT" << std::setw(10) << "IN-FLIGHT"
               << std::setw(11) << "WEBSOCKETS" << "LAST CHECK\n";
-    const auto* nodes = at(status, "nodes");
     if (!nodes || !nodes->is_array()) return;
     for (const auto& n : nodes->get_array()) {
         std::string last = "-";
         if (const auto* c = at(n, "last_check"); c && !c->is_null())
             last = str(at(*c, "result")) + " (" + str(at(*c, "detail")) + ") at " + str(at(*c, "at"));
-        std::cout << std::left << std::setw(16) << str(at(n, "name")) << std::setw(24) << str(at(n, "address"))
+        std::string address = str(at(n, "address"));
+        if (const auto dns = str(at(n, "dns")); !dns.empty()) address += " (dns)";
+        std::cout << std::left << std::setw(static_cast<int>(width)) << str(at(n, "name")) << std::setw(24) << address
                   << std::setw(10) << str(at(n, "state")) << std::setw(10) << str(at(n, "health")) << std::setw(8)
                   << str(at(n, "weight")) << std::setw(10) << str(at(n, "in_flight")) << std::setw(11)
                   << str(at(n, "websockets")) << last << "\n";

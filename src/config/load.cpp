@@ -93,7 +93,8 @@ void read_node(reader& r, const toml::table& t, const std::string& path, std::ma
 
 void read_upstream(reader& r, const toml::table& root, const std::string& origin, upstream_config& out) {
     const std::string path = "upstream";
-    const auto* t = r.section(root, path, {"balance", "tries", "keepalive", "slow_start", "drain_websockets_after", "node", "tls"});
+    const auto* t = r.section(root, path, {"balance", "tries", "keepalive", "slow_start", "drain_websockets_after", "node", "dns",
+                                           "tls"});
     const toml::array* nodes = nullptr;
     if (t) {
         if (auto v = r.choice<balance_policy>(*t, "balance", path, {{"round_robin", balance_policy::round_robin}, {"ip_hash", balance_policy::ip_hash}, {"least_request", balance_policy::least_request}}))
@@ -104,12 +105,13 @@ void read_upstream(reader& r, const toml::table& root, const std::string& origin
         if (auto v = r.duration(*t, "drain_websockets_after", path)) out.drain_websockets_after = *v;
         nodes = r.array(*t, "node", path, "an array of tables ([[upstream.node]])");
         read_node_tls(r, *t, origin, out.tls);
+        read_dns(r, *t, out.dns);
     }
     const bool reported = t ? (t->contains("node") && !nodes) : root.contains(path);  // already a type problem
     if (!nodes || nodes->empty()) {
-        if (!reported)
+        if (!reported && !(t && t->contains("dns")))
             r.problem(nodes ? nodes->source() : t ? t->source() : toml::source_region{}, "upstream.node",
-                      "at least one [[upstream.node]] is required");
+                      "at least one [[upstream.node]] or [[upstream.dns]] is required");
         return;
     }
     std::map<std::string, unsigned> first_line;
@@ -294,7 +296,7 @@ config parse_config(std::string_view text, std::string_view origin) {
     config c;
     c.source = file;
     r.table(root, "", {"proxy", "upstream", "timeouts", "limits", "health_check", "admin", "maintenance", "log",
-                       "metrics", "compression", "tls", "cluster"});
+                       "metrics", "compression", "tls", "cluster", "resolver"});
     read_proxy(r, root, c.proxy);
     read_upstream(r, root, file, c.upstream);
     read_timeouts(r, root, c.timeouts);
@@ -307,6 +309,7 @@ config parse_config(std::string_view text, std::string_view origin) {
     read_compression(r, root, c.compression);
     read_tls(r, root, file, c.tls);
     read_cluster(r, root, c);
+    read_resolver(r, root, c.resolver);
     check_redirect_https(r, root, c);
     r.finish();
     return c;

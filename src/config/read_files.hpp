@@ -35,4 +35,10 @@ std::string parse_redis_url(std::string_view url, cluster_config& out);
 /// [cluster]: redis_url, key, channel, name, timeout, retry_max (cluster.cpp); after [proxy] (the default name).
 void read_cluster(reader& r, const toml::table& root, config& c);
 
+/// [[upstream.dns]] of the [upstream] table (dns.cpp).
+void read_dns(reader& r, const toml::table& upstream, std::vector<dns_config>& out);
+
+/// [resolver]: servers, timeout (dns.cpp).
+void read_resolver(reader& r, const toml::table& root, resolver_config& out);
+
 }  // namespace gatehouse::config::detail

@@ -58,6 +58,7 @@ controller::controller(net::io_context& control, config::config cfg, options opt
     access_log_ = log::access_log_sink::open(cfg.log);  // throws (start-up) when the file cannot be opened
     auto certificates = load_certificates(cfg);
     auto shared = std::make_shared<const config::config>(std::move(cfg));
+    configured_ = shared;
     snapshot_ = model::build_snapshot(shared, generation_, nullptr, state_, access_log_, std::move(certificates));
     if (options_.start_in_maintenance) {
         log::info("starting in maintenance mode (--maintenance)");
@@ -67,6 +68,7 @@ controller::controller(net::io_context& control, config::config cfg, options opt
 
 controller::~controller() {
     stop_health_checks();
+    dns_.reset();
     cluster_.reset();
 }
 
@@ -84,7 +86,11 @@ std::shared_ptr<const tls::server_tls> controller::load_certificates(const confi
 void controller::attach(worker_handles workers) { workers_ = std::move(workers); }
 
 void controller::start_health_checks() {
-    if (!snapshot_->config->health_check.enabled) return;
+    if (!snapshot_->config->health_check.enabled) {
+        discovery_started_ = true;
+        if (dns_) dns_->start();
+        return;
+    }
     health_ = std::make_unique<health::health_checker>(control_, snapshot_);
     for (const auto& n : snapshot_->nodes)
         if (n.admin == node_admin::disabled) health_->set_paused(n.index, true);
@@ -95,6 +101,8 @@ void controller::start_health_checks() {
     }
     control_.restart();
     health_->start();
+    discovery_started_ = true;
+    if (dns_) dns_->start();  // only now: an answer that changes installs a new checker
 }
 
 void controller::stop_health_checks() {
@@ -198,7 +206,7 @@ net::awaitable<action_result> controller::unpin(std::string actor) {
 
 /// A reload between its steps: what changes, prepared before anything changed.
 struct controller::reload_plan {
-    std::shared_ptr<const config::config> next;
+    std::shared_ptr<const config::config> next;  ///< as read from the file (DNS answers are applied at commit)
     std::shared_ptr<log::access_log_sink> access_log;
     std::vector<tcp::endpoint> added, removed;  ///< listen addresses
     std::shared_ptr<const tls::server_tls> tls;  ///< the certificates, read again
@@ -339,32 +347,15 @@ std::vector<std::string> reload_warnings(const config::config& next, const confi
 }  // namespace
 
 net::awaitable<void> controller::commit(const reload_plan& plan, action_result& r) {
-    const auto& next = plan.next;
-    r.warnings = reload_warnings(*next, *snapshot_->config);
+    r.warnings = reload_warnings(*plan.next, *snapshot_->config);
     r.warnings.insert(r.warnings.end(), plan.tls_warnings.begin(), plan.tls_warnings.end());
-    std::vector<std::string> names;
-    for (const auto& n : next->upstream.nodes) names.push_back(n.name);
-    for (auto& d : state_.keep_only(names)) r.warnings.push_back(d + " dropped: the node is no longer configured");
-    if (next->log.level != snapshot_->config->log.level) log::set_min_level(static_cast<log::level>(next->log.level));
-
-    const auto previous = snapshot_;
-    if (!next->health_check.enabled) {
-        // Nobody checks any more: every node is presumed up (passive checks still eject failing ones).
-        for (const auto& n : previous->nodes) n.status->health.store(model::node_health::up, std::memory_order_relaxed);
-    }
+    if (plan.next->log.level != snapshot_->config->log.level)
+        log::set_min_level(static_cast<log::level>(plan.next->log.level));
     access_log_ = plan.access_log;
-    snapshot_ = model::build_snapshot(next, ++generation_, previous.get(), state_, access_log_, plan.tls);
-
-    // Health checks: nodes that stayed keep their counts and history.
-    std::unique_ptr<health::health_checker> old_checker = std::move(health_);
-    if (next->health_check.enabled) {
-        health_ = std::make_unique<health::health_checker>(control_, snapshot_, old_checker.get());
-        for (const auto& n : snapshot_->nodes)
-            if (n.admin == node_admin::disabled) health_->set_paused(n.index, true);
-    }
-    if (old_checker) old_checker->stop();
-    old_checker.reset();
-    if (health_) health_->start();
+    // The names of the new file are looked up from now on; those that stay keep their last good answer.
+    watch_names(*plan.next);
+    configured_ = plan.next;
+    install_snapshot(with_answers(configured_), plan.tls, r.warnings);
 
     co_await ask_every_worker<bool>(control_, workers_, [&](worker_handle& w, auto reply) {
         w.post_commit_listeners(plan.removed);

@@ -73,6 +73,22 @@ std::string controller::node_state(const model::node& n, std::int64_t now_ms) co
     return model::to_string(health);
 }
 
+namespace {
+
+/// The names looked up while running, for /metrics (none without any).
+std::vector<metrics::dns_sample> dns_samples(const discovery::dns_watch* dns, const model::snapshot& snap) {
+    std::vector<metrics::dns_sample> out;
+    for (const auto& n : dns ? dns->names() : std::vector<discovery::name_status>{}) {
+        const auto from_it = std::count_if(snap.nodes.begin(), snap.nodes.end(),
+                                           [&](const model::node& node) { return node.dns_name == n.name.name; });
+        out.push_back({n.name.name, n.name.discovers_nodes, n.lookups_ok, n.lookups_failed,
+                       static_cast<std::uint64_t>(from_it)});
+    }
+    return out;
+}
+
+}  // namespace
+
 net::awaitable<std::string> controller::metrics_text() {
     const auto counts = co_await gather_counts(true);
     const auto& snap = *snapshot_;
@@ -128,6 +144,7 @@ net::awaitable<std::string> controller::metrics_text() {
     }
     s.maintenance = state_.maintenance.enabled;
     s.cluster = cluster_sample_of(cluster());
+    s.dns = dns_samples(dns_.get(), snap);
     s.reloads_ok = reloads_ok_;
     s.reloads_failed = reloads_failed_;
     s.log_lines_dropped = log::access_lines_dropped();
@@ -176,6 +193,7 @@ json::object node_json(const model::node& n, const node_totals& totals, const st
     const bool ejected = st.ejected_until_ms.load(std::memory_order_relaxed) > now_ms;
     json::object node{{"name", n.name},
                       {"address", n.address},
+                      {"dns", n.dns_name.empty() ? json::value(nullptr) : json::value(n.dns_name)},
                       {"weight", n.weight},
                       {"state", state},
                       {"health", model::to_string(health)},
@@ -247,6 +265,7 @@ net::awaitable<json::object> controller::status() {
                                  {"last_success", time_or_null(last_reload_unix_ms_)}}},
         {"nodes", std::move(nodes)},
         {"cluster", cluster_json()},
+        {"dns", dns_json()},
     };
     co_return out;
 }

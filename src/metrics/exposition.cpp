@@ -295,6 +295,23 @@ void add_cluster_families(std::vector<MetricFamily>& out, const cluster_sample& 
                {counter({}, double(c.updates_received))});
 }
 
+/// Names looked up while running (no family without any).
+void add_dns_families(std::vector<MetricFamily>& out, const std::vector<dns_sample>& names) {
+    if (names.empty()) return;
+    std::vector<ClientMetric> lookups, nodes;
+    for (const auto& n : names) {
+        lookups.push_back(counter({{"name", n.name}, {"result", "success"}}, double(n.lookups_ok)));
+        lookups.push_back(counter({{"name", n.name}, {"result", "failure"}}, double(n.lookups_failed)));
+        if (n.discovers_nodes) nodes.push_back(gauge({{"name", n.name}}, double(n.nodes)));
+    }
+    add_family(out, "gatehouse_dns_lookups_total",
+               "Lookups of [[upstream.dns]] names and static nodes' host names by result (a failure keeps the last "
+               "good answer).", MetricType::Counter, std::move(lookups));
+    if (!nodes.empty())
+        add_family(out, "gatehouse_dns_nodes", "Nodes each [[upstream.dns]] name gives now.", MetricType::Gauge,
+                   std::move(nodes));
+}
+
 }  // namespace
 
 std::string render(const scrape& s) {
@@ -308,6 +325,7 @@ std::string render(const scrape& s) {
     add_tls_families(out, s);
     add_control_families(out, s);
     add_cluster_families(out, s.cluster);
+    add_dns_families(out, s.dns);
     add_process_metrics(out, s.start_time_unix);
     return prometheus::TextSerializer().Serialize(out);
 }

@@ -70,6 +70,7 @@ snapshot_ptr build_snapshot(std::shared_ptr<const config::config> config, std::u
         out.index = s->nodes.size();
         out.name = n.name;
         out.address = n.address.text;
+        out.dns_name = n.dns_name;
         out.endpoint = tcp::endpoint(net::ip::make_address(n.address.ip), n.address.port);
         out.weight = n.weight;
         if (n.tls) {

@@ -85,6 +85,7 @@ int server::run() {
     std::signal(SIGPIPE, SIG_IGN);
 
     controller_->start_cluster();
+    controller_->start_discovery();
     controller_->start_health_checks();
     for (auto& w : workers_) w->start();
     start_listeners_and_notify();

@@ -91,7 +91,8 @@ test_upstream::test_upstream(upstream_options options) : options_(std::move(opti
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(options_.port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::inet_pton(AF_INET, options_.ip.c_str(), &addr.sin_addr) != 1)
+        throw std::runtime_error("test_upstream: not an IPv4 address: " + options_.ip);
     socklen_t len = sizeof addr;
     {
         // Like Node (libuv): a node restarted on its port (options_.port) must not be refused because connections
@@ -104,7 +105,7 @@ test_upstream::test_upstream(upstream_options options) : options_(std::move(opti
         ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
         const std::string error = std::strerror(errno);
         ::close(listen_fd_);
-        throw std::runtime_error("test_upstream: cannot listen on 127.0.0.1:" + std::to_string(options_.port) + ": " +
+        throw std::runtime_error("test_upstream: cannot listen on " + options_.ip + ":" + std::to_string(options_.port) + ": " +
                                  error);
     }
     port_ = ntohs(addr.sin_port);
@@ -114,7 +115,7 @@ test_upstream::test_upstream(upstream_options options) : options_(std::move(opti
 
 test_upstream::~test_upstream() { stop(); }
 
-std::string test_upstream::address() const { return "127.0.0.1:" + std::to_string(port_); }
+std::string test_upstream::address() const { return options_.ip + ":" + std::to_string(port_); }
 
 std::size_t test_upstream::open_connections() const {
     std::lock_guard lock(connections_mutex_);

@@ -39,6 +39,8 @@ struct upstream_options {
     std::uint16_t port = 0;
     /// Wait this long before answering every request except the health path (a uniformly slow node); 0 = none.
     std::chrono::milliseconds delay_all{0};
+    /// The loopback address listened on, e.g. "127.0.0.2" for a node found by DNS at another address.
+    std::string ip = "127.0.0.1";
 };
 
 /// How the node answers its health path /api/__health_check (like a NocoBase node).
@@ -75,7 +77,7 @@ public:
     test_upstream& operator=(const test_upstream&) = delete;
 
     std::uint16_t port() const noexcept { return port_; }
-    /// "127.0.0.1:<port>", for a gatehouse node address.
+    /// "<ip>:<port>" (127.0.0.1 unless upstream_options::ip), for a gatehouse node address.
     std::string address() const;
     const std::string& name() const noexcept { return options_.name; }
 

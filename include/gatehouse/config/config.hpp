@@ -30,6 +30,24 @@ struct node_config {
     bool tls = false;        ///< the address was written "https://host:port": gatehouse talks TLS to the node
     std::string host;        ///< the address's host as written (no brackets): the default SNI and verified name
     bool host_is_ip = false; ///< `host` is an IP literal: verified against an IP SAN, no SNI unless upstream.tls.sni
+    std::string dns_name;    ///< set on a node made from an [[upstream.dns]] answer: the name it came from
+};
+
+/// One [[upstream.dns]] entry: every A/AAAA record of `name` is a node on `port` (README, Nodes from DNS).
+struct dns_config {
+    std::string name;                ///< the host name resolved, e.g. "nocobase-headless.default.svc.cluster.local"
+    std::uint16_t port = 0;
+    duration refresh{5000};          ///< time between lookups
+    unsigned weight = 1;             ///< each node's weight
+    bool tls = false;                ///< talk TLS to the nodes (verified against `name`, as for an https:// node)
+};
+
+/// [resolver]: where names of [[upstream.dns]] and of static nodes are looked up again while running.
+struct resolver_config {
+    /// DNS servers ("ip:port"), then the only source of answers; empty = /etc/resolv.conf's, after /etc/hosts
+    std::vector<socket_address> servers;
+    duration timeout{2000};               ///< per lookup, all tries included
+    duration refresh{5000};               ///< time between lookups of a static node's host name
 };
 
 /// How gatehouse talks TLS to the nodes whose address is "https://..." ([upstream.tls]).
@@ -58,7 +76,8 @@ struct proxy_config {
 
 struct upstream_config {
     balance_policy balance = balance_policy::round_robin;
-    std::vector<node_config> nodes;      ///< at least one, unique names
+    std::vector<node_config> nodes;      ///< unique names; at least one unless `dns` has an entry
+    std::vector<dns_config> dns;         ///< [[upstream.dns]]: nodes found by name, looked up again every refresh
     unsigned tries = 2;                  ///< nodes tried per request (>= 1)
     /// Most idle pooled connections kept per node per worker; unset: as many as recent demand used (no cap);
     /// 0: no reuse (every request opens a new connection).
@@ -248,6 +267,7 @@ struct config {
     compression_config compression;
     tls_config tls;
     cluster_config cluster;
+    resolver_config resolver;
 };
 
 }  // namespace gatehouse::config

@@ -5,6 +5,7 @@
 #include <gatehouse/control/cluster_sync.hpp>
 #include <gatehouse/control/operator_state.hpp>
 #include <gatehouse/control/worker_handle.hpp>
+#include <gatehouse/discovery/dns_watch.hpp>
 #include <gatehouse/health/health_checker.hpp>
 #include <gatehouse/log/access_log.hpp>
 #include <gatehouse/metrics/counters.hpp>
@@ -65,6 +66,13 @@ public:
     /// The link to Redis as /api/status shows it; nullptr without [cluster].
     const cluster_status* cluster() const noexcept { return cluster_ ? &cluster_->status() : nullptr; }
 
+    /// With [[upstream.dns]] or static nodes named by host: looks every name up once (at most about twice
+    /// resolver.timeout), puts the answers in the snapshot, then keeps looking them up (controller_dns.cpp). Call
+    /// before start_health_checks() and before the workers start (start-up only; blocks the control loop's caller).
+    void start_discovery();
+    /// The names looked up while running; nullptr when there is none.
+    const discovery::dns_watch* dns() const noexcept { return dns_.get(); }
+
     const model::snapshot_ptr& snapshot() const noexcept { return snapshot_; }
     const config::config& config() const noexcept { return *snapshot_->config; }
     const operator_state& state() const noexcept { return state_; }
@@ -101,6 +109,19 @@ private:
     void adopt_cluster_state(const cluster_record& record);
     boost::json::object cluster_json() const;
 
+    // ---- nodes from DNS (controller_dns.cpp) ----
+    /// `configured` with the last good answers applied to its nodes.
+    std::shared_ptr<const config::config> with_answers(const std::shared_ptr<const config::config>& configured) const;
+    /// A new watch for `configured`'s names (answers of names that stay are kept); none when it has no name.
+    void watch_names(const config::config& configured);
+    /// An answer changed: the new node list published (nodes that stay keep their state), one change at a time.
+    net::awaitable<void> apply_answers();
+    /// The snapshot of `next` and a health checker carrying over the nodes that stay (reload and DNS changes);
+    /// operator decisions about nodes that are gone are dropped, each with a remark in `warnings`.
+    void install_snapshot(std::shared_ptr<const config::config> next, std::shared_ptr<const tls::server_tls> tls,
+                          std::vector<std::string>& warnings);
+    boost::json::array dns_json() const;
+
     // ---- reload steps: load, prepare (everything that can fail), commit, report ----
     std::vector<std::string> load_next(reload_plan& plan) const;
     std::vector<std::string> open_access_log(reload_plan& plan) const;
@@ -126,6 +147,10 @@ private:
     std::shared_ptr<log::access_log_sink> access_log_;
     std::unique_ptr<cluster_sync> cluster_;  ///< [cluster]; destroyed (its thread joined) before the rest
     bool cluster_starting_ = false;          ///< start_cluster() is waiting: the workers do not run yet
+    std::shared_ptr<const config::config> configured_;  ///< as read from the file, before DNS answers
+    std::unique_ptr<discovery::dns_watch> dns_;
+    bool applying_answers_ = false, answers_pending_ = false;  ///< one DNS change at a time; another one queued
+    bool discovery_started_ = false;  ///< start-up is over: a watch made by a reload starts at once
 };
 
 /// Milliseconds since the Unix epoch, now.

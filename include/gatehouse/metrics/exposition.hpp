@@ -22,6 +22,15 @@ struct node_sample {
     std::uint64_t websockets = 0;              ///< open WebSocket tunnels, summed over workers
 };
 
+/// One name looked up while running ([[upstream.dns]] or a static node's host).
+struct dns_sample {
+    std::string name;
+    bool discovers_nodes = false;   ///< an [[upstream.dns]] name: gatehouse_dns_nodes has a sample for it
+    std::uint64_t lookups_ok = 0;
+    std::uint64_t lookups_failed = 0;
+    std::uint64_t nodes = 0;        ///< nodes it gives now
+};
+
 /// Everything one scrape shows; workers' counters already summed (`requests.nodes` aligned with `nodes`).
 /// [cluster]'s link to Redis.
 struct cluster_sample {
@@ -44,6 +53,7 @@ struct scrape {
     double start_time_unix = 0;
     std::string version;
     cluster_sample cluster;
+    std::vector<dns_sample> dns;
 };
 
 /// Node states every node gets a gatehouse_node_state sample for (one of them 1).

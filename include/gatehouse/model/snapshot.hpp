@@ -25,6 +25,7 @@ struct node {
     std::size_t index = 0;   ///< position in snapshot::nodes
     std::string name;
     std::string address;     ///< "host:port" as configured, without a scheme (the health check's default Host)
+    std::string dns_name;    ///< the [[upstream.dns]] name the node was found under; "" = an [[upstream.node]]
     tcp::endpoint endpoint;
     /// An https:// node: the client context (one per snapshot, shared by its https nodes) and the names its
     /// connections send and verify. nullptr: plain TCP.

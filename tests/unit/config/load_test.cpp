@@ -397,13 +397,13 @@ TEST(LoadConfig, AtLeastOneNodeIsRequired) {
     auto p = only_problem("");
     EXPECT_EQ(p.key, "upstream.node");
     EXPECT_EQ(p.line, 0u);
-    EXPECT_EQ(p.message, "at least one [[upstream.node]] is required");
+    EXPECT_EQ(p.message, "at least one [[upstream.node]] or [[upstream.dns]] is required");
     p = only_problem("[proxy]\nworkers = 1\n\n[upstream]\ntries = 2\n");
     EXPECT_EQ(p.line, 4u);
-    EXPECT_EQ(p.message, "at least one [[upstream.node]] is required");
+    EXPECT_EQ(p.message, "at least one [[upstream.node]] or [[upstream.dns]] is required");
     p = only_problem("[upstream]\nnode = []\n");
     EXPECT_EQ(p.line, 2u);
-    EXPECT_EQ(p.message, "at least one [[upstream.node]] is required");
+    EXPECT_EQ(p.message, "at least one [[upstream.node]] or [[upstream.dns]] is required");
 }
 
 // [upstream.node] (a single table) is a type problem, not a missing node list.
