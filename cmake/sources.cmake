@@ -38,6 +38,7 @@ add_library(gatehouse_net STATIC
   src/proxy/tls_stream.cpp
   src/proxy/client_session.cpp
   src/proxy/session/session_loop.cpp
+  src/proxy/session/parking.cpp
   src/proxy/session/request_steps.cpp
   src/proxy/session/node_choice.cpp
   src/proxy/session/node_attempt.cpp
