@@ -54,6 +54,7 @@ add_library(gatehouse_net STATIC
   src/server/client_limiter.cpp
   src/server/worker.cpp
   src/server/worker_link.cpp
+  src/server/memory_release.cpp
   src/server/server.cpp
   src/server/fd_limit.cpp
   src/server/systemd_notify.cpp
