@@ -19,6 +19,14 @@ using clock = std::chrono::steady_clock;
 /// be the same).
 void let_it_park() { std::this_thread::sleep_for(1s); }
 
+/// A keep-alive connection to `gh` that has had one answered request.
+std::unique_ptr<client_connection> after_one_request(const gatehouse_process& gh, std::string_view target = "/") {
+    auto c = std::make_unique<client_connection>(gh.port());
+    c->send(get_request(target));
+    EXPECT_EQ(c->read_response().status, 200u);
+    return c;
+}
+
 double metric(const gatehouse_process& gh, const std::string& series) {
     const auto text = admin_call(gh, "GET", "/metrics").body;
     const auto at = text.find("\n" + series + " ");
@@ -30,9 +38,8 @@ double metric(const gatehouse_process& gh, const std::string& series) {
 TEST_F(IdleConnections, ParkedConnectionServesLaterAndPipelinedRequests) {
     auto& node = add_upstream("alpha");
     auto& gh = start_gatehouse();
-    client_connection c(gh.port());
-    c.send(get_request("/first"));
-    ASSERT_EQ(c.read_response().status, 200u);
+    const auto connection = after_one_request(gh, "/first");
+    auto& c = *connection;
 
     let_it_park();
     const auto later = unique_marker("later");
@@ -62,13 +69,11 @@ TEST_F(IdleConnections, ParkedConnectionServesLaterAndPipelinedRequests) {
 TEST_F(IdleConnections, ParkedConnectionTimesOutOnClientIdle) {
     add_upstream("alpha");
     auto& gh = start_gatehouse({.timeouts = {{"client_idle", "1s"}}});
-    client_connection c(gh.port());
-    c.send(get_request("/"));
-    ASSERT_EQ(c.read_response().status, 200u);
+    const auto c = after_one_request(gh);
     const auto answered = clock::now();
-    EXPECT_TRUE(c.is_closed_by_peer(6s)) << "the parked connection outlived client_idle";
+    EXPECT_TRUE(c->is_closed_by_peer(6s)) << "the parked connection outlived client_idle";
     EXPECT_GE(clock::now() - answered, 900ms) << "closed before client_idle";
-    EXPECT_TRUE(c.pending().empty()) << "an idle connection closes without an answer: " << c.pending();
+    EXPECT_TRUE(c->pending().empty()) << "an idle connection closes without an answer: " << c->pending();
     EXPECT_TRUE(wait_until([&] { return metric(gh, "gatehouse_downstream_connections{state=\"idle\"}") == 0; }, 5s));
 }
 
@@ -76,13 +81,11 @@ TEST_F(IdleConnections, ParkedConnectionTimesOutOnClientIdle) {
 TEST_F(IdleConnections, ParkedConnectionIsClosedAtGracefulStop) {
     add_upstream("alpha");
     auto& gh = start_gatehouse({.timeouts = {{"shutdown_drain", "10s"}}});
-    client_connection c(gh.port());
-    c.send(get_request("/"));
-    ASSERT_EQ(c.read_response().status, 200u);
+    const auto c = after_one_request(gh);
     let_it_park();
     const auto start = clock::now();
     gh.signal(SIGTERM);
-    EXPECT_TRUE(c.is_closed_by_peer(3s)) << "the parked connection is still open";
+    EXPECT_TRUE(c->is_closed_by_peer(3s)) << "the parked connection is still open";
     const auto code = gh.wait_exit(5s);
     ASSERT_TRUE(code.has_value()) << "gatehouse still running after SIGTERM";
     EXPECT_EQ(*code, 0);
@@ -111,20 +114,13 @@ TEST_F(IdleConnections, ParkedConnectionsCostLittleMemory) {
     if (!allow_open_files(connections + 200)) GTEST_SKIP() << "the open-files limit is below " << connections + 200;
     add_upstream("alpha");
     auto& gh = start_gatehouse();
-    for (int i = 0; i < 20; ++i) {  // pools, caches and first-use allocations exist before the baseline
-        client_connection warm(gh.port());
-        warm.send(get_request("/warm"));
-        ASSERT_EQ(warm.read_response().status, 200u);
-    }
+    for (int i = 0; i < 20; ++i) after_one_request(gh, "/warm");  // pools, caches, first-use allocations
     ASSERT_TRUE(wait_until([&] { return metric(gh, "gatehouse_downstream_connections{state=\"idle\"}") == 0; }, 5s));
     const long before = gh.rss_kib();
     ASSERT_GT(before, 0);
     std::vector<std::unique_ptr<client_connection>> clients;
-    for (int i = 0; i < connections; ++i) {
-        clients.push_back(std::make_unique<client_connection>(gh.port()));
-        clients.back()->send(get_request("/idle"));
-        ASSERT_EQ(clients.back()->read_response().status, 200u);
-    }
+    for (int i = 0; i < connections && !HasFailure(); ++i) clients.push_back(after_one_request(gh, "/idle"));
+    ASSERT_FALSE(HasFailure());
     const auto per_connection = [&] { return double(gh.rss_kib() - before) * 1024 / connections; };
     // Within 5 s: the connections park after a tick, the worker gives memory back after a quiet second.
     const bool low = wait_until([&] { return per_connection() < bound; }, 5s, 100ms);
