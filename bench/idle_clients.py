@@ -48,6 +48,22 @@ def request(sock, target):
         data += chunk
 
 
+IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
+
+
+def connect(port, i):
+    """Connection i: from 127.0.0.1 for the first 20,000, then from 127.0.0.2, ... (a source address has about
+    28,000 ephemeral ports). The port is picked at connect time, so ports in TIME_WAIT from an earlier run can be
+    reused as they are for any connect()."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(10)
+    if i >= 20000:
+        s.setsockopt(socket.SOL_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+        s.bind((f"127.0.0.{1 + i // 20000}", 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
@@ -73,9 +89,7 @@ def main():
     socks = []
     start = time.monotonic()
     for i in range(a.connections):
-        # One loopback source address per 20,000 connections: a source address has about 28,000 ephemeral ports.
-        source = (f"127.0.0.{1 + i // 20000}", 0)
-        s = socket.create_connection(("127.0.0.1", a.port), timeout=10, source_address=source)
+        s = connect(a.port, i)
         request(s, "/")
         socks.append(s)
     opened = time.monotonic()

@@ -101,7 +101,8 @@ run_clients() {   # run_clients NAME RUN PORT PIDS
 }
 
 start_gatehouse() {   # one worker, no connection cap (the figure is per connection), idle timeout above the hold
-    local port=$1
+    local port=$1 admin_port
+    admin_port=$(free_port)
     cat >"$TMP/gatehouse.toml" <<TOML
 [proxy]
 listen = ["127.0.0.1:$port"]
@@ -124,6 +125,7 @@ enabled = false
 access = "off"
 
 [admin]
+listen = "127.0.0.1:$admin_port"
 allow_no_token = true
 TOML
     "$GATEHOUSE" serve -c "$TMP/gatehouse.toml" >"$TMP/gatehouse.log" 2>&1 &
