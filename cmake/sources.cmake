@@ -38,6 +38,7 @@ add_library(gatehouse_net STATIC
   src/proxy/tls_stream.cpp
   src/proxy/client_session.cpp
   src/proxy/session/session_loop.cpp
+  src/proxy/session/parking.cpp
   src/proxy/session/request_steps.cpp
   src/proxy/session/node_choice.cpp
   src/proxy/session/node_attempt.cpp
@@ -54,6 +55,7 @@ add_library(gatehouse_net STATIC
   src/server/client_limiter.cpp
   src/server/worker.cpp
   src/server/worker_link.cpp
+  src/server/memory_release.cpp
   src/server/server.cpp
   src/server/fd_limit.cpp
   src/server/systemd_notify.cpp

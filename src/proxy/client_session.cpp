@@ -3,27 +3,13 @@
 
 #include "session/client_session.hpp"
 
-#include <gatehouse/log/escaped.hpp>
 #include <gatehouse/tls/server_tls.hpp>
-
-#include <boost/asio/co_spawn.hpp>
 
 namespace gatehouse::proxy {
 
-namespace {
-template <class Stream>
-void spawn_session(session_host& owner, std::shared_ptr<detail::client_session<Stream>> session) {
-    // run() itself is spawned, its completion handler keeping the session alive: no coroutine of its own around
-    // it (such a wrapper's frame cost 464 bytes for the connection's whole life, idle or tunnelling).
-    auto& s = *session;
-    net::co_spawn(owner.context(), s.run(), [session = std::move(session)](std::exception_ptr e) {
-        log::log_escaped(e, "a client session");
-    });
-}
-}  // namespace
-
 void start_client_session(session_host& owner, tcp::socket&& socket, const net::ip::address& peer) {
-    spawn_session(owner, std::make_shared<detail::client_session<tcp::socket>>(owner, std::move(socket), peer));
+    using session = detail::client_session<tcp::socket>;
+    session::start(std::make_shared<session>(owner, std::move(socket), peer));
 }
 
 void start_tls_session(session_host& owner, tcp::socket&& socket, const net::ip::address& peer,
@@ -32,7 +18,7 @@ void start_tls_session(session_host& owner, tcp::socket&& socket, const net::ip:
     auto session = std::make_shared<detail::client_session<tls_stream>>(
         owner, tls_stream(std::move(socket), certificates->initial_context(), io), peer);
     session->keep(std::move(certificates));
-    spawn_session(owner, std::move(session));
+    detail::client_session<tls_stream>::start(std::move(session));
 }
 
 }  // namespace gatehouse::proxy

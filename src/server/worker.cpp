@@ -273,6 +273,7 @@ void worker::flush_access_log() noexcept {
 void worker::link(proxy::session_base& s) noexcept {
     sessions_.push_back(s);
     ++connections_;
+    quiet_.activity();
     // The place in limits.max_connections_per_client that admit_client took for the socket start_session passed on.
     if (pending_slot_.counted()) s.ticket = std::make_unique<client_slot_ticket>(std::move(pending_slot_));
 }
@@ -280,6 +281,7 @@ void worker::link(proxy::session_base& s) noexcept {
 void worker::unlinked() noexcept {
     if (tearing_down_) return;  // paused accept loops are being destroyed with the context
     --connections_;
+    quiet_.activity();
     if (!paused_accepts_.empty() && !at_connection_cap()) wake_paused_accepts();
     if (draining_ && drained_) check_drained();
 }
@@ -402,6 +404,7 @@ net::awaitable<void> worker::tick_loop() {
             if (s.deadline_ms() <= now) s.on_deadline(now);
             s.on_tick();
         }
+        if (quiet_.tick()) release_free_memory();  // what a burst freed goes back: RSS follows what is held
     }
 }
 

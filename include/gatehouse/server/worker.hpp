@@ -10,6 +10,7 @@
 #include <gatehouse/net.hpp>
 #include <gatehouse/proxy/session_host.hpp>
 #include <gatehouse/server/client_limiter.hpp>
+#include <gatehouse/server/memory_release.hpp>
 #include <gatehouse/upstream/connection_pool.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -80,6 +81,7 @@ public:
     void request_started(proxy::session_base& session, std::size_t node) noexcept override {
         session.in_flight_node = node;
         pool_.note_in_use(node, ++in_flight_[node]);
+        quiet_.activity();
     }
     /// Ends what request_started counted for `session` (the worker re-mapped it if the node list changed).
     void request_finished(proxy::session_base& session) noexcept override {
@@ -165,6 +167,7 @@ private:
     std::string access_buffer_;
     std::uint64_t id_prefix_;
     std::uint64_t id_counter_ = 0;
+    quiet_watch quiet_{10};  // 10 ticks (a second) without a new connection, a close or a request: memory goes back
     std::thread thread_;
 };
 

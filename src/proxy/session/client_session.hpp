@@ -7,6 +7,10 @@
 //   send_close_notify        TLS close_notify before an ordinary close (bounded by a short deadline)
 //                            (counted by reason), having touched no node
 //
+// Between requests (parking.cpp):
+//   park                     idle for a whole tick: the buffers go back, run() returns, and a wait for readability
+//                            holding the session starts run() again (or closes the connection when it is cancelled)
+//
 // The steps of one request, in order (serve_request runs them, and reads as this list):
 //   read_request_head        read and check the raw head: where it ends, or why it is refused (400/414/431/408)
 //   request_filter           parse it and apply the request rules: framing, Expect, limits (400/413/417/501)
@@ -100,6 +104,11 @@ public:
     client_session(session_host& host, Stream&& stream, const net::ip::address& peer);
     ~client_session() override;
 
+    /// Runs the connection (run()) on the worker's thread, `session` kept alive until run() returns.
+    static void start(std::shared_ptr<client_session> session);
+
+    /// The connection's coroutine: the TLS handshake, then its requests until it closes or parks (then the parked
+    /// socket's wait starts it again).
     net::awaitable<void> run();
 
     // session_base: what the worker's tick and shutdown ask.
@@ -111,6 +120,10 @@ public:
 
     /// Gives the buffers back (an idle connection then costs the session object and the socket).
     void release_buffers();
+    /// Between requests, once idle for a whole tick (parking.cpp): gives the buffers back and leaves the connection
+    /// to a wait for readability that holds the session and starts run() again; run() then returns, so a parked
+    /// connection holds no coroutine frame. False when the stream holds input already (read it now instead).
+    bool park();
 
     /// Keeps `owner` (the TLS certificates the connection's stream was made with) for as long as the session lives.
     void keep(std::shared_ptr<const void> owner) noexcept { owner_ = std::move(owner); }
@@ -318,14 +331,16 @@ private:
     beast::flat_buffer up_in_;  // bytes from the node not yet used
     std::string out_;           // the head being written
     std::string peer_ip_;
+    std::chrono::steady_clock::time_point request_started_;  // when the current request head began to arrive
+    // The one-byte members side by side: with them the object stays within tcmalloc's 512-byte size class.
     phase phase_ = phase::idle;
     bool timed_out_ = false;
     bool first_request_ = true;
-    std::chrono::steady_clock::time_point request_started_;  // when the current request head began to arrive
     bool idle_seen_by_tick_ = false;
-    bool parked_in_read_ = false;    // waiting for the next request inside a read into in_
-    bool park_cancelled_ = false;    // on_tick cancelled that read to release the buffers
-    bool buffers_released_ = false;  // parked without buffers: wait for readability before allocating
+    bool parked_in_read_ = false;  // waiting for the next request inside a read into in_
+    bool park_cancelled_ = false;  // on_tick cancelled that read to park
+    bool resumed_ = false;         // run() starts again after park (no handshake, the buffers' limits are set)
+    bool wake_failed_ = false;     // ... because the parked wait failed: close the connection
     std::uint64_t peer_key_ = 0;  // ip_hash key of the socket peer
     std::int64_t body_deadline_ms_ = std::numeric_limits<std::int64_t>::max();  // timeouts.client_body's end
     std::unique_ptr<tunnel_record> tunnel_;  // the WebSocket tunnel being opened or open, if any

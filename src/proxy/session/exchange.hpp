@@ -44,7 +44,7 @@ constexpr unsigned max_stale_retries = 2;
 constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
 
 /// What the session is waiting for; decides which timeout applies and what a timeout means.
-enum class phase { handshake, idle, request_head, request_body, connect, upstream_write, response_head, response_body, tunnel,
+enum class phase : std::uint8_t { handshake, idle, request_head, request_body, connect, upstream_write, response_head, response_body, tunnel,
                    closing };
 
 using request_parser = http::request_parser<http::buffer_body>;

@@ -57,8 +57,8 @@ void client_session<Stream>::on_tick() {
         idle_seen_by_tick_ = true;  // idle for less than a tick so far: the next request may come at once
         return;
     }
-    // Idle for a whole tick while parked in a read into in_: stop that read so run() can give the buffers
-    // back and park again in a buffer-less wait.
+    // Idle for a whole tick while waiting in a read into in_: stop that read so run() can park (no buffers, no
+    // coroutine).
     if (parked_in_read_ && !park_cancelled_) {
         park_cancelled_ = true;
         error_code ignored;
@@ -67,51 +67,36 @@ void client_session<Stream>::on_tick() {
 }
 
 template <class Stream>
-void client_session<Stream>::release_buffers() {
-    in_.shrink_to_fit();
-    up_in_.shrink_to_fit();
-    out_ = std::string();
-    buffers_released_ = true;
-}
-
-template <class Stream>
 net::awaitable<void> client_session<Stream>::run() {
-    if constexpr (is_tls) {
-        if (!co_await handshake()) {
-            close_sockets();
-            co_return;
+    if (!std::exchange(resumed_, false)) {  // the connection's start (not a wake from park)
+        if constexpr (is_tls) {
+            if (!co_await handshake()) {
+                close_sockets();
+                co_return;
+            }
         }
+        in_.max_size(buffer_limit);
+        up_in_.max_size(buffer_limit);
     }
-    in_.max_size(buffer_limit);
-    up_in_.max_size(buffer_limit);
     for (;;) {
         if (in_.size() == 0) {
-            // A connection between requests parks in a read straight into in_ (no extra readiness wait: one system
-            // call less per request). Once it has idled a whole tick, on_tick stops that read, the buffers go back
-            // and it parks in a buffer-less readiness wait: an idle keep-alive connection then costs the session
-            // object and the socket, a busy one keeps its buffers.
+            // A connection between requests waits in a read straight into in_ (no extra readiness wait: one system
+            // call less per request). Once it has idled a whole tick, on_tick stops that read and it parks: no
+            // buffers, no coroutine (park). A busy connection keeps its buffers and its coroutine.
             idle_seen_by_tick_ = false;
-            if (host_.draining()) break;
+            if (std::exchange(wake_failed_, false) || host_.draining()) break;
             const auto& t = host_.snapshot()->config->timeouts;
             set_deadline(phase::idle, first_request_ ? t.client_header : t.client_idle);
-            if (!buffers_released_) {
-                parked_in_read_ = true;
-                auto [ec, n] = co_await read_some_unless_drained(stream_, in_.prepare(head_read_piece));
-                parked_in_read_ = false;
-                const bool released_by_tick = std::exchange(park_cancelled_, false);
-                if (ec == net::error::operation_aborted && released_by_tick && !timed_out_ && !host_.draining()) {
-                    release_buffers();
-                    continue;
-                }
-                if (ec) break;
-                in_.commit(n);
-            } else {
-                if (!holds_input(stream_)) {  // bytes OpenSSL holds already would never wake the socket
-                    auto [ec] = co_await socket_of(stream_).async_wait(tcp::socket::wait_read, use_tuple);
-                    if (ec) break;
-                }
-                buffers_released_ = false;
+            parked_in_read_ = true;
+            auto [ec, n] = co_await read_some_unless_drained(stream_, in_.prepare(head_read_piece));
+            parked_in_read_ = false;
+            const bool released_by_tick = std::exchange(park_cancelled_, false);
+            if (ec == net::error::operation_aborted && released_by_tick && !timed_out_ && !host_.draining()) {
+                if (park()) co_return;  // the socket's wait holds the session now, and starts run() again
+                continue;
             }
+            if (ec) break;
+            in_.commit(n);
         }
         first_request_ = false;
         const bool next = co_await serve_request();
@@ -301,7 +286,6 @@ void client_session<Stream>::count_upstream_error(const exchange& x, metrics::up
     template void client_session<S>::on_shutdown();                                                               \
     template void client_session<S>::on_force_close();                                                            \
     template void client_session<S>::on_tick();                                                                   \
-    template void client_session<S>::release_buffers();                                                           \
     template net::awaitable<void> client_session<S>::run();                                                       \
     template net::awaitable<bool> client_session<S>::serve_request();                                             \
     template net::awaitable<std::optional<std::size_t>> client_session<S>::read_request_head(const config::config&); \
