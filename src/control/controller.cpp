@@ -7,6 +7,7 @@
 #include <gatehouse/config/admin_token.hpp>
 #include <gatehouse/config/load.hpp>
 #include <gatehouse/config/loopback_only.hpp>
+#include <gatehouse/discovery/node_set.hpp>
 #include <gatehouse/log/event_log.hpp>
 #include <gatehouse/net/endpoints.hpp>
 #include <gatehouse/tls/server_tls.hpp>
@@ -35,7 +36,8 @@ controller::controller(net::io_context& control, config::config cfg, options opt
             if (found) {
                 std::vector<std::string> names;
                 for (const auto& n : cfg.upstream.nodes) names.push_back(n.name);
-                for (const auto& d : state_.keep_only(names))
+                // Nodes of [[upstream.dns]] names come with the first answers, after this: theirs wait for them.
+                for (const auto& d : state_.keep_only(names, discovery::unanswered_dns_names(cfg.upstream)))
                     log::warning("state file " + state_file + ": " + d + " ignored: no such node is configured");
                 std::string summary = state_.maintenance.enabled
                                           ? "maintenance on (" + state_.maintenance.reason + ")"

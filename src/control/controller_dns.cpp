@@ -5,6 +5,7 @@
 #include "worker_latch.hpp"
 
 #include <gatehouse/balancer/balancer.hpp>
+#include <gatehouse/discovery/node_set.hpp>
 #include <gatehouse/log/event_log.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -96,7 +97,8 @@ void controller::install_snapshot(std::shared_ptr<const config::config> next,
                                   std::shared_ptr<const tls::server_tls> tls, std::vector<std::string>& warnings) {
     std::vector<std::string> names;
     for (const auto& n : next->upstream.nodes) names.push_back(n.name);
-    for (auto& d : state_.keep_only(names)) warnings.push_back(d + " dropped: the node is no longer configured");
+    for (auto& d : state_.keep_only(names, discovery::unanswered_dns_names(next->upstream)))
+        warnings.push_back(d + " dropped: the node is no longer configured");
     const auto previous = snapshot_;
     if (!next->health_check.enabled) {
         // Nobody checks any more: every node is presumed up (passive checks still eject failing ones).

@@ -96,4 +96,14 @@ std::chrono::milliseconds next_lookup_in(std::chrono::milliseconds refresh, unsi
     return std::min(refresh, std::chrono::milliseconds(1000LL << shift));
 }
 
+std::vector<std::string> unanswered_dns_names(const config::upstream_config& upstream) {
+    std::vector<std::string> out;
+    for (const auto& d : upstream.dns) {
+        const bool answered = std::any_of(upstream.nodes.begin(), upstream.nodes.end(),
+                                          [&](const config::node_config& n) { return n.dns_name == d.name; });
+        if (!answered) out.push_back(d.name);
+    }
+    return out;
+}
+
 }  // namespace gatehouse::discovery

@@ -19,9 +19,15 @@ node_admin operator_state::admin_of(std::string_view node) const {
     return it == nodes.end() ? node_admin::active : it->second;
 }
 
-std::vector<std::string> operator_state::keep_only(const std::vector<std::string>& names) {
+std::vector<std::string> operator_state::keep_only(const std::vector<std::string>& names,
+                                                   const std::vector<std::string>& waiting) {
     std::vector<std::string> dropped;
-    const auto known = [&](const std::string& n) { return std::find(names.begin(), names.end(), n) != names.end(); };
+    const auto known = [&](const std::string& n) {
+        if (std::find(names.begin(), names.end(), n) != names.end()) return true;
+        return std::any_of(waiting.begin(), waiting.end(), [&](const std::string& w) {
+            return n.size() > w.size() + 1 && n.starts_with(w) && n[w.size()] == '@';
+        });
+    };
     for (auto it = nodes.begin(); it != nodes.end();) {
         if (known(it->first)) {
             ++it;

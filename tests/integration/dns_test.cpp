@@ -6,6 +6,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include <csignal>
 #include <fstream>
 
 #include <arpa/inet.h>
@@ -28,9 +29,11 @@ protected:
 
     /// gatehouse with the static node "app" at `static_address` and the nodes of `discovered` on `dns_port`, every
     /// name looked up at `dns_` each second; checks every 100 ms, a node is up after one pass.
-    gatehouse_process& start(const std::string& static_address, std::uint16_t dns_port) {
+    gatehouse_process& start(const std::string& static_address, std::uint16_t dns_port,
+                             const std::string& state_file = "") {
         gatehouse_options o;
         o.nodes.push_back({"app", static_address});
+        if (!state_file.empty()) o.maintenance = {{"state_file", "\"" + state_file + "\""}};
         o.health_check = {{"interval", "\"100ms\""}, {"rise", "1"}, {"fall", "1"}};
         o.admin_token = std::string(admin_token);
         const std::string token = scratch_dir() + "/admin.token";
@@ -129,6 +132,36 @@ TEST_F(Dns, NodesFollowTheAnswerUnderLoad) {
     EXPECT_NE(metrics.find("gatehouse_dns_nodes{name=\"nodes.gatehouse.test\"} 2"), std::string::npos) << metrics;
     EXPECT_NE(metrics.find("gatehouse_dns_lookups_total{name=\"nodes.gatehouse.test\",result=\"failure\"}"),
               std::string::npos);
+}
+
+// A disable of a DNS node saved in the state file survives a restart: the file is read before the first answer,
+// and the decision waits for it instead of being dropped as a node no longer configured.
+TEST_F(Dns, SavedDisableOfADnsNodeSurvivesARestart) {
+    auto& app = node_at("app", "127.0.0.1", 0);
+    auto& a = node_at("a", "127.0.0.2", 0);
+    dns_.set(discovered, {"127.0.0.2"});
+    const std::string state_file = scratch_dir() + "/state/gatehouse.json";
+    auto& first = start(app.address(), a.port(), state_file);
+    const std::string node = std::string(discovered) + "@127.0.0.2";
+    ASSERT_TRUE(wait_until([&] { return has_node(first, node + " 127.0.0.2"); }, 10s)) << first.log();
+    ASSERT_EQ(admin_call(first, "POST", "/api/nodes/" + node + "/disable").status, 200u) << first.log();
+    first.signal(SIGTERM);
+    ASSERT_EQ(first.wait_exit(10s), 0);
+
+    gatehouse_process second(first.config_text(), first.port(), first.admin_port());
+    const auto admin_of_node = [&]() -> std::string {
+        const auto s = status(second);
+        if (!s.contains("nodes")) return "";
+        for (const auto& n : s.at("nodes").as_array())
+            if (n.at("name").as_string() == node) return std::string(n.at("admin").as_string());
+        return "";
+    };
+    ASSERT_TRUE(wait_until([&] { return !admin_of_node().empty(); }, 10s)) << second.log();
+    EXPECT_EQ(admin_of_node(), "disabled") << second.log();
+    EXPECT_EQ(second.log().find("ignored: no such node is configured"), std::string::npos) << second.log();
+    const auto before = a.requests();
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(get(second.port(), "/").status, 200u);
+    EXPECT_EQ(a.requests(), before) << "the disabled DNS node got requests after the restart";
 }
 
 /// This machine's host name and its first IPv4 address as the system resolver gives it ("" when it has none).

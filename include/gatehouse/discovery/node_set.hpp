@@ -32,6 +32,10 @@ std::string dns_node_name(const std::string& dns_name, const std::string& addres
 /// [[upstream.dns]] name in configuration order. A name without an answer contributes no node.
 std::vector<config::node_config> expand_nodes(const config::upstream_config& upstream, const answers& known);
 
+/// The [[upstream.dns]] names of `upstream` that have no node yet (no answer since start): their nodes' saved
+/// drains and disables wait for the first answer instead of being dropped (operator_state::keep_only).
+std::vector<std::string> unanswered_dns_names(const config::upstream_config& upstream);
+
 /// What changed between two node lists, by name and address.
 struct node_change {
     std::vector<std::string> added;        ///< "name (address)"

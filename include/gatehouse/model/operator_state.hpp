@@ -34,7 +34,10 @@ struct operator_state {
 
     node_admin admin_of(std::string_view node) const;
     /// Forgets decisions about nodes not in `names` (after a reload removed them); returns what was dropped.
-    std::vector<std::string> keep_only(const std::vector<std::string>& names);
+    /// A node named "<w>@..." for a `waiting` DNS name w (one without an answer yet) is kept: its name may come back
+    /// with the first answer.
+    std::vector<std::string> keep_only(const std::vector<std::string>& names,
+                                       const std::vector<std::string>& waiting = {});
     bool operator==(const operator_state&) const = default;
 };
 

@@ -66,6 +66,25 @@ TEST(OperatorState, KeepOnlyForgetsRemovedNodesPinAndVerifyNode) {
     EXPECT_TRUE(s.pinned_node.empty());
 }
 
+// Decisions about the nodes of a DNS name without an answer yet wait for it; other unknown names are dropped.
+TEST(OperatorState, KeepOnlyKeepsTheNodesOfDnsNamesStillWaiting) {
+    operator_state s;
+    s.nodes = {{"svc.test@10.0.0.7", node_admin::draining},
+               {"svc.testing@10.0.0.8", node_admin::disabled},
+               {"other.test@10.0.0.9", node_admin::disabled},
+               {"svc.test", node_admin::disabled}};
+    s.pinned_node = "svc.test@10.0.0.7";
+    const auto dropped = s.keep_only({"node1"}, {"svc.test"});
+    EXPECT_EQ(dropped.size(), 3u);
+    EXPECT_EQ(s.admin_of("svc.test@10.0.0.7"), node_admin::draining);
+    EXPECT_EQ(s.pinned_node, "svc.test@10.0.0.7");
+    EXPECT_EQ(s.admin_of("svc.testing@10.0.0.8"), node_admin::active) << "a longer name is another name";
+    EXPECT_EQ(s.admin_of("svc.test"), node_admin::active) << "the bare name is no node of it";
+    s.keep_only({"node1"});  // the name answered without that address
+    EXPECT_EQ(s.admin_of("svc.test@10.0.0.7"), node_admin::active);
+    EXPECT_TRUE(s.pinned_node.empty());
+}
+
 TEST(OperatorState, StateFileIsWrittenAtomicallyAndReadBack) {
     std::string templ = ::testing::TempDir() + "gatehouse-state-XXXXXX";
     ASSERT_NE(::mkdtemp(templ.data()), nullptr);

@@ -71,6 +71,15 @@ TEST(NodeSet, AnswersBecomeNodes) {
     EXPECT_TRUE(nodes[0].dns_name.empty());
 }
 
+// A DNS name is unanswered until its first answer has given it a node.
+TEST(NodeSet, UnansweredDnsNames) {
+    auto upstream = upstream_of(two_kinds);
+    const std::string dns = "nocobase-headless.default.svc.cluster.local";
+    EXPECT_EQ(discovery::unanswered_dns_names(upstream), (std::vector<std::string>{dns}));
+    upstream.nodes = discovery::expand_nodes(upstream, {{dns, {"10.0.0.7"}}});
+    EXPECT_TRUE(discovery::unanswered_dns_names(upstream).empty());
+}
+
 // Added, removed and re-addressed nodes are told apart by name and address.
 TEST(NodeSet, CompareFindsEveryChange) {
     const auto upstream = upstream_of(two_kinds);
